@@ -1,0 +1,64 @@
+"""Release many threads at the same instant and collect what each returned.
+
+Races that need an unlucky interleaving become reproducible when every thread starts from
+a :class:`threading.Barrier` and the critical window is widened (a sleep inside a
+constructor, as a database open would take). Every wait here has a timeout, and a hang
+dumps every thread's stack before failing, so a deadlock is a clear error, not a stuck run.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from typing import TypeVar
+
+__all__ = ["ThreadsHung", "run_together"]
+
+T = TypeVar("T")
+
+
+class ThreadsHung(RuntimeError):
+    """Some threads did not finish within the timeout (their stacks went to stderr)."""
+
+
+def _dump_all_stacks() -> None:
+    try:
+        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    except (AttributeError, ValueError, OSError):  # stderr replaced by a capture object
+        for thread_id, frame in sys._current_frames().items():
+            print(f"--- thread {thread_id} ---", file=sys.stderr)
+            traceback.print_stack(frame, file=sys.stderr)
+
+
+def run_together(fn: Callable[[int], T], threads: int, *, timeout: float = 60.0) -> list[T]:
+    """Call ``fn(i)`` from ``threads`` threads released together; return results in order.
+
+    Raises:
+        ThreadsHung: a thread was still running after ``timeout`` seconds.
+        BaseException: the first exception raised by any ``fn`` call, re-raised here.
+    """
+    barrier = threading.Barrier(threads, timeout=timeout)
+    results: list[T | None] = [None] * threads
+    errors: list[BaseException] = []
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = fn(index)  # distinct index per thread: no shared slot
+        except BaseException as exc:  # reported to the caller below
+            errors.append(exc)
+
+    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(timeout)
+    if any(thread.is_alive() for thread in pool):
+        _dump_all_stacks()
+        raise ThreadsHung(f"{sum(t.is_alive() for t in pool)} of {threads} threads hung")
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]

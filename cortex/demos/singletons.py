@@ -1,0 +1,123 @@
+"""The lazy-singleton race: upstream's check-then-act beside its fix.
+
+The unsafe twin is the pattern the audit found in ``hardware_detection`` and
+``transaction_history``::
+
+    _detector = None
+
+    def get_detector():
+        global _detector
+        if _detector is None:           # check ...
+            _detector = HardwareDetector()  # ... then act: another thread may be here too
+        return _detector
+
+Without the GIL nothing stops two threads from passing the check together; with the GIL a
+constructor that does I/O (opens a file or a database) releases it and lets them in as well.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from cortex.demos.harness import run_together
+from cortex.utils.thread_utils import LazySingleton
+
+__all__ = [
+    "RaceOutcome",
+    "SingletonHolder",
+    "SlowResource",
+    "UnsafeLazySingleton",
+    "race_singleton",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class SingletonHolder(Protocol[T_co]):
+    """Anything with a ``get()`` that should always return the same object."""
+
+    def get(self) -> T_co:
+        """Return the single instance."""
+        ...
+
+
+class UnsafeLazySingleton(Generic[T]):
+    """The unsafe twin: check-then-act with no lock. Do not use; it exists to be caught."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._instance: T | None = None
+
+    def get(self) -> T:
+        """Return the instance, creating it if none exists yet (racy)."""
+        if self._instance is None:
+            self._instance = self._factory()
+        return self._instance
+
+
+class SlowResource:
+    """Stands for a detector or a database handle whose constructor takes ``window`` s.
+
+    Counts how many times it was constructed (under its own lock, so the count is exact).
+    """
+
+    _count_lock = threading.Lock()  # guards `constructed`
+    constructed = 0
+
+    def __init__(self, window: float = 0.05) -> None:
+        time.sleep(window)  # the I/O a real constructor does; it widens the race window
+        with SlowResource._count_lock:
+            SlowResource.constructed += 1
+
+    @classmethod
+    def reset_count(cls) -> None:
+        """Start counting from zero."""
+        with cls._count_lock:
+            cls.constructed = 0
+
+
+@dataclass(frozen=True)
+class RaceOutcome:
+    """What a singleton race produced."""
+
+    threads: int
+    constructed: int
+    """How many times the constructor ran."""
+    distinct_instances: int
+    """How many different objects the callers got back."""
+
+    @property
+    def safe(self) -> bool:
+        """True when exactly one object was built and everybody got it."""
+        return self.constructed == 1 and self.distinct_instances == 1
+
+
+def race_singleton(
+    holder_type: Callable[[Callable[[], SlowResource]], SingletonHolder[SlowResource]],
+    *,
+    threads: int = 100,
+    window: float = 0.05,
+) -> RaceOutcome:
+    """Release ``threads`` threads on one fresh holder's ``get()`` and count the instances.
+
+    ``holder_type`` is :class:`UnsafeLazySingleton` or
+    :class:`~cortex.utils.thread_utils.LazySingleton` (anything built from a factory).
+    """
+    SlowResource.reset_count()
+    holder = holder_type(lambda: SlowResource(window))
+    returned = run_together(lambda _i: holder.get(), threads)
+    return RaceOutcome(
+        threads=threads,
+        constructed=SlowResource.constructed,
+        distinct_instances=len({id(obj) for obj in returned}),
+    )
+
+
+def fixed_holder(factory: Callable[[], T]) -> LazySingleton[T]:
+    """The fix, with the same call shape as :class:`UnsafeLazySingleton`."""
+    return LazySingleton(factory, name="demo")

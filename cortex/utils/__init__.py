@@ -1,0 +1,1 @@
+"""Shared thread-safety primitives. Modules use these instead of writing their own locks."""

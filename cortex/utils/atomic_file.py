@@ -1,0 +1,59 @@
+"""Atomic file replacement: readers see the old file or the new one, never a torn mix.
+
+The recipe: write a temporary file in the same directory (so :func:`os.replace` is a
+rename on one filesystem), flush and ``fsync`` it, copy the old file's permission bits,
+rename it over the target, then ``fsync`` the directory so the rename itself survives a
+power cut. A process killed at any point leaves either the old content or the new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+__all__ = ["atomic_write_bytes", "atomic_write_text"]
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data`` atomically.
+
+    Args:
+        path: the file to create or replace. Its directory must exist.
+        data: the complete new content.
+        mode: permission bits for a new file; an existing file keeps its own.
+    """
+    target = Path(path)
+    directory = target.parent
+    with contextlib.suppress(FileNotFoundError):  # a new file gets `mode`
+        mode = stat.S_IMODE(target.stat().st_mode)
+    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_directory(directory)
+
+
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", mode: int = 0o600
+) -> None:
+    """Replace ``path`` with ``text`` atomically (see :func:`atomic_write_bytes`)."""
+    atomic_write_bytes(path, text.encode(encoding), mode=mode)

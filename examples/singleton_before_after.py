@@ -1,0 +1,79 @@
+"""Lazy singleton: before (check-then-act) and after (double-checked locking).
+
+Standalone: copy the ``after`` half into your module. Run it to see 100 threads released
+together build many instances before the fix and exactly one after it::
+
+    python examples/singleton_before_after.py
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+THREADS = 100
+constructed = 0
+constructed_lock = threading.Lock()  # guards `constructed`
+
+
+class Detector:
+    """Stands for a class whose constructor does I/O (it opens files, runs lspci...)."""
+
+    def __init__(self) -> None:
+        global constructed
+        time.sleep(0.05)  # the I/O releases the GIL: other threads run meanwhile
+        with constructed_lock:
+            constructed += 1
+
+
+# ---- before: the pattern the audit found ---------------------------------------------
+_unsafe_detector: Detector | None = None
+
+
+def get_detector_unsafe() -> Detector:
+    global _unsafe_detector
+    if _unsafe_detector is None:  # two threads can both see None here...
+        _unsafe_detector = Detector()  # ...and both build one
+    return _unsafe_detector
+
+
+# ---- after: check, lock, check again ----------------------------------------------------
+_detector: Detector | None = None
+_detector_lock = threading.Lock()  # guards creation of _detector
+
+
+def get_detector() -> Detector:
+    global _detector
+    if _detector is not None:  # fast path once created: no lock taken
+        return _detector
+    with _detector_lock:
+        if _detector is None:  # another thread may have created it while we waited
+            _detector = Detector()
+        return _detector
+
+
+def count_instances(getter: Callable[[], Detector]) -> int:
+    """Release THREADS threads on ``getter`` at once; return how many Detectors were built."""
+    global constructed
+    constructed = 0
+    barrier = threading.Barrier(THREADS)
+
+    def worker() -> None:
+        barrier.wait()
+        getter()
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return constructed
+
+
+if __name__ == "__main__":
+    before = count_instances(get_detector_unsafe)
+    after = count_instances(get_detector)
+    print(f"before: {before} detectors from {THREADS} threads")
+    print(f"after:  {after} detector from {THREADS} threads")
+    raise SystemExit(0 if before > 1 and after == 1 else 1)

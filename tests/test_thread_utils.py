@@ -1,0 +1,115 @@
+"""LazySingleton and SingleFlight, each proven against its unsafe twin."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cortex.demos.harness import run_together
+from cortex.demos.singletons import UnsafeLazySingleton, race_singleton
+from cortex.utils.thread_utils import LazySingleton, SingleFlight, reset_singletons
+
+
+def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
+    outcome = race_singleton(LazySingleton, threads=100)
+    assert outcome.constructed == 1
+    assert outcome.distinct_instances == 1
+    assert outcome.safe
+
+
+def test_the_race_check_catches_the_unsafe_twin() -> None:
+    # The same check must fail on upstream's check-then-act, or it proves nothing.
+    outcome = race_singleton(UnsafeLazySingleton, threads=100)
+    assert outcome.constructed > 1
+    assert not outcome.safe
+
+
+def test_a_failing_factory_stores_nothing_and_is_retried() -> None:
+    calls = []
+
+    def flaky() -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk not ready")
+        return object()
+
+    holder: LazySingleton[object] = LazySingleton(flaky)
+    with pytest.raises(OSError, match="disk not ready"):
+        holder.get()
+    assert holder.peek() is None
+    first = holder.get()
+    assert holder.get() is first
+    assert len(calls) == 2
+
+
+def test_reset_gives_a_fresh_instance_and_reset_singletons_reaches_all() -> None:
+    one: LazySingleton[object] = LazySingleton(object)
+    two: LazySingleton[object] = LazySingleton(object)
+    a, b = one.get(), two.get()
+    one.reset()
+    assert one.get() is not a
+    reset_singletons()
+    assert one.peek() is None
+    assert two.peek() is None
+    assert two.get() is not b
+
+
+def test_creating_an_instance_does_no_work_before_get() -> None:
+    calls: list[int] = []
+    holder = LazySingleton(lambda: calls.append(1))
+    assert calls == []
+    assert "not created" in repr(holder)
+
+
+def _slow_counter(counter: list[int], lock: threading.Lock) -> int:
+    time.sleep(0.05)
+    with lock:
+        counter.append(1)
+        return len(counter)
+
+
+def test_single_flight_runs_once_for_concurrent_callers() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    runs: list[int] = []
+    lock = threading.Lock()
+    results = run_together(lambda _i: flight.do("k", lambda: _slow_counter(runs, lock)), 50)
+    assert len(runs) == 1
+    assert set(results) == {1}
+    assert flight.in_flight() == 0
+
+
+def test_without_single_flight_the_same_callers_duplicate_work() -> None:
+    # The unsafe twin: no de-duplication. The check above must see a difference.
+    runs: list[int] = []
+    lock = threading.Lock()
+    run_together(lambda _i: _slow_counter(runs, lock), 50)
+    assert len(runs) > 1
+
+
+def test_single_flight_shares_the_exception_and_then_retries() -> None:
+    flight: SingleFlight[str, int] = SingleFlight()
+    attempts: list[int] = []
+
+    def failing() -> int:
+        attempts.append(1)
+        time.sleep(0.05)
+        raise ValueError("boom")
+
+    def call(_i: int) -> str:
+        try:
+            flight.do("k", failing)
+        except ValueError as exc:
+            return str(exc)
+        return "no error"
+
+    assert set(run_together(call, 20)) == {"boom"}
+    assert len(attempts) == 1
+    assert flight.do("k", lambda: 7) == 7
+
+
+def test_single_flight_keys_are_independent() -> None:
+    flight: SingleFlight[int, int] = SingleFlight()
+    results = run_together(lambda i: flight.do(i % 4, lambda: i % 4), 40)
+    assert sorted(set(results)) == [0, 1, 2, 3]
