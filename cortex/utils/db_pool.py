@@ -1,0 +1,571 @@
+"""A bounded SQLite connection pool that commits or rolls back on every path.
+
+One pool per database file (:func:`get_connection_pool`); every checkout is exclusive to
+the thread that holds it and ends in a commit (the block finished) or a rollback (it
+raised). Upstream's pool lost commits, let two threads share a connection and kept the
+settings of whichever caller came first; each of those is a documented rule here:
+
+**Paths.** A path is normalised (``~`` expanded, made absolute, symlinks resolved) before
+the registry lookup, so ``~/.cortex/x.db``, a relative spelling and a symlink reach the same
+pool. ``:memory:`` is refused: every pooled connection would get its own empty database.
+
+**Size.** At most ``pool_size`` connections (default ``CORTEX_DB_POOL_SIZE``), opened
+lazily. A checkout waits up to ``timeout`` seconds for a free one, then raises
+:class:`PoolTimeoutError`.
+
+**Each connection** runs in WAL mode (verified from the pragma's answer; a filesystem that
+refuses WAL keeps its journal mode and a warning is logged once), with a busy timeout of
+``timeout`` seconds, ``synchronous=NORMAL`` and a 2 MiB page cache. Implicit transactions
+begin with ``BEGIN IMMEDIATE`` (``isolation_level="IMMEDIATE"``), so a writer takes the write
+lock before its first change and two writers never deadlock on a read-to-write upgrade.
+:meth:`SQLiteConnectionPool.transaction` does the same for read-modify-write blocks.
+
+**Checkout.** :meth:`SQLiteConnectionPool.get_connection` commits when the block ends
+normally and rolls back when it raises, then resets the connection (row factory, text
+factory, open transaction) before the next thread gets it. A connection or cursor used
+after its block, or from another thread, raises :class:`PoolMisuseError` instead of
+silently sharing the connection.
+
+**Settings conflicts.** :func:`get_connection_pool` called again for the same file with an
+explicit ``pool_size`` or ``timeout`` that differs from the existing pool's raises
+:class:`PoolConfigError`; passing ``None`` (the default) accepts the existing pool.
+
+**Close and fork.** After :meth:`SQLiteConnectionPool.close`, checkouts raise
+:class:`PoolClosedError` and connections still checked out are closed when returned. In a
+child process after ``fork`` every pool forgets the parent's connections (never closing or
+reusing them) and opens its own.
+
+**Bad files.** A file that is not a SQLite database, or a directory that cannot be written,
+raises :class:`DatabaseFileError` naming the path; the file is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cortex.runtime import load_settings
+
+__all__ = [
+    "DatabaseFileError",
+    "PoolClosedError",
+    "PoolConfigError",
+    "PoolMisuseError",
+    "PoolStats",
+    "PoolTimeoutError",
+    "PooledConnection",
+    "SQLiteConnectionPool",
+    "all_pool_stats",
+    "close_all_pools",
+    "get_connection_pool",
+    "normalize_db_path",
+]
+
+log = logging.getLogger(__name__)
+
+_PAGE_CACHE_KIB = 2048
+_BUSY_RETRIES = 5  # extra BEGIN IMMEDIATE attempts after the busy timeout has expired
+
+
+class PoolClosedError(RuntimeError):
+    """A checkout was attempted on a closed pool."""
+
+
+class PoolTimeoutError(TimeoutError):
+    """No connection became free within the pool's timeout."""
+
+
+class PoolConfigError(ValueError):
+    """The same database file was asked for with conflicting pool settings."""
+
+
+class PoolMisuseError(sqlite3.ProgrammingError):
+    """A pooled connection or cursor was used outside the checkout that owns it."""
+
+
+class DatabaseFileError(sqlite3.DatabaseError):
+    """The database file is not SQLite, is corrupt, or its directory cannot be written."""
+
+
+def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
+    """The canonical spelling of a database path: ``~`` expanded, absolute, symlinks resolved.
+
+    Raises:
+        ValueError: for ``:memory:`` and other in-memory or URI names, which cannot be pooled.
+    """
+    raw = os.fspath(db_path)
+    if raw in ("", ":memory:") or raw.startswith("file:"):
+        raise ValueError(
+            f"cannot pool {raw!r}: every pooled connection would open its own database; "
+            "use a file (for tests, one in a temporary directory)"
+        )
+    return os.path.realpath(os.path.expanduser(raw))
+
+
+class PooledCursor(sqlite3.Cursor):
+    """A cursor that refuses to run once its connection's checkout has ended."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> PooledCursor:
+        """Run one statement (checked against the checkout's owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        super().execute(sql, parameters)
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> PooledCursor:
+        """Run one statement for each parameter set (checked against the owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        super().executemany(sql, seq_of_parameters)
+        return self
+
+    def executescript(self, sql_script: str, /) -> PooledCursor:
+        """Run a script (checked against the owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        super().executescript(sql_script)
+        return self
+
+
+class PooledConnection(sqlite3.Connection):
+    """A :class:`sqlite3.Connection` that only its current borrower's thread may use.
+
+    ``_owner`` is the thread identifier of the checkout holding it, or ``None`` while the
+    connection is idle in the pool. It is written only by the pool (at checkout and
+    return), and read by every statement to catch use after return.
+    """
+
+    _owner: int | None = None
+
+    def _check_owner(self) -> None:
+        if self._owner != threading.get_ident():
+            raise PoolMisuseError(
+                "pooled SQLite connection used outside its checkout (after the `with` "
+                "block ended, or from another thread); keep all use inside the block"
+            )
+
+    def cursor(self, factory: Any = PooledCursor) -> Any:
+        """A cursor bound to this checkout."""
+        self._check_owner()
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """Run one statement on a new cursor (checked against the owner)."""
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        """Run one statement per parameter set (checked against the owner)."""
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executemany(sql, parameters)
+
+    def executescript(self, sql_script: str, /) -> sqlite3.Cursor:
+        """Run a script (checked against the owner)."""
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executescript(sql_script)
+
+    def pragma(self, statement: str) -> str:
+        """Run ``PRAGMA <statement>`` and return its first value as lower-case text."""
+        row = self.execute(f"PRAGMA {statement}").fetchone()
+        return str(row[0]).lower() if row else ""
+
+    def commit(self) -> None:
+        """Commit (checked against the owner)."""
+        self._check_owner()
+        super().commit()
+
+    def rollback(self) -> None:
+        """Roll back (checked against the owner)."""
+        self._check_owner()
+        super().rollback()
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """A snapshot of one pool's counters (what ``cortex doctor`` shows)."""
+
+    path: str
+    size: int
+    """Most connections the pool opens."""
+    opened: int
+    """Connections open now."""
+    in_use: int
+    """Connections checked out now."""
+    checkouts: int
+    """Checkouts since the pool was created."""
+    wait_total_s: float
+    """Total time callers waited for a free connection."""
+    wait_max_s: float
+    """Longest single wait."""
+    timeouts: int
+    """Checkouts that gave up after the pool's timeout."""
+    busy_retries: int
+    """``BEGIN IMMEDIATE`` attempts repeated because another process held the write lock."""
+    rollbacks: int
+    """Checkouts that ended in a rollback because their block raised."""
+    journal_mode: str
+    """``wal`` normally; anything else means the filesystem refused WAL."""
+    closed: bool
+
+
+class SQLiteConnectionPool:
+    """A bounded pool of connections to one SQLite file; see the module documentation.
+
+    Prefer :func:`get_connection_pool`, which returns the one pool for a file; building a
+    pool directly gives a separate set of connections to the same file (still correct:
+    SQLite and WAL coordinate them, but they are not shared).
+
+    Args:
+        db_path: the database file; created if missing (its directory must exist).
+        pool_size: most connections kept open.
+        timeout: seconds to wait for a free connection, and SQLite's busy timeout.
+        check_same_thread: accepted for compatibility with upstream and ignored: pooled
+            connections move between threads, and ownership is checked per checkout.
+    """
+
+    def __init__(
+        self,
+        db_path: str | os.PathLike[str],
+        pool_size: int = 5,
+        timeout: float = 5.0,
+        check_same_thread: bool = False,
+    ) -> None:
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, not {pool_size}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, not {timeout}")
+        del check_same_thread  # see the docstring
+        self.db_path = normalize_db_path(db_path)
+        self.pool_size = pool_size
+        self.timeout = timeout
+        self._init_state()
+
+    def _init_state(self) -> None:
+        # _cond guards every attribute below it; it is never held while SQLite works.
+        self._cond = threading.Condition(threading.Lock())
+        self._idle: list[PooledConnection] = []
+        self._opened = 0
+        self._in_use = 0
+        self._closed = False
+        self._checkouts = 0
+        self._wait_total = 0.0
+        self._wait_max = 0.0
+        self._timeouts = 0
+        self._busy_retries = 0
+        self._rollbacks = 0
+        self._journal_mode = "unknown"
+        self._warned_journal = False
+        self._pid = os.getpid()
+
+    # -- opening ---------------------------------------------------------------------
+
+    def _open(self) -> PooledConnection:
+        """Open and configure one connection (called without the lock held)."""
+        path = Path(self.db_path)
+        existed = path.exists()
+        try:
+            conn = sqlite3.connect(
+                self.db_path,
+                timeout=self.timeout,
+                isolation_level="IMMEDIATE",
+                check_same_thread=False,
+                factory=PooledConnection,
+            )
+        except sqlite3.OperationalError as exc:
+            raise DatabaseFileError(
+                f"cannot open SQLite database {self.db_path}: {exc} "
+                f"(does {path.parent} exist and is it writable?)"
+            ) from exc
+        assert isinstance(conn, PooledConnection)
+        conn._owner = threading.get_ident()  # the opening thread configures it
+        try:
+            # The first statement reads the header: a non-SQLite file fails here,
+            # before anything could write to it.
+            mode = conn.pragma("journal_mode=WAL")
+            conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
+            conn.pragma("synchronous=NORMAL")
+            conn.pragma(f"cache_size=-{_PAGE_CACHE_KIB}")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise DatabaseFileError(
+                f"{self.db_path} is not a usable SQLite database ({exc}); "
+                "it was left untouched: move it aside to start a new one"
+            ) from exc
+        if not existed:
+            with contextlib.suppress(OSError):
+                os.chmod(self.db_path, 0o600)
+        self._note_journal_mode(mode)
+        return conn
+
+    def _note_journal_mode(self, mode: str) -> None:
+        with self._cond:
+            self._journal_mode = mode
+            warn = mode != "wal" and not self._warned_journal
+            self._warned_journal = self._warned_journal or warn
+        if warn:
+            log.warning(
+                "SQLite refused WAL for %s (journal_mode=%s): readers and the writer will "
+                "block each other more; is it on a network filesystem?",
+                self.db_path,
+                mode,
+            )
+
+    # -- checkout --------------------------------------------------------------------
+
+    def _acquire(self) -> PooledConnection:
+        if self._pid != os.getpid():  # forked without os.register_at_fork having run
+            self._forget_after_fork()
+        started = time.monotonic()
+        deadline = started + self.timeout
+        create = False
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise PoolClosedError(f"the connection pool for {self.db_path} is closed")
+                if self._idle:
+                    conn = self._idle.pop()
+                    break
+                if self._opened < self.pool_size:
+                    self._opened += 1  # reserve the slot; open outside the lock
+                    create = True
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._timeouts += 1
+                    raise PoolTimeoutError(
+                        f"no connection to {self.db_path} became free within "
+                        f"{self.timeout:g} s (pool size {self.pool_size}); raise "
+                        "CORTEX_DB_POOL_SIZE or shorten the work done inside checkouts"
+                    )
+                self._cond.wait(remaining)
+            waited = time.monotonic() - started
+            self._checkouts += 1
+            self._in_use += 1
+            self._wait_total += waited
+            self._wait_max = max(self._wait_max, waited)
+        if create:
+            try:
+                conn = self._open()
+            except BaseException:
+                with self._cond:
+                    self._opened -= 1
+                    self._in_use -= 1
+                    self._cond.notify()
+                raise
+        conn._owner = threading.get_ident()
+        return conn
+
+    def _release(self, conn: PooledConnection, *, broken: bool) -> None:
+        conn._owner = None
+        if not broken:
+            conn.row_factory = None
+            conn.text_factory = str
+        with self._cond:
+            self._in_use -= 1
+            keep = not broken and not self._closed and self._pid == os.getpid()
+            if keep:
+                self._idle.append(conn)
+            else:
+                self._opened -= 1
+            self._cond.notify()
+        if not keep:
+            conn.close()
+
+    @contextlib.contextmanager
+    def get_connection(self) -> Iterator[sqlite3.Connection]:
+        """Check out a connection for the calling thread.
+
+        The block's changes are committed when it ends normally and rolled back when it
+        raises; either way the connection is reset and returned to the pool. Use the
+        connection (and its cursors) only inside the block, from this thread.
+
+        Raises:
+            PoolClosedError: the pool was closed.
+            PoolTimeoutError: no connection became free within ``timeout`` seconds.
+            DatabaseFileError: the file is not SQLite or cannot be opened.
+        """
+        conn = self._acquire()
+        broken = False
+        try:
+            yield conn
+        except BaseException:
+            try:
+                if conn.in_transaction:
+                    conn.rollback()
+                with self._cond:
+                    self._rollbacks += 1
+            except sqlite3.Error:
+                broken = True  # cannot trust its state: close it instead of reusing it
+            raise
+        else:
+            try:
+                if conn.in_transaction:
+                    conn.commit()
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.rollback()
+                with self._cond:
+                    self._rollbacks += 1
+                raise
+        finally:
+            self._release(conn, broken=broken)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Check out a connection inside ``BEGIN IMMEDIATE`` (for read-modify-write).
+
+        The write lock is taken before the block runs, so what the block reads cannot
+        change before it writes, and two such blocks never deadlock. Commits at the end,
+        rolls back if the block raises.
+        """
+        with self.get_connection() as conn:
+            self._begin_immediate(conn)
+            yield conn
+
+    def _begin_immediate(self, conn: sqlite3.Connection) -> None:
+        for attempt in range(_BUSY_RETRIES + 1):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if attempt == _BUSY_RETRIES:
+                    raise
+                with self._cond:
+                    self._busy_retries += 1
+                time.sleep(0.01 * 2**attempt)
+
+    # -- lifecycle and metrics -------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._closed
+
+    def stats(self) -> PoolStats:
+        """A consistent snapshot of this pool's counters."""
+        with self._cond:
+            return PoolStats(
+                path=self.db_path,
+                size=self.pool_size,
+                opened=self._opened,
+                in_use=self._in_use,
+                checkouts=self._checkouts,
+                wait_total_s=self._wait_total,
+                wait_max_s=self._wait_max,
+                timeouts=self._timeouts,
+                busy_retries=self._busy_retries,
+                rollbacks=self._rollbacks,
+                journal_mode=self._journal_mode,
+                closed=self._closed,
+            )
+
+    def close(self) -> None:
+        """Close idle connections now and the others when they are returned.
+
+        Every later checkout raises :class:`PoolClosedError`. Calling it twice is harmless.
+        """
+        with self._cond:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            self._opened -= len(idle)
+            self._cond.notify_all()  # waiters wake up and see the pool closed
+        for conn in idle:
+            conn.close()
+        _unregister(self)
+
+    def close_all(self) -> None:
+        """Upstream's name for :meth:`close`."""
+        self.close()
+
+    def _forget_after_fork(self) -> None:
+        """In a forked child: drop the parent's connections without touching them."""
+        closed = self._closed
+        self._init_state()  # new lock too: the parent's may have been held at fork time
+        self._closed = closed
+
+    def __repr__(self) -> str:
+        return f"<SQLiteConnectionPool {self.db_path} size={self.pool_size}>"
+
+
+# -- the registry --------------------------------------------------------------------
+
+_pools: dict[str, SQLiteConnectionPool] = {}
+_pools_lock = threading.Lock()  # guards _pools; never held while a database is opened
+
+
+def get_connection_pool(
+    db_path: str | os.PathLike[str],
+    pool_size: int | None = None,
+    timeout: float | None = None,
+) -> SQLiteConnectionPool:
+    """The one open pool for ``db_path``, created on first use.
+
+    Args:
+        db_path: any spelling of the database file (``~``, relative, through a symlink).
+        pool_size: most connections; ``None`` means the existing pool's, or
+            ``CORTEX_DB_POOL_SIZE`` for a new one.
+        timeout: checkout and busy timeout in seconds; ``None`` means the existing pool's,
+            or 5 s for a new one.
+
+    Raises:
+        PoolConfigError: an explicit ``pool_size`` or ``timeout`` differs from the open
+            pool's for the same file.
+    """
+    path = normalize_db_path(db_path)
+    with _pools_lock:
+        pool = _pools.get(path)
+        if pool is None:
+            size = pool_size if pool_size is not None else load_settings().db_pool_size
+            pool = SQLiteConnectionPool(path, size, 5.0 if timeout is None else timeout)
+            _pools[path] = pool
+            return pool
+    conflicts = []
+    if pool_size is not None and pool_size != pool.pool_size:
+        conflicts.append(f"pool_size={pool_size} (open pool has {pool.pool_size})")
+    if timeout is not None and timeout != pool.timeout:
+        conflicts.append(f"timeout={timeout} (open pool has {pool.timeout})")
+    if conflicts:
+        raise PoolConfigError(
+            f"conflicting settings for {path}: {', '.join(conflicts)}; pass None to share "
+            "the open pool, or close it first"
+        )
+    return pool
+
+
+def _unregister(pool: SQLiteConnectionPool) -> None:
+    with _pools_lock:
+        if _pools.get(pool.db_path) is pool:
+            del _pools[pool.db_path]
+
+
+def close_all_pools() -> None:
+    """Close every registered pool (later :func:`get_connection_pool` calls open new ones)."""
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.close()
+
+
+def all_pool_stats() -> list[PoolStats]:
+    """A snapshot of every registered pool, sorted by path."""
+    with _pools_lock:
+        pools = sorted(_pools.values(), key=lambda p: p.db_path)
+    return [pool.stats() for pool in pools]
+
+
+def _after_fork_in_child() -> None:
+    global _pools_lock  # noqa: PLW0603 - a lock held by another thread at fork is lost
+    _pools_lock = threading.Lock()
+    for pool in list(_pools.values()):
+        pool._forget_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
