@@ -1,14 +1,81 @@
-"""Shared fixtures: every test starts with fresh singletons and a clean CORTEX_* environment."""
+"""Shared fixtures and options.
+
+* every test starts with fresh singletons, and the session with no ``CORTEX_*`` variables;
+* ``--switch-interval=SECONDS`` sets :func:`sys.setswitchinterval` for the whole run, so
+  bytecode-level races surface on GIL builds (CI runs the stress tests with ``1e-6``);
+* the reliability ledger (:mod:`cortex.demos.ledger`) is printed at the end and written to
+  ``--reliability-report`` (default ``_build/reliability.json``).
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
-from cortex.runtime import SETTINGS
+from cortex.demos.ledger import LEDGER
+from cortex.runtime import SETTINGS, runtime_facts
 from cortex.utils.thread_utils import reset_singletons
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Settings come from the environment: a developer's CORTEX_* must not leak into the tests.
+for _spec in SETTINGS:
+    os.environ.pop(_spec.env_var, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("cortex")
+    group.addoption(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="sys.setswitchinterval() for the run (e.g. 1e-6 to surface races on GIL builds)",
+    )
+    group.addoption(
+        "--reliability-report",
+        default=str(ROOT / "_build" / "reliability.json"),
+        help="where to write the reliability ledger as JSON",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    interval = config.getoption("--switch-interval")
+    if interval is not None:
+        config.stash[_previous_interval] = sys.getswitchinterval()
+        sys.setswitchinterval(interval)
+
+
+_previous_interval = pytest.StashKey[float]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    previous = config.stash.get(_previous_interval, None)
+    if previous is not None:
+        sys.setswitchinterval(previous)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    snapshot = LEDGER.snapshot()
+    if snapshot["total"]["threads"] == 0 and len(snapshot) == 1:
+        return
+    facts = runtime_facts()
+    interval = sys.getswitchinterval()
+    terminalreporter.section("reliability ledger")
+    terminalreporter.write_line(f"{facts.banner()}; switch interval {interval:g} s")
+    terminalreporter.write_line(LEDGER.table())
+    LEDGER.write_json(
+        terminalreporter.config.getoption("--reliability-report"),
+        {
+            "runtime": facts.as_dict(),
+            "switch_interval_s": interval,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -16,12 +83,6 @@ def _fresh_singletons() -> Iterator[None]:
     reset_singletons()
     yield
     reset_singletons()
-
-
-@pytest.fixture(autouse=True)
-def _clean_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for spec in SETTINGS:
-        monkeypatch.delenv(spec.env_var, raising=False)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ def test_many_singletons_many_threads() -> None:
     assert len(odd) == 1
 
 
+@pytest.mark.thread_unsafe(reason="checks the process-wide detector singleton")
 @pytest.mark.usefixtures("tiny_switch_interval")
 def test_detector_settings_and_facts_from_100_threads() -> None:
     def work(_i: int) -> tuple[int, int, int]:

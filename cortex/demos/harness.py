@@ -15,6 +15,8 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from cortex.demos.ledger import LEDGER
+
 __all__ = ["ThreadsHung", "run_together"]
 
 T = TypeVar("T")
@@ -33,8 +35,12 @@ def _dump_all_stacks() -> None:
             traceback.print_stack(frame, file=sys.stderr)
 
 
-def run_together(fn: Callable[[int], T], threads: int, *, timeout: float = 60.0) -> list[T]:
+def run_together(
+    fn: Callable[[int], T], threads: int, *, timeout: float = 60.0, area: str = "threads"
+) -> list[T]:
     """Call ``fn(i)`` from ``threads`` threads released together; return results in order.
+
+    The threads and calls are added to :data:`cortex.demos.ledger.LEDGER` under ``area``.
 
     Raises:
         ThreadsHung: a thread was still running after ``timeout`` seconds.
@@ -59,6 +65,7 @@ def run_together(fn: Callable[[int], T], threads: int, *, timeout: float = 60.0)
     if any(thread.is_alive() for thread in pool):
         _dump_all_stacks()
         raise ThreadsHung(f"{sum(t.is_alive() for t in pool)} of {threads} threads hung")
+    LEDGER.add(area, threads=threads, operations=threads)
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]

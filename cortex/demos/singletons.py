@@ -27,6 +27,7 @@ from cortex.demos.harness import run_together
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
+    "ConstructionCounter",
     "RaceOutcome",
     "SingletonHolder",
     "SlowResource",
@@ -60,25 +61,25 @@ class UnsafeLazySingleton(Generic[T]):
         return self._instance
 
 
+class ConstructionCounter:
+    """Counts constructions exactly (its own lock), one counter per race."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # guards count
+        self.count = 0
+
+    def increment(self) -> None:
+        """Record one construction."""
+        with self._lock:
+            self.count += 1
+
+
 class SlowResource:
-    """Stands for a detector or a database handle whose constructor takes ``window`` s.
+    """Stands for a detector or a database handle whose constructor takes ``window`` s."""
 
-    Counts how many times it was constructed (under its own lock, so the count is exact).
-    """
-
-    _count_lock = threading.Lock()  # guards `constructed`
-    constructed = 0
-
-    def __init__(self, window: float = 0.05) -> None:
+    def __init__(self, counter: ConstructionCounter, window: float = 0.05) -> None:
         time.sleep(window)  # the I/O a real constructor does; it widens the race window
-        with SlowResource._count_lock:
-            SlowResource.constructed += 1
-
-    @classmethod
-    def reset_count(cls) -> None:
-        """Start counting from zero."""
-        with cls._count_lock:
-            cls.constructed = 0
+        counter.increment()
 
 
 @dataclass(frozen=True)
@@ -108,16 +109,12 @@ def race_singleton(
     ``holder_type`` is :class:`UnsafeLazySingleton` or
     :class:`~cortex.utils.thread_utils.LazySingleton` (anything built from a factory).
     """
-    SlowResource.reset_count()
-    holder = holder_type(lambda: SlowResource(window))
-    returned = run_together(lambda _i: holder.get(), threads)
+    counter = ConstructionCounter()
+    holder = holder_type(lambda: SlowResource(counter, window))
+    returned = run_together(lambda _i: holder.get(), threads, area="singletons")
     return RaceOutcome(
         threads=threads,
-        constructed=SlowResource.constructed,
+        constructed=counter.count,
         distinct_instances=len({id(obj) for obj in returned}),
     )
 
-
-def fixed_holder(factory: Callable[[], T]) -> LazySingleton[T]:
-    """The fix, with the same call shape as :class:`UnsafeLazySingleton`."""
-    return LazySingleton(factory, name="demo")
