@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))  # so autodoc imports this checkout's cortex package
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))  # this guide's own directives
 
 import cortex  # noqa: E402
 
@@ -32,6 +33,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx_autodoc_typehints",  # must come after sphinx.ext.autodoc
     "sphinx.ext.viewcode",
+    "cortex_tables",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.
@@ -43,6 +45,7 @@ exclude_patterns = [
     "jupyter_execute",
     "docs/_static/**",
     "docs/_templates/**",
+    "docs/_ext/**",
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "substitution"]
@@ -64,7 +67,7 @@ napoleon_numpy_docstring = False
 
 # References that point outside this project cannot resolve offline (no intersphinx
 # inventories are downloaded); these are the standard-library ones our signatures use.
-_STDLIB = r"(threading|collections\.abc|typing|os|pathlib|argparse|sqlite3|enum|datetime)"
+_STDLIB = r"(threading|_thread|collections\.abc|typing|os|pathlib|argparse|sqlite3|enum|datetime)"
 nitpick_ignore_regex = [
     ("py:class", _STDLIB + r"\..*"),
     ("py:data", _STDLIB + r"\..*"),
