@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from cortex.demos.harness import run_together
-from cortex.demos.singletons import UnsafeLazySingleton, race_singleton
+from cortex.demos.singletons import (
+    ConstructionCounter,
+    UnsafeLazySingleton,
+    UnsafeSingleFlight,
+    race_singleton,
+)
 from cortex.utils.thread_utils import LazySingleton, SingleFlight, reset_singletons
 
 
@@ -63,29 +67,29 @@ def test_creating_an_instance_does_no_work_before_get() -> None:
     assert "not created" in repr(holder)
 
 
-def _slow_counter(counter: list[int], lock: threading.Lock) -> int:
-    time.sleep(0.05)
-    with lock:
-        counter.append(1)
-        return len(counter)
+def _concurrent_runs(flight: SingleFlight[str, int] | UnsafeSingleFlight[int]) -> int:
+    """Release 50 threads on one key; return how many times the work actually ran."""
+    counter = ConstructionCounter()
+
+    def work() -> int:
+        time.sleep(0.05)  # slow work (a detection, an LLM call) widens the window
+        counter.increment()
+        return 1
+
+    results = run_together(lambda _i: flight.do("k", work), 50)
+    assert set(results) == {1}
+    return counter.count
 
 
 def test_single_flight_runs_once_for_concurrent_callers() -> None:
     flight: SingleFlight[str, int] = SingleFlight()
-    runs: list[int] = []
-    lock = threading.Lock()
-    results = run_together(lambda _i: flight.do("k", lambda: _slow_counter(runs, lock)), 50)
-    assert len(runs) == 1
-    assert set(results) == {1}
+    assert _concurrent_runs(flight) == 1
     assert flight.in_flight() == 0
 
 
 def test_without_single_flight_the_same_callers_duplicate_work() -> None:
-    # The unsafe twin: no de-duplication. The check above must see a difference.
-    runs: list[int] = []
-    lock = threading.Lock()
-    run_together(lambda _i: _slow_counter(runs, lock), 50)
-    assert len(runs) > 1
+    # The same check on the unsafe twin must see duplicated work, or it proves nothing.
+    assert _concurrent_runs(UnsafeSingleFlight()) > 1
 
 
 def test_single_flight_shares_the_exception_and_then_retries() -> None:

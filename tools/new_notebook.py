@@ -22,6 +22,13 @@ from nbclient import NotebookClient
 TAGS = {"ignore": "nbval-ignore-output", "skip": "nbval-skip", "raises": "raises-exception"}
 
 
+def _uncomment(line: str) -> str:
+    """``# text`` -> ``text`` and a bare ``#`` -> an empty line; nothing else is removed."""
+    if line.startswith("# "):
+        return line[2:]
+    return "" if line == "#" else line
+
+
 def build(outline: Path) -> nbformat.NotebookNode:
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
@@ -37,9 +44,7 @@ def build(outline: Path) -> nbformat.NotebookNode:
         body = body.strip("\n")
         tags = [TAGS[t] for t in re.findall(r"tags=(\w+)", header)]
         if "[markdown]" in header:
-            text = "\n".join(
-                line.removeprefix("# ").removeprefix("#") for line in body.splitlines()
-            )
+            text = "\n".join(_uncomment(line) for line in body.splitlines())
             cell = nbformat.v4.new_markdown_cell(text)
         else:
             cell = nbformat.v4.new_code_cell(body)

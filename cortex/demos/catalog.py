@@ -54,7 +54,7 @@ RACES: tuple[RaceEntry, ...] = (
         race="concurrent detect() calls each ran a full detection",
         severity="medium",
         fix="SingleFlight: one detection shared by concurrent callers",
-        twin="cortex.demos.singletons.UnsafeLazySingleton",
+        twin="cortex.demos.singletons.UnsafeSingleFlight",
         tests=(
             "tests/test_hardware_detection.py::test_concurrent_detect_runs_one_detection",
             "tests/test_thread_utils.py::test_without_single_flight_the_same_callers_duplicate_work",

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from cortex.demos.harness import run_together
-from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
     "ConstructionCounter",
@@ -32,6 +31,7 @@ __all__ = [
     "SingletonHolder",
     "SlowResource",
     "UnsafeLazySingleton",
+    "UnsafeSingleFlight",
     "race_singleton",
 ]
 
@@ -59,6 +59,18 @@ class UnsafeLazySingleton(Generic[T]):
         if self._instance is None:
             self._instance = self._factory()
         return self._instance
+
+
+class UnsafeSingleFlight(Generic[T]):
+    """The unsafe twin of :class:`~cortex.utils.thread_utils.SingleFlight`: no de-duplication.
+
+    Every concurrent caller runs the work itself, as upstream's detectors and caches did.
+    """
+
+    def do(self, key: object, fn: Callable[[], T]) -> T:
+        """Run ``fn`` (``key`` is ignored)."""
+        del key
+        return fn()
 
 
 class ConstructionCounter:
@@ -117,4 +129,3 @@ def race_singleton(
         constructed=counter.count,
         distinct_instances=len({id(obj) for obj in returned}),
     )
-

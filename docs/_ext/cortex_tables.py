@@ -42,30 +42,34 @@ def _literal(text: str) -> nodes.paragraph:
 
 
 class RaceTable(SphinxDirective):
-    """The audit: module, race, severity, fix, unsafe twin, tests, notebook, guide page."""
+    """The audit: a summary table, then the evidence for each race."""
 
     def run(self) -> list[nodes.Node]:
-        rows: list[list[nodes.Node | str]] = []
-        for entry in RACES:
-            tests = nodes.paragraph()
-            for i, test in enumerate(entry.tests):
-                if i:
-                    tests += nodes.Text(", ")
-                tests += nodes.literal(text=test.split("::", 1)[1])
-            rows.append(
-                [
-                    _literal(entry.module),
-                    entry.race,
-                    entry.severity,
-                    entry.fix,
-                    _literal(entry.twin.rsplit(".", 1)[1]),
-                    tests,
-                    _literal(f"{entry.notebook}.ipynb"),
-                    _literal(f"guide/{entry.guide_page}"),
-                ]
-            )
-        headers = ["Module", "Race", "Severity", "Fix", "Twin", "Tests", "Notebook", "Guide"]
-        return [_table(headers, rows)]
+        summary: list[list[nodes.Node | str]] = [
+            [_literal(e.module), e.race, e.severity, e.fix] for e in RACES
+        ]
+        table = _table(["Module", "Race", "Severity", "Fix"], summary)
+        details = nodes.definition_list()
+        for number, entry in enumerate(RACES, start=1):
+            term = nodes.term("", f"{number}. ", nodes.literal(text=entry.module))
+            term += nodes.Text(f": {entry.race}")
+            evidence = nodes.bullet_list()
+            items: list[tuple[str, list[str]]] = [
+                ("unsafe twin", [entry.twin]),
+                ("tests", list(entry.tests)),
+                ("notebook", [f"notebooks/{entry.notebook}.ipynb"]),
+                ("guide page", [f"docs/guide/{entry.guide_page}.md"]),
+            ]
+            for label, values in items:
+                item = nodes.paragraph(text=f"{label}: ")
+                for k, value in enumerate(values):
+                    if k:
+                        item += nodes.Text(", ")
+                    item += nodes.literal(text=value)
+                evidence += nodes.list_item("", item)
+            details += nodes.definition_list_item("", term, nodes.definition("", evidence))
+        heading = nodes.rubric(text="Evidence for each race")
+        return [table, heading, details]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
