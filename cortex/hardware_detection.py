@@ -8,6 +8,12 @@ defaults). What differs is the thread safety:
   singleton made 8 detectors from 50 threads.
 * :meth:`HardwareDetector.detect` is single-flight: many threads asking at once cause one
   detection, and all of them get the same immutable-by-convention :class:`SystemInfo`.
+* The on-disk cache (``~/.cortex/hardware_cache.json``, one hour) is read and written under
+  the shared per-path lock (:func:`cortex.utils.file_lock.path_lock`, which also excludes
+  other processes) and replaced atomically, so no reader ever sees a torn file and a crash
+  leaves the old cache or the new one. Upstream locked per instance and truncated the file
+  before dumping into it. A corrupt or truncated cache (say, from upstream's writer) is
+  reported once with ``logging`` and rewritten.
 
 Everything is read from ``/proc``, ``/sys`` and :mod:`os`; GPUs come from ``lspci`` and
 ``nvidia-smi`` when those programs exist, and are simply absent when they do not. External
@@ -17,20 +23,28 @@ programs are run with an argument list and a timeout, never through a shell.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import platform
 import shutil
 import socket
 import subprocess
 import threading
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from cortex.utils.atomic_file import ensure_private_dir
+from cortex.utils.file_lock import FileLockTimeout, path_lock
+from cortex.utils.locked_file import CorruptFileError, read_json, write_json
 from cortex.utils.thread_utils import LazySingleton, SingleFlight
 
 __all__ = [
+    "CACHE_FILENAME",
+    "CACHE_MAX_AGE_S",
+    "CACHE_PATH",
     "CPUInfo",
     "CPUVendor",
     "GPUInfo",
@@ -40,6 +54,7 @@ __all__ = [
     "NetworkInfo",
     "StorageInfo",
     "SystemInfo",
+    "default_cache_path",
     "detect_hardware",
     "detect_quick",
     "get_cpu_cores",
@@ -48,6 +63,17 @@ __all__ = [
     "get_ram_gb",
     "has_nvidia_gpu",
 ]
+
+logger = logging.getLogger(__name__)
+
+CACHE_FILENAME = "hardware_cache.json"
+"""Name of the on-disk cache inside the Cortex directory (``~/.cortex``)."""
+CACHE_MAX_AGE_S = 3600.0
+"""A cache older than this (one hour, as upstream) is ignored and replaced."""
+CACHE_PATH: Path | None = None
+"""Where the cache lives; ``None`` means ``~/.cortex/hardware_cache.json`` (read when a
+detector is created, from ``$HOME``). Tests point it at a temporary directory."""
+_CACHE_FORMAT = 1
 
 _COMMAND_TIMEOUT_S = 5.0
 _REAL_FILESYSTEMS = frozenset(
@@ -452,29 +478,108 @@ def _uptime_seconds() -> int:
 # --------------------------------------------------------------------------------------
 
 
+def default_cache_path() -> Path:
+    """The cache file a new :class:`HardwareDetector` uses: :data:`CACHE_PATH` if set,
+    else ``~/.cortex/hardware_cache.json``."""
+    if CACHE_PATH is not None:
+        return Path(CACHE_PATH)
+    return Path.home() / ".cortex" / CACHE_FILENAME
+
+
+def _build(cls: type[Any], data: Any) -> Any:
+    """A dataclass from a mapping, keeping only its fields (derived keys are dropped)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__}: expected an object, found {type(data).__name__}")
+    return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+
+def _system_info_from_dict(data: Any) -> SystemInfo:
+    """Rebuild a :class:`SystemInfo` from :meth:`SystemInfo.to_dict` output.
+
+    Raises:
+        TypeError, ValueError, KeyError: the mapping does not have that shape.
+    """
+    if not isinstance(data, dict):
+        raise TypeError("system_info is not an object")
+    cpu = _build(CPUInfo, data["cpu"])
+    cpu.vendor = CPUVendor(cpu.vendor)
+    gpus = [_build(GPUInfo, g) for g in data["gpu"]]
+    for gpu in gpus:
+        gpu.vendor = GPUVendor(gpu.vendor)
+    info: SystemInfo = _build(
+        SystemInfo,
+        {
+            **data,
+            "cpu": cpu,
+            "gpu": gpus,
+            "memory": _build(MemoryInfo, data["memory"]),
+            "storage": [_build(StorageInfo, d) for d in data["storage"]],
+            "network": [_build(NetworkInfo, d) for d in data["network"]],
+        },
+    )
+    if not isinstance(info.hostname, str) or not isinstance(info.cpu.cores, int):
+        raise TypeError("system_info fields have the wrong types")
+    return info
+
+
+# Cache file states already reported as corrupt: (path, inode, mtime_ns, size). A file is
+# reported once however many threads or detectors read it; a new corruption is new state.
+_reported_corrupt: set[tuple[str, int, int, int]] = set()
+# Guards _reported_corrupt (check-then-add must be one step).
+_reported_lock = threading.Lock()
+
+
+def _report_corrupt_once(path: Path, error: Exception) -> None:
+    try:
+        st = path.stat()
+    except OSError:
+        return
+    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    with _reported_lock:
+        if key in _reported_corrupt:
+            return
+        _reported_corrupt.add(key)
+    logger.warning("hardware cache %s is unusable and will be rewritten: %s", path, error)
+
+
 class HardwareDetector:
     """Detects the machine's hardware; one detection is shared by concurrent callers.
 
     Args:
-        use_cache: keep the last :class:`SystemInfo` and return it until
-            ``detect(force_refresh=True)``. (The on-disk ``hardware_cache.json`` of
-            upstream is added with the shared file primitives.)
+        use_cache: keep the last :class:`SystemInfo` in memory and in the on-disk cache
+            (``~/.cortex/hardware_cache.json``, at most :data:`CACHE_MAX_AGE_S` old) and
+            return it until ``detect(force_refresh=True)``. With ``False`` every call
+            detects and the disk cache is neither read nor written.
+        cache_path: the cache file (default: :func:`default_cache_path`). Not in
+            upstream's signature; keyword-only so upstream calls keep working.
     """
 
-    def __init__(self, use_cache: bool = True) -> None:
+    def __init__(
+        self, use_cache: bool = True, *, cache_path: str | os.PathLike[str] | None = None
+    ) -> None:
         self.use_cache = use_cache
-        # Guards _cached: replaced as a whole, never mutated, so readers need no lock.
+        self.cache_path = Path(cache_path) if cache_path is not None else default_cache_path()
+        """The on-disk cache this detector reads and writes."""
+        # Guards _cached and the counters: _cached is replaced as a whole, never
+        # mutated, so readers need no lock.
         self._cached_lock = threading.Lock()
         self._cached: SystemInfo | None = None
         self._flight: SingleFlight[str, SystemInfo] = SingleFlight()
         self.detections = 0
-        """How many full detections this detector has run (for tests and the notebook)."""
+        """How many results this detector has produced, counting full detections and loads
+        of the on-disk cache (each load stands for one detection, here or in another
+        process)."""
+        self.cache_loads = 0
+        """How many of :attr:`detections` were loads of a fresh on-disk cache."""
 
     def detect(self, force_refresh: bool = False) -> SystemInfo:
         """Detect everything, or return the remembered result.
 
-        Concurrent callers share one detection (single-flight); the result is published
-        whole, so no caller ever sees a half-filled :class:`SystemInfo`.
+        Order: the result in memory, then a fresh on-disk cache, then a detection (whose
+        result is written to the disk cache). Concurrent callers share one flight; the
+        result is published whole, so no caller ever sees a half-filled
+        :class:`SystemInfo`. Problems with the disk cache (corrupt, unwritable, lock
+        timeout) are logged and never make :meth:`detect` fail.
         """
         reuse = self.use_cache and not force_refresh
         if reuse:
@@ -491,10 +596,68 @@ class HardwareDetector:
         # caller's lock-free read and this call.
         if reuse and (cached := self._cached) is not None:
             return cached
-        info = self._detect_uncached()
+        info = self._load_disk_cache() if reuse else None  # lock-free: files are atomic
+        if info is not None:
+            loaded = True
+        elif self.use_cache:
+            info, loaded = self._detect_under_file_lock(reuse)
+        else:
+            info, loaded = self._detect_uncached(), False
         with self._cached_lock:
             self._cached = info
             self.detections += 1
+            if loaded:
+                self.cache_loads += 1
+        return info
+
+    def _detect_under_file_lock(self, reuse: bool) -> tuple[SystemInfo, bool]:
+        """Detect and write the cache while holding its lock; True if loaded instead.
+
+        Holding the lock across the detection makes it single-flight across processes:
+        a second process waits, then finds the fresh cache instead of detecting again.
+        """
+        try:
+            ensure_private_dir(self.cache_path.parent)
+            lock = path_lock(self.cache_path)
+            lock.acquire()
+        except (OSError, FileLockTimeout) as exc:
+            logger.warning("hardware cache %s unavailable: %s", self.cache_path, exc)
+            return self._detect_uncached(), False
+        try:
+            if reuse and (info := self._load_disk_cache()) is not None:
+                return info, True  # another process detected while we waited
+            info = self._detect_uncached()
+            document = {"format": _CACHE_FORMAT, "written_at": time.time()}
+            try:
+                write_json(self.cache_path, {**document, "system_info": info.to_dict()})
+            except OSError as exc:
+                logger.warning("could not write hardware cache %s: %s", self.cache_path, exc)
+            return info, False
+        finally:
+            lock.release()
+
+    def _load_disk_cache(self) -> SystemInfo | None:
+        """The cached :class:`SystemInfo` if the file exists, parses and is fresh."""
+        try:
+            document = read_json(self.cache_path, default={})
+            if not document:
+                return None  # no cache yet
+            if document.get("format") != _CACHE_FORMAT:
+                raise CorruptFileError(self.cache_path, "unknown cache format")
+            written_at = document["written_at"]
+            if not isinstance(written_at, (int, float)):
+                raise CorruptFileError(self.cache_path, "written_at is not a number")
+            info = _system_info_from_dict(document["system_info"])
+        except (CorruptFileError, KeyError, TypeError, ValueError) as exc:
+            _report_corrupt_once(self.cache_path, exc)
+            return None
+        except OSError as exc:
+            logger.warning("could not read hardware cache %s: %s", self.cache_path, exc)
+            return None
+        age = time.time() - written_at
+        if not -60.0 <= age <= CACHE_MAX_AGE_S:  # stale, or written by a clock far ahead
+            logger.debug("hardware cache %s is %.0f s old: detecting again", self.cache_path, age)
+            return None
         return info
 
     def _detect_uncached(self) -> SystemInfo:

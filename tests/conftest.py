@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # Settings come from the environment: a developer's CORTEX_* must not leak into the tests.
 for _spec in SETTINGS:
     os.environ.pop(_spec.env_var, None)
+
+# Every module defaults to files under ~/.cortex: the whole session (and the subprocesses and
+# notebook kernels it starts) gets a private, empty home instead of the developer's. Set once
+# here rather than per test, so that tests stay runnable under pytest-run-parallel.
+_REAL_HOME = os.environ.get("HOME")
+_SESSION_HOME = tempfile.mkdtemp(prefix="cortex-test-home-")
+os.environ["HOME"] = _SESSION_HOME
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,6 +66,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     previous = config.stash.get(_previous_interval, None)
     if previous is not None:
         sys.setswitchinterval(previous)
+    if _REAL_HOME is not None:
+        os.environ["HOME"] = _REAL_HOME
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

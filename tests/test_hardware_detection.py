@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
+import stat
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 import cortex.hardware_detection as hw
+from cortex.demos.files import count_detections
 from cortex.demos.harness import run_together
 
 
@@ -123,3 +128,123 @@ def test_missing_proc_files_give_defaults(monkeypatch: pytest.MonkeyPatch) -> No
     assert hw._detect_memory() == hw.MemoryInfo()
     assert hw._uptime_seconds() == 0
     assert hw._detect_cpu().cores >= 1  # falls back to os.cpu_count()
+
+
+# --------------------------------------------------------------------------------------
+# The on-disk cache (~/.cortex/hardware_cache.json), always redirected to tmp_path here.
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never touch the real ~/.cortex: HOME and the cache path point into tmp_path."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    cache = tmp_path / "cortex" / "hardware_cache.json"
+    monkeypatch.setattr(hw, "CACHE_PATH", cache)
+    return cache
+
+
+def _fake_detection(detector: hw.HardwareDetector, window: float = 0.0) -> None:
+    def detect() -> hw.SystemInfo:
+        time.sleep(window)
+        return hw.SystemInfo(hostname="cached-host", cpu=hw.CPUInfo(cores=4, threads=8))
+
+    detector._detect_uncached = detect  # type: ignore[method-assign]
+
+
+def test_default_cache_path_is_under_home_cortex(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hw, "CACHE_PATH", None)
+    assert hw.default_cache_path() == Path.home() / ".cortex" / "hardware_cache.json"
+    assert str(Path.home()).startswith(os.environ["HOME"])
+
+
+def test_detect_writes_acache_file_that_a_new_detector_loads(cache_file: Path) -> None:
+    first = hw.HardwareDetector()
+    _fake_detection(first)
+    info = first.detect()
+    assert stat.S_IMODE(cache_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache_file.parent.stat().st_mode) == 0o700
+    document = json.loads(cache_file.read_text())
+    assert document["format"] == 1
+    assert document["system_info"]["hostname"] == "cached-host"
+    second = hw.HardwareDetector()  # as a new process would: nothing in memory
+    loaded = second.detect()
+    assert (second.detections, second.cache_loads) == (1, 1)
+    assert loaded.to_dict() == info.to_dict()
+    assert loaded.cpu.vendor is hw.CPUVendor.UNKNOWN  # enums rebuilt, not strings
+
+
+def test_a_real_detection_round_trips_through_the_cache() -> None:
+    info = hw.HardwareDetector().detect()
+    again = hw.HardwareDetector().detect()
+    assert again.to_dict() == info.to_dict()
+
+
+def test_a_stale_cache_is_detected_again_and_rewritten(cache_file: Path) -> None:
+    _fake_detection(detector := hw.HardwareDetector())
+    detector.detect()
+    document = json.loads(cache_file.read_text())
+    document["written_at"] -= hw.CACHE_MAX_AGE_S + 1
+    cache_file.write_text(json.dumps(document))
+    fresh = hw.HardwareDetector()
+    _fake_detection(fresh)
+    fresh.detect()
+    assert (fresh.detections, fresh.cache_loads) == (1, 0)
+    assert json.loads(cache_file.read_text())["written_at"] > document["written_at"]
+
+
+def test_use_cache_false_neither_reads_nor_writes_the_file(cache_file: Path) -> None:
+    detector = hw.HardwareDetector(use_cache=False)
+    _fake_detection(detector)
+    detector.detect()
+    assert not cache_file.exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b'{"format": 1, "written_at": 1', b"\xff\xfe\x00garbage", b'{"format": 1}', b"[1, 2]"],
+    ids=["empty", "truncated", "non-utf8", "missing-keys", "wrong-shape"],
+)
+def test_a_corrupt_cache_is_reported_once_and_rewritten(
+    cache_file: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_file.parent.mkdir(parents=True)
+    cache_file.write_bytes(content)
+    detectors = [hw.HardwareDetector() for _ in range(20)]
+    for detector in detectors:
+        _fake_detection(detector, window=0.01)
+    with caplog.at_level(logging.WARNING, logger="cortex.hardware_detection"):
+        run_together(lambda i: detectors[i % 20].detect(), 100)
+    warnings = [r for r in caplog.records if "hardware cache" in r.getMessage()]
+    assert len(warnings) == 1
+    assert str(cache_file) in warnings[0].getMessage()
+    assert sum(d.detections - d.cache_loads for d in detectors) == 1  # the rest loaded it
+    assert json.loads(cache_file.read_text())["system_info"]["hostname"] == "cached-host"
+
+
+def test_an_unwritable_cache_directory_does_not_break_detection(
+    cache_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache_file.parent.parent.mkdir(parents=True, exist_ok=True)
+    cache_file.parent.write_text("a file where the directory should be")
+    detector = hw.HardwareDetector()
+    _fake_detection(detector)
+    with caplog.at_level(logging.WARNING, logger="cortex.hardware_detection"):
+        assert detector.detect().hostname == "cached-host"
+    assert any("unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_many_detectors_in_threads_share_one_detection(tmp_path: Path) -> None:
+    assert count_detections("safe", tmp_path, threads=50) == 1
+
+
+def test_the_same_check_catches_per_instance_cache_locks(tmp_path: Path) -> None:
+    assert count_detections("unsafe", tmp_path, threads=50) > 1
+
+
+def test_several_processes_share_one_detection(tmp_path: Path) -> None:
+    assert count_detections("safe", tmp_path, processes=3, window=0.2) == 1
+
+
+def test_the_same_check_catches_processes_without_a_file_lock(tmp_path: Path) -> None:
+    assert count_detections("unsafe", tmp_path, processes=3, window=0.2) > 1

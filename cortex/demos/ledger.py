@@ -14,6 +14,8 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from cortex.utils.atomic_file import atomic_write_text
+
 __all__ = ["LEDGER", "Ledger", "LedgerRow"]
 
 COLUMNS = ("threads", "operations", "processes", "faults", "bad_inputs", "data_lost")
@@ -81,7 +83,7 @@ class Ledger:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         document = {"meta": meta, "rows": self.snapshot()}
-        target.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        atomic_write_text(target, json.dumps(document, indent=2))
 
 
 LEDGER = Ledger()

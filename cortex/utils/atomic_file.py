@@ -14,7 +14,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "ensure_private_dir"]
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -25,6 +25,28 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def ensure_private_dir(path: str | os.PathLike[str], *, mode: int = 0o700) -> Path:
+    """Create ``path`` (and its parents) if missing; a directory created here gets ``mode``.
+
+    An existing directory keeps its permissions: the user may have chosen them.
+
+    Raises:
+        NotADirectoryError: ``path`` or one of its parents is a file.
+        PermissionError: the directory cannot be created.
+    """
+    directory = Path(path)
+    if directory.is_dir():
+        return directory
+    try:
+        directory.mkdir(parents=True, mode=mode)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise NotADirectoryError(f"{directory} exists and is not a directory") from None
+        return directory  # another thread or process created it first
+    os.chmod(directory, mode)  # mkdir's mode is masked by the umask
+    return directory
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically.
 
@@ -32,6 +54,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int =
         path: the file to create or replace. Its directory must exist.
         data: the complete new content.
         mode: permission bits for a new file; an existing file keeps its own.
+
+    Raises:
+        OSError: the temporary file could not be created, written or renamed (for example
+            ``PermissionError``, or ``NotADirectoryError`` when the parent is a file). The
+            target is unchanged and the temporary file is removed.
     """
     target = Path(path)
     directory = target.parent

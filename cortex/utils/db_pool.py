@@ -22,9 +22,10 @@ lock before its first change and two writers never deadlock on a read-to-write u
 
 **Checkout.** :meth:`SQLiteConnectionPool.get_connection` commits when the block ends
 normally and rolls back when it raises, then resets the connection (row factory, text
-factory, open transaction) before the next thread gets it. A connection or cursor used
-after its block, or from another thread, raises :class:`PoolMisuseError` instead of
-silently sharing the connection.
+factory, isolation level, open transaction) before the next thread gets it. A connection or
+cursor (executing or fetching) used after its block, or from another thread, raises
+:class:`PoolMisuseError` instead of silently sharing the connection; a connection closed
+inside its block, or whose rollback failed, is discarded instead of being handed out again.
 
 **Settings conflicts.** :func:`get_connection_pool` called again for the same file with an
 explicit ``pool_size`` or ``timeout`` that differs from the existing pool's raises
@@ -33,10 +34,12 @@ explicit ``pool_size`` or ``timeout`` that differs from the existing pool's rais
 **Close and fork.** After :meth:`SQLiteConnectionPool.close`, checkouts raise
 :class:`PoolClosedError` and connections still checked out are closed when returned. In a
 child process after ``fork`` every pool forgets the parent's connections (never closing or
-reusing them) and opens its own.
+reusing them) and opens its own; a parent's connection still checked out at the fork
+raises :class:`PoolMisuseError` if the child touches it.
 
 **Bad files.** A file that is not a SQLite database, or a directory that cannot be written,
-raises :class:`DatabaseFileError` naming the path; the file is never modified.
+raises :class:`DatabaseFileError` naming the path; the file is never modified (an existing
+file is read, and checked with ``PRAGMA quick_check`` before it is first switched to WAL).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _PAGE_CACHE_KIB = 2048
+_FORKED = -1  # owner of a connection inherited through fork: no thread of the child
 _BUSY_RETRIES = 5  # extra BEGIN IMMEDIATE attempts after the busy timeout has expired
 
 
@@ -130,6 +134,26 @@ class PooledCursor(sqlite3.Cursor):
         self.connection._check_owner()  # type: ignore[attr-defined]
         super().executescript(sql_script)
         return self
+
+    def fetchone(self) -> Any:
+        """The next row (checked against the owner: rows come from the shared connection)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        return super().fetchone()
+
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        """The next ``size`` rows (checked against the owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        return super().fetchmany(self.arraysize if size is None else size)
+
+    def fetchall(self) -> list[Any]:
+        """The remaining rows (checked against the owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        return super().fetchall()
+
+    def __next__(self) -> Any:
+        """The next row when iterating (checked against the owner)."""
+        self.connection._check_owner()  # type: ignore[attr-defined]
+        return super().__next__()
 
 
 class PooledConnection(sqlite3.Connection):
@@ -249,6 +273,7 @@ class SQLiteConnectionPool:
         # _cond guards every attribute below it; it is never held while SQLite works.
         self._cond = threading.Condition(threading.Lock())
         self._idle: list[PooledConnection] = []
+        self._all: set[PooledConnection] = set()  # every open connection, idle or in use
         self._opened = 0
         self._in_use = 0
         self._closed = False
@@ -284,8 +309,15 @@ class SQLiteConnectionPool:
         assert isinstance(conn, PooledConnection)
         conn._owner = threading.get_ident()  # the opening thread configures it
         try:
-            # The first statement reads the header: a non-SQLite file fails here,
-            # before anything could write to it.
+            # The first statements only read: a non-SQLite file, a damaged header or
+            # schema fails here, before anything could write to it. Switching a file to
+            # WAL rewrites its header, so an existing file not yet in WAL is checked first.
+            conn.pragma("schema_version")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if existed and conn.pragma("journal_mode") != "wal":
+                check = conn.pragma("quick_check(1)")
+                if check != "ok":
+                    raise sqlite3.DatabaseError(f"quick_check: {check}")
             mode = conn.pragma("journal_mode=WAL")
             conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
             conn.pragma("synchronous=NORMAL")
@@ -355,23 +387,37 @@ class SQLiteConnectionPool:
                 with self._cond:
                     self._opened -= 1
                     self._in_use -= 1
+                    self._checkouts -= 1  # it never happened
                     self._cond.notify()
                 raise
+            with self._cond:
+                self._all.add(conn)
         conn._owner = threading.get_ident()
         return conn
 
     def _release(self, conn: PooledConnection, *, broken: bool) -> None:
         conn._owner = None
+        if self._pid != os.getpid():  # forked without os.register_at_fork having run
+            self._forget_after_fork()
+        with self._cond:
+            inherited = conn not in self._all
+        if inherited:
+            # Checked out before a fork and returned in the child: the parent still owns
+            # it. Closing it here could drop the child's own file locks on the database.
+            _keep_inherited([conn])
+            return
         if not broken:
             conn.row_factory = None
             conn.text_factory = str
+            conn.isolation_level = "IMMEDIATE"
         with self._cond:
             self._in_use -= 1
-            keep = not broken and not self._closed and self._pid == os.getpid()
+            keep = not broken and not self._closed
             if keep:
                 self._idle.append(conn)
             else:
                 self._opened -= 1
+                self._all.discard(conn)
             self._cond.notify()
         if not keep:
             conn.close()
@@ -394,26 +440,32 @@ class SQLiteConnectionPool:
         try:
             yield conn
         except BaseException:
-            try:
-                if conn.in_transaction:
-                    conn.rollback()
-                with self._cond:
-                    self._rollbacks += 1
-            except sqlite3.Error:
-                broken = True  # cannot trust its state: close it instead of reusing it
+            broken = not self._roll_back(conn)
             raise
         else:
             try:
                 if conn.in_transaction:
                     conn.commit()
             except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.rollback()
-                with self._cond:
-                    self._rollbacks += 1
+                broken = not self._roll_back(conn)
                 raise
         finally:
             self._release(conn, broken=broken)
+
+    def _roll_back(self, conn: PooledConnection) -> bool:
+        """Roll back after a failure; False when the connection cannot be trusted again.
+
+        A connection closed inside the block, or one whose rollback fails, is closed
+        instead of going back to the pool.
+        """
+        with self._cond:
+            self._rollbacks += 1
+        try:
+            if conn.in_transaction:
+                conn.rollback()
+            return not conn.in_transaction
+        except sqlite3.Error:
+            return False
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -475,6 +527,7 @@ class SQLiteConnectionPool:
             self._closed = True
             idle, self._idle = self._idle, []
             self._opened -= len(idle)
+            self._all.difference_update(idle)
             self._cond.notify_all()  # waiters wake up and see the pool closed
         for conn in idle:
             conn.close()
@@ -485,7 +538,16 @@ class SQLiteConnectionPool:
         self.close()
 
     def _forget_after_fork(self) -> None:
-        """In a forked child: drop the parent's connections without touching them."""
+        """In a forked child: drop the parent's connections without touching them.
+
+        They are kept referenced (never closed, never used): closing a copy of the
+        parent's connection in the child could release the child's own POSIX locks on
+        the file (SQLite's "how to corrupt" list, section 2).
+        """
+        inherited = list(self._all)
+        for conn in inherited:
+            conn._owner = _FORKED  # any use in the child, even inside a block, raises
+        _keep_inherited(inherited)
         closed = self._closed
         self._init_state()  # new lock too: the parent's may have been held at fork time
         self._closed = closed
@@ -495,6 +557,15 @@ class SQLiteConnectionPool:
 
 
 # -- the registry --------------------------------------------------------------------
+
+# Connections inherited from the parent process after a fork: referenced here so that the
+# child never closes (or garbage-collects) them. Only appended to; list.extend is atomic.
+_inherited: list[sqlite3.Connection] = []
+
+
+def _keep_inherited(conns: list[PooledConnection]) -> None:
+    _inherited.extend(conns)
+
 
 _pools: dict[str, SQLiteConnectionPool] = {}
 _pools_lock = threading.Lock()  # guards _pools; never held while a database is opened

@@ -1,0 +1,335 @@
+"""What every rule needs to know about one parsed module (parents, imports, locks, scopes).
+
+Nothing here executes the audited code: it only reads the syntax tree.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+
+__all__ = ["ModuleContext", "call_name", "dotted", "is_none", "walk_local"]
+
+_THREAD_MODULES = frozenset(
+    {
+        "threading",
+        "_thread",
+        "concurrent",
+        "concurrent.futures",
+        "multiprocessing.pool",
+        "multiprocessing.dummy",
+    }
+)
+_LOCK_FACTORIES = frozenset(
+    {"Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "FileLock", "SoftFileLock"}
+)
+_LOCKISH = re.compile(r"lock|mutex|semaphore|condition|_cond$|^cond$|guard", re.IGNORECASE)
+_HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
+
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def dotted(node: ast.AST) -> str:
+    """``a.b.c`` for a chain of names and attributes; ``""`` for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def call_name(node: ast.AST) -> str:
+    """The dotted name of a call's function (``json.dump``), or ``""``."""
+    if isinstance(node, ast.Call):
+        return dotted(node.func)
+    return ""
+
+
+def last_name(node: ast.AST) -> str:
+    """The final identifier of a name, attribute or call (``dump`` for ``json.dump()``)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript):
+        return last_name(node.value)
+    return ""
+
+
+def is_none(node: ast.AST) -> bool:
+    """True for the literal ``None``."""
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def walk_local(node: ast.AST) -> Iterator[ast.AST]:
+    """Like :func:`ast.walk` but does not enter nested functions, lambdas or classes."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in ast.iter_child_nodes(current):
+            if not isinstance(child, (*_FUNCTIONS, ast.ClassDef)):
+                stack.append(child)
+
+
+class ModuleContext:
+    """One module's tree with the facts the rules share."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+        self.nodes: list[ast.AST] = list(ast.walk(tree))
+        """Every node of the module, parents before children."""
+        self.parents: dict[ast.AST, ast.AST] = {}
+        for parent in self.nodes:
+            for child in ast.iter_child_nodes(parent):
+                self.parents[child] = parent
+        self.functions: list[FunctionNode] = [
+            n for n in self.nodes if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        self.classes: list[ast.ClassDef] = [n for n in self.nodes if isinstance(n, ast.ClassDef)]
+        self._local: dict[ast.AST, list[ast.AST]] = {}
+        self._locked: dict[ast.AST, bool] = {}
+        self._class_lock: dict[ast.ClassDef, bool] = {}
+        self.aliases: dict[str, str] = {}
+        """Local name -> imported dotted name (``sq`` -> ``sqlite3``, ``cycle`` ->
+        ``itertools.cycle``)."""
+        self.uses_threads = False
+        self._scan_imports()
+        self.lock_names: set[str] = set()
+        """Final names of attributes or variables that are assigned a lock."""
+        self.thread_local_names: set[str] = set()
+        self.module_names: set[str] = set()
+        """Names bound at module level (constants, caches, singletons)."""
+        self._scan_assignments()
+
+    def _scan_imports(self) -> None:
+        for node in self.nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+                    if alias.name in _THREAD_MODULES:
+                        self.uses_threads = True
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module in _THREAD_MODULES:
+                    self.uses_threads = True
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    if f"{node.module}.{alias.name}" in _THREAD_MODULES:
+                        self.uses_threads = True
+
+    def _scan_assignments(self) -> None:
+        for node in self.nodes:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                resolved = self.resolve(call_name(node.value))
+                factory = resolved.rsplit(".", 1)[-1]
+                for target in targets:
+                    name = last_name(target)
+                    if factory in _LOCK_FACTORIES and not resolved.startswith("asyncio."):
+                        self.lock_names.add(name)
+                    elif factory == "local" and isinstance(node.value, ast.Call):
+                        self.thread_local_names.add(name)
+        for stmt in self.tree.body:
+            for target in _bound_targets(stmt):
+                if isinstance(target, ast.Name):
+                    self.module_names.add(target.id)
+
+    def local(self, scope: ast.AST) -> list[ast.AST]:
+        """:func:`walk_local` of ``scope``, computed once."""
+        nodes = self._local.get(scope)
+        if nodes is None:
+            nodes = self._local[scope] = list(walk_local(scope))
+        return nodes
+
+    # ----------------------------------------------------------------------------------
+    # Names
+
+    def resolve(self, name: str) -> str:
+        """Expand an imported alias at the start of a dotted name (``sq.connect`` ->
+        ``sqlite3.connect``)."""
+        if not name:
+            return name
+        head, _, rest = name.partition(".")
+        full = self.aliases.get(head, head)
+        return f"{full}.{rest}" if rest else full
+
+    def is_call_to(self, node: ast.AST, *qualified: str) -> bool:
+        """True when ``node`` calls one of the fully qualified functions given."""
+        return isinstance(node, ast.Call) and self.resolve(call_name(node)) in qualified
+
+    # ----------------------------------------------------------------------------------
+    # Scopes
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        """The node's parent, or None for the module."""
+        return self.parents.get(node)
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        """Parents from the nearest outwards."""
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def function_of(self, node: ast.AST) -> FunctionNode | None:
+        """The innermost function (not lambda) containing ``node``."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                return ancestor
+            if isinstance(ancestor, ast.ClassDef):
+                return None
+        return None
+
+    def class_of(self, node: ast.AST) -> ast.ClassDef | None:
+        """The class whose method (or body) contains ``node``."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, ast.ClassDef):
+                return ancestor
+        return None
+
+    def method_class(self, function: ast.AST) -> ast.ClassDef | None:
+        """The class when ``function`` is defined directly in a class body."""
+        parent = self.parents.get(function)
+        return parent if isinstance(parent, ast.ClassDef) else None
+
+    def in_loop(self, node: ast.AST) -> bool:
+        """True when ``node`` runs repeatedly inside its function (loop or comprehension)."""
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, _SCOPES):
+                return False
+            if isinstance(ancestor, (ast.For, ast.AsyncFor, ast.While)) and child in (
+                ancestor.body
+            ):
+                return True
+            if isinstance(ancestor, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                return True
+            child = ancestor
+        return False
+
+    # ----------------------------------------------------------------------------------
+    # Locks
+
+    def is_lockish(self, expr: ast.AST) -> bool:
+        """True when a ``with`` item looks like a lock (by its name or its factory)."""
+        if isinstance(expr, ast.Call):
+            factory = self.resolve(call_name(expr)).rsplit(".", 1)[-1]
+            if factory in _LOCK_FACTORIES:
+                return True
+            return self.is_lockish(expr.func)
+        if isinstance(expr, ast.Subscript):
+            return self.is_lockish(expr.value)
+        name = last_name(expr)
+        return bool(name) and (name in self.lock_names or bool(_LOCKISH.search(name)))
+
+    def function_is_locked(self, function: ast.AST) -> bool:
+        """True when the whole function runs under a lock (see :meth:`_function_is_locked`)."""
+        known = self._locked.get(function)
+        if known is None:
+            known = self._locked[function] = self._function_is_locked(function)
+        return known
+
+    def _function_is_locked(self, function: ast.AST) -> bool:
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            cls = self.method_class(function)
+            if (
+                cls is not None
+                and function.name in _HANDLER_LOCKED
+                and any(last_name(b).endswith("Handler") for b in cls.bases)
+            ):
+                return True  # logging.Handler.handle() holds self.lock around these
+        """True when the whole function runs under a lock: a locking decorator, or it calls
+        ``acquire()`` (it takes the lock) or ``release()`` (it was called holding it)."""
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in function.decorator_list:
+                name = last_name(decorator).lower()
+                if "lock" in name or "synchronized" in name:
+                    return True
+        for node in self.local(function):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"acquire", "release"}
+                and self.is_lockish(node.func.value)
+            ):
+                return True
+        return False
+
+    def under_lock(self, node: ast.AST) -> bool:
+        """True when ``node`` runs inside ``with <lock>:`` in its own function."""
+        child = node
+        for ancestor in self.ancestors(node):
+            if (
+                isinstance(ancestor, (ast.With, ast.AsyncWith))
+                and child not in ancestor.items
+                and any(self.is_lockish(item.context_expr) for item in ancestor.items)
+            ):
+                return True
+            if isinstance(ancestor, _FUNCTIONS):
+                return self.function_is_locked(ancestor)
+            if isinstance(ancestor, (ast.ClassDef, ast.Module)):
+                return False
+            child = ancestor
+        return False
+
+    def class_has_lock(self, cls: ast.ClassDef) -> bool:
+        """True when the class creates a lock attribute or uses one in a ``with``."""
+        known = self._class_lock.get(cls)
+        if known is None:
+            known = self._class_lock[cls] = self._class_has_lock(cls)
+        return known
+
+    def _class_has_lock(self, cls: ast.ClassDef) -> bool:
+        # asyncio primitives say nothing about threads: only thread locks count here.
+        for node in ast.walk(cls):
+            if isinstance(node, ast.With) and any(
+                self.is_lockish(i.context_expr) for i in node.items
+            ):
+                return True
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                resolved = self.resolve(call_name(node.value))
+                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
+                    "asyncio."
+                ):
+                    return True
+        return False
+
+    def threaded(self, node: ast.AST) -> bool:
+        """True when ``node`` is in code that runs on threads: the module imports a
+        threading module, or the enclosing class has a lock."""
+        if self.uses_threads:
+            return True
+        cls = self.class_of(node)
+        return cls is not None and self.class_has_lock(cls)
+
+    def is_thread_local(self, expr: ast.AST) -> bool:
+        """True when an attribute chain passes through a ``threading.local()`` object."""
+        while isinstance(expr, (ast.Attribute, ast.Subscript)):
+            if isinstance(expr, ast.Attribute) and expr.attr in self.thread_local_names:
+                return True
+            expr = expr.value
+        return isinstance(expr, ast.Name) and expr.id in self.thread_local_names
+
+
+def _bound_targets(stmt: ast.stmt) -> list[ast.expr]:
+    if isinstance(stmt, ast.Assign):
+        return list(stmt.targets)
+    if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
+        return [stmt.target]
+    if isinstance(stmt, (ast.If, ast.Try)):
+        found: list[ast.expr] = []
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.stmt):
+                found.extend(_bound_targets(child))
+        return found
+    return []

@@ -1,0 +1,1446 @@
+"""The checks: one function per family of patterns, each reading one module's syntax tree.
+
+Every check yields ``(node, rule_id, message)``; the engine turns that into a
+:class:`~cortex.audit.model.Finding`. The heuristics are deliberately local (one function or
+one class at a time) so that they stay fast and explainable; the guide page
+``docs/guide/audit.md`` states exactly what each one matches.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterator
+
+from cortex.audit._context import (
+    FunctionNode,
+    ModuleContext,
+    call_name,
+    dotted,
+    is_none,
+    last_name,
+    walk_local,
+)
+
+__all__ = ["CHECKS", "Hit", "run_checks"]
+
+Hit = tuple[ast.AST, str, str]
+"""``(node, rule id, message)``."""
+
+_SETUP_METHOD = re.compile(r"init|setup|schema|migrat|^_?connect|^__enter__$|^close$", re.I)
+_POOL_CHECKOUT = frozenset(
+    {"get_connection", "connection", "acquire", "checkout", "borrow", "lease", "get_conn"}
+)
+_WRITE_SQL = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+_TRANSACTION_CM = re.compile(r"transaction|atomic|begin|write", re.IGNORECASE)
+_RECORD_PARAM = re.compile(
+    r"tried|attempt|visited|seen|exclude|skip|remaining|depth|retr|budget|fallback|avoid",
+    re.IGNORECASE,
+)
+_FAILURE_TEST = re.compile(
+    r"fail|error|exception|success|\bok\b|status|unavailable|healthy|down", re.IGNORECASE
+)
+_ASYNC_PRIMITIVES = frozenset(
+    {
+        "Semaphore",
+        "BoundedSemaphore",
+        "Lock",
+        "Event",
+        "Condition",
+        "Queue",
+        "PriorityQueue",
+        "LifoQueue",
+        "Barrier",
+    }
+)
+_NOT_SHARED_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"})
+_DUMPERS = frozenset({"dump", "safe_dump", "dump_all", "safe_dump_all"})
+_WRITERS = frozenset({"write", "writelines"})
+
+
+def _functions(ctx: ModuleContext) -> list[FunctionNode]:
+    return ctx.functions
+
+
+def _stmt_assigns(stmt: ast.AST) -> Iterator[tuple[ast.expr, ast.expr]]:
+    """``(target, value)`` pairs of every assignment inside ``stmt`` (this function only)."""
+    for node in walk_local(stmt):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                yield target, node.value
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+            yield node.target, node.value
+
+
+def _negated_or_none_test(test: ast.expr) -> Iterator[ast.expr]:
+    """Expressions tested for absence: ``x is None``, ``not x``, ``x == None``."""
+    if isinstance(test, ast.BoolOp):
+        for value in test.values:
+            yield from _negated_or_none_test(value)
+    elif isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        yield test.operand
+    elif (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.Eq))
+        and is_none(test.comparators[0])
+    ):
+        yield test.left
+
+
+# --------------------------------------------------------------------------------------
+# Singletons
+# --------------------------------------------------------------------------------------
+
+
+def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
+    """``singleton-global``, ``singleton-function-attr``, ``singleton-class-cache``,
+    ``singleton-instance-attr``."""
+    for function in _functions(ctx):
+        declared_global = {
+            name
+            for node in ctx.local(function)
+            if isinstance(node, ast.Global)
+            for name in node.names
+        }
+        for node in ctx.local(function):
+            if not isinstance(node, ast.If):
+                continue
+            tested = list(_negated_or_none_test(node.test))
+            if not tested and not any(
+                call_name(n) in {"hasattr", "getattr"} for n in ast.walk(node.test)
+            ):
+                continue
+            for target, _value in _stmt_assigns(node):
+                if ctx.under_lock(target):
+                    continue
+                hit = _singleton_hit(
+                    ctx,
+                    function,
+                    check=node,
+                    tested=tested,
+                    target=target,
+                    declared_global=declared_global,
+                )
+                if hit is not None:
+                    yield hit
+                    break
+    yield from _class_caches(ctx)
+
+
+def _singleton_hit(
+    ctx: ModuleContext,
+    function: FunctionNode,
+    *,
+    check: ast.If,
+    tested: list[ast.expr],
+    target: ast.expr,
+    declared_global: set[str],
+) -> Hit | None:
+    tested_text = {dotted(t) for t in tested} - {""}
+    if isinstance(target, ast.Name) and target.id in declared_global and target.id in tested_text:
+        return (
+            check,
+            "singleton-global",
+            f"global '{target.id}' is checked then assigned without a lock",
+        )
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+        owner = target.value.id
+        for test in ast.walk(check.test):
+            if (
+                isinstance(test, ast.Call)
+                and call_name(test) in {"hasattr", "getattr"}
+                and len(test.args) >= 2
+                and dotted(test.args[0]) == owner
+                and isinstance(test.args[1], ast.Constant)
+                and test.args[1].value == target.attr
+                and owner not in {"self", "cls"}
+            ):
+                return (
+                    check,
+                    "singleton-function-attr",
+                    f"'{owner}.{target.attr}' is created on first call without a lock",
+                )
+        cls = ctx.class_of(function)
+        if (
+            (owner == "cls" or (cls is not None and owner == cls.name))
+            and dotted(target) in tested_text
+            and function.name not in _NOT_SHARED_METHODS
+        ):
+            return (
+                check,
+                "singleton-class-cache",
+                f"class attribute '{dotted(target)}' is checked then created without a lock",
+            )
+        if (
+            owner == "self"
+            and dotted(target) in tested_text
+            and function.name not in _NOT_SHARED_METHODS
+            and ctx.threaded(check)
+        ):
+            return (
+                check,
+                "singleton-instance-attr",
+                f"'{dotted(target)}' is checked then created without a lock",
+            )
+    return None
+
+
+def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
+    """Dictionaries of instances: ``cls._instances[k] = X()`` or a module-level cache dict
+    filled after ``if k not in CACHE``, outside a lock."""
+    for node in ctx.nodes:
+        if not isinstance(node, ast.Assign):
+            continue
+        function = ctx.function_of(node)
+        if function is None or function.name == "__init_subclass__":
+            continue
+        for target in node.targets:
+            if not isinstance(target, ast.Subscript):
+                continue
+            container = target.value
+            text = dotted(container)
+            if not text:
+                continue
+            head = text.split(".")[0]
+            cls = ctx.class_of(function)
+            class_level = isinstance(container, ast.Attribute) and (
+                head == "cls"
+                or (cls is not None and head == cls.name)
+                or (head == "self" and _class_body_defines(cls, container.attr))
+            )
+            module_level = isinstance(container, ast.Name) and container.id in ctx.module_names
+            if not (class_level or module_level):
+                continue
+            guarded = _guarded_by_membership(ctx, node, text)
+            named_instances = "instance" in last_name(container).lower()
+            if not (guarded or (class_level and named_instances)):
+                continue
+            if not isinstance(node.value, ast.Call) or ctx.under_lock(node):
+                continue
+            yield (
+                guarded or node,
+                "singleton-class-cache",
+                f"'{text}[...]' is checked then filled without a lock",
+            )
+
+
+def _class_body_defines(cls: ast.ClassDef | None, name: str) -> bool:
+    if cls is None:
+        return False
+    for stmt in cls.body:
+        targets = (
+            stmt.targets
+            if isinstance(stmt, ast.Assign)
+            else [stmt.target]
+            if isinstance(stmt, ast.AnnAssign)
+            else []
+        )
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return True
+    return False
+
+
+def _guarded_by_membership(ctx: ModuleContext, node: ast.AST, container: str) -> ast.If | None:
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        if isinstance(ancestor, ast.If):
+            for test in ast.walk(ancestor.test):
+                if (
+                    isinstance(test, ast.Compare)
+                    and any(isinstance(op, (ast.NotIn, ast.In)) for op in test.ops)
+                    and any(dotted(c) == container for c in test.comparators)
+                ):
+                    return ancestor
+                if (
+                    isinstance(test, ast.Call)
+                    and isinstance(test.func, ast.Attribute)
+                    and test.func.attr == "get"
+                    and dotted(test.func.value) == container
+                ):
+                    return ancestor
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# SQLite
+# --------------------------------------------------------------------------------------
+
+
+def _is_connect(ctx: ModuleContext, node: ast.AST) -> bool:
+    return ctx.is_call_to(node, "sqlite3.connect", "sqlite3.dbapi2.connect")
+
+
+def check_sqlite(ctx: ModuleContext) -> Iterator[Hit]:
+    """``sqlite-connect-per-call``, ``sqlite-shared-connection``, ``sqlite-use-after-return``,
+    ``sqlite-missing-commit``."""
+    for node in ctx.nodes:
+        if _is_connect(ctx, node):
+            assert isinstance(node, ast.Call)
+            hit = _connect_per_call(ctx, node)
+            if hit is not None:
+                yield hit
+            hit = _shared_connection(ctx, node)
+            if hit is not None:
+                yield hit
+    yield from _shared_cursors(ctx)
+    for cls in ctx.classes:
+        yield from _connect_helper_per_call(ctx, cls)
+    for function in _functions(ctx):
+        yield from _use_after_return(ctx, function)
+    yield from _missing_commit(ctx)
+    if "sqlite3" in ctx.aliases.values():
+        for function in _functions(ctx):
+            yield from _pool_returns_uncommitted(ctx, function)
+
+
+def _connect_per_call(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noqa: PLR0911
+    function = ctx.function_of(call)
+    parent = ctx.parent(call)
+    if isinstance(parent, ast.Call) and last_name(parent) == "closing":
+        parent = ctx.parent(parent)  # with closing(sqlite3.connect(...)) as conn
+    if isinstance(parent, ast.withitem):
+        local: str | None = None
+        escaped = False
+    elif isinstance(parent, ast.Assign) and isinstance(parent.targets[0], ast.Name):
+        local = parent.targets[0].id
+        escaped = function is not None and _escapes(ctx, function, local)
+    else:
+        return None
+    if function is not None and local is not None and escaped:
+        if _lends_and_closes(ctx, function, local):
+            return (
+                call,
+                "sqlite-connect-per-call",
+                f"'{function.name}' opens, lends and closes a connection on every call",
+            )
+        return None
+    if ctx.in_loop(call):
+        return (call, "sqlite-connect-per-call", "sqlite3.connect() on every loop iteration")
+    if function is None or ctx.method_class(function) is None:
+        return None
+    if _SETUP_METHOD.search(function.name):
+        return None
+    if local is not None and not _uses_connection(ctx, function, local):
+        return None
+    return (
+        call,
+        "sqlite-connect-per-call",
+        f"method '{function.name}' opens a new connection on every call",
+    )
+
+
+def _connect_helper_per_call(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
+    """``with closing(self._connect()) as conn:`` in an ordinary method, where
+    ``_connect`` returns a fresh ``sqlite3.connect()``: a connection per call, by proxy."""
+    factories: set[str] = set()
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        fresh = {
+            t.id
+            for n in ctx.local(method)
+            if isinstance(n, ast.Assign) and _is_connect(ctx, n.value)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        for n in ctx.local(method):
+            if (
+                isinstance(n, ast.Return)
+                and n.value is not None
+                and (
+                    _is_connect(ctx, n.value)
+                    or (isinstance(n.value, ast.Name) and n.value.id in fresh)
+                )
+            ):
+                factories.add(method.name)
+    if not factories:
+        return
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if method.name in factories or _SETUP_METHOD.search(method.name):
+            continue
+        for node in ctx.local(method):
+            if not isinstance(node, ast.withitem):
+                continue
+            expr = node.context_expr
+            if isinstance(expr, ast.Call) and last_name(expr) == "closing" and expr.args:
+                expr = expr.args[0]
+            callee = dotted(expr.func) if isinstance(expr, ast.Call) else ""
+            if callee.startswith("self.") and callee[5:] in factories:
+                yield (
+                    expr,
+                    "sqlite-connect-per-call",
+                    f"method '{method.name}' opens a new connection on every call "
+                    f"(through '{callee}()')",
+                )
+                break
+
+
+def _uses_connection(ctx: ModuleContext, function: FunctionNode, local: str) -> bool:
+    return any(
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == local
+        and node.attr in {"execute", "executemany", "executescript", "cursor"}
+        for node in ctx.local(function)
+    )
+
+
+def _escapes(ctx: ModuleContext, function: FunctionNode, local: str) -> bool:
+    """True when the connection leaves the function (returned, yielded, stored, queued)."""
+    for node in ctx.local(function):
+        if isinstance(node, ast.Return) and node.value is not None and _mentions(node.value, local):
+            return True
+        if (
+            isinstance(node, (ast.Yield, ast.YieldFrom))
+            and node.value is not None
+            and _mentions(node.value, local)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Assign)
+            and _mentions(node.value, local)
+            and any(isinstance(t, (ast.Attribute, ast.Subscript)) for t in node.targets)
+        ):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and last_name(node) in {"put", "append", "add", "put_nowait"}
+            and any(_mentions(a, local) for a in node.args)
+        ):
+            return True
+    return False
+
+
+def _lends_and_closes(ctx: ModuleContext, function: FunctionNode, local: str) -> bool:
+    """A context manager that yields a fresh connection and closes it afterwards."""
+    decorated = any(
+        last_name(d) in {"contextmanager", "asynccontextmanager"} for d in function.decorator_list
+    )
+    yields = any(
+        isinstance(n, ast.Yield) and n.value is not None and _mentions(n.value, local)
+        for n in ctx.local(function)
+    )
+    closes = any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == "close"
+        and dotted(n.func.value) == local
+        for n in ctx.local(function)
+    )
+    return decorated and yields and closes
+
+
+def _mentions(expr: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
+
+
+def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:
+    shares = any(
+        kw.arg == "check_same_thread"
+        and isinstance(kw.value, ast.Constant)
+        and kw.value.value is False
+        for kw in call.keywords
+    )
+    if not shares:
+        return None
+    parent = ctx.parent(call)
+    if not isinstance(parent, (ast.Assign, ast.AnnAssign)):
+        return None
+    target = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
+    stored = dotted(target)
+    if isinstance(target, ast.Attribute) and stored.split(".")[0] in {"self", "cls"}:
+        cls = ctx.class_of(call)
+        scope: ast.AST | None = cls
+    elif isinstance(target, ast.Name) and (
+        ctx.function_of(call) is None or target.id in ctx.module_names
+    ):
+        scope = ctx.tree
+    else:
+        return None
+    if scope is None:
+        return None
+    unlocked = _unlocked_uses(ctx, scope, target, exclude=call)
+    if unlocked is None:
+        return None
+    return (
+        call,
+        "sqlite-shared-connection",
+        f"'{stored}' (check_same_thread=False) is used without a lock at line {unlocked}",
+    )
+
+
+def _unlocked_uses(
+    ctx: ModuleContext, scope: ast.AST, target: ast.expr, *, exclude: ast.AST
+) -> int | None:
+    """Line of the first use of ``target``'s object outside a lock (``__init__`` aside)."""
+    wanted = dotted(target)
+    for node in ast.walk(scope):
+        if node is target or not isinstance(node, (ast.Attribute, ast.Name)):
+            continue
+        if not isinstance(getattr(node, "ctx", None), ast.Load) or dotted(node) != wanted:
+            continue
+        if not isinstance(ctx.parent(node), ast.Attribute):
+            continue  # passed along or tested, not used
+        function = ctx.function_of(node)
+        if function is None or function.name in _NOT_SHARED_METHODS:
+            continue
+        if ctx.under_lock(node):
+            continue
+        return getattr(node, "lineno", 0)
+    return None
+
+
+def _shared_cursors(ctx: ModuleContext) -> Iterator[Hit]:
+    """``self.cursor = self.conn.cursor()`` in a class used from threads."""
+    for node in ctx.nodes:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        if last_name(node.value) != "cursor" or not isinstance(node.value.func, ast.Attribute):
+            continue
+        target = node.targets[0]
+        if not (isinstance(target, ast.Attribute) and dotted(target).startswith("self.")):
+            continue
+        cls = ctx.class_of(node)
+        if cls is None or not ctx.threaded(node):
+            continue
+        unlocked = _unlocked_uses(ctx, cls, target, exclude=node)
+        if unlocked is not None:
+            yield (
+                node,
+                "sqlite-shared-connection",
+                f"cursor '{dotted(target)}' is shared by every caller; used without a lock "
+                f"at line {unlocked}",
+            )
+
+
+def _pool_with_target(ctx: ModuleContext, item: ast.withitem) -> str | None:
+    expr = item.context_expr
+    if not isinstance(expr, ast.Call) or not isinstance(item.optional_vars, ast.Name):
+        return None
+    if _is_connect(ctx, expr) or last_name(expr) not in _POOL_CHECKOUT:
+        return None
+    return item.optional_vars.id
+
+
+def _use_after_return(  # noqa: PLR0912 - one branch per kind of event
+    ctx: ModuleContext, function: FunctionNode
+) -> Iterator[Hit]:
+    # Events in source order: (line, col, order, kind, name, node).
+    events: list[tuple[int, int, int, str, str, ast.AST]] = []
+    for node in ctx.local(function):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                name = _pool_with_target(ctx, item)
+                if name is not None:
+                    end_line = node.end_lineno or node.lineno
+                    end_col = node.end_col_offset or 0
+                    events.append((node.lineno, node.col_offset, 1, "checkout", name, node))
+                    events.append((end_line, end_col, 0, "return", name, node))
+        elif isinstance(node, ast.Name):
+            kind = "load" if isinstance(node.ctx, ast.Load) else "store"
+            events.append((node.lineno, node.col_offset, 2, kind, node.id, node))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    live: dict[str, ast.AST] = {}  # name -> the with block it belongs to
+    returned: dict[str, int] = {}  # name -> line where its connection went back
+    for line, _col, _order, kind, name, node in events:
+        if kind == "checkout":
+            live[name] = node
+            returned.pop(name, None)
+        elif kind == "return":
+            for held, block in list(live.items()):
+                if block is node:
+                    del live[held]
+                    returned[held] = line
+        elif kind == "store":
+            holder = ctx.parent(node)
+            if isinstance(holder, ast.withitem) and _pool_with_target(ctx, holder) == name:
+                continue  # the checkout itself, already recorded
+            returned.pop(name, None)
+            live.pop(name, None)
+            source = _assigned_from(ctx, node)
+            if source is not None:
+                derived = _derived_from_live(source, live)
+                if derived is not None:
+                    live[name] = derived
+        elif kind == "load" and name in returned:
+            yield (
+                node,
+                "sqlite-use-after-return",
+                f"'{name}' is used after its pooled connection was returned "
+                f"(line {returned[name]})",
+            )
+            returned.pop(name)
+
+
+def _assigned_from(ctx: ModuleContext, name_node: ast.AST) -> ast.expr | None:
+    parent = ctx.parent(name_node)
+    if isinstance(parent, ast.Assign) and name_node in parent.targets:
+        return parent.value
+    if isinstance(parent, ast.withitem) and parent.optional_vars is name_node:
+        return parent.context_expr
+    return None
+
+
+def _derived_from_live(source: ast.expr, live: dict[str, ast.AST]) -> ast.AST | None:
+    """The with block when ``source`` is ``conn.cursor()`` / ``conn.execute(...)`` of a live
+    pooled connection."""
+    if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute):
+        receiver = source.func.value
+        if isinstance(receiver, ast.Name) and receiver.id in live:
+            return live[receiver.id]
+    return None
+
+
+def _pool_returns_uncommitted(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
+    """A pool's context manager that yields a connection and puts it back without a commit
+    or a rollback (upstream's lost-commit defect)."""
+    if not any(last_name(d) == "contextmanager" for d in function.decorator_list):
+        return
+    yielded = {
+        n.value.id
+        for n in ctx.local(function)
+        if isinstance(n, ast.Yield) and isinstance(n.value, ast.Name)
+    }
+    ends = any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr in {"commit", "rollback", "close"}
+        for n in ctx.local(function)
+    )
+    if not yielded or ends:
+        return
+    for node in ctx.local(function):
+        if (
+            isinstance(node, ast.Call)
+            and last_name(node) in {"put", "put_nowait", "append", "release", "_release"}
+            and any(isinstance(a, ast.Name) and a.id in yielded for a in node.args)
+        ):
+            yield (
+                node,
+                "sqlite-missing-commit",
+                f"'{function.name}' gives the connection back without a commit or a rollback",
+            )
+            return
+
+
+def _sql_text(node: ast.expr) -> str:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr) and node.values:
+        return _sql_text(node.values[0])
+    if isinstance(node, ast.BinOp):
+        return _sql_text(node.left)
+    return ""
+
+
+def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:
+    for node in ctx.nodes:
+        if isinstance(node, ast.keyword) and (
+            (node.arg == "isolation_level" and is_none(node.value))
+            or (
+                node.arg == "autocommit"
+                and isinstance(node.value, ast.Constant)
+                and node.value.value is True
+            )
+        ):
+            return  # autocommit connections need no commit
+    for function in _functions(ctx):
+        params = {a.arg for a in (*function.args.posonlyargs, *function.args.args)}
+        params |= {a.arg for a in function.args.kwonlyargs}
+        params -= {"self", "cls"}
+        for node in ctx.local(function):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr not in {"execute", "executemany"} or not node.args:
+                continue
+            if not _WRITE_SQL.match(_sql_text(node.args[0])):
+                continue
+            root = dotted(node.func.value).split(".")[0]
+            if root in params:
+                continue  # the caller owns the transaction
+            if _in_transaction(ctx, node) or _commits_after(ctx, node):
+                continue
+            verb = _WRITE_SQL.match(_sql_text(node.args[0]))
+            assert verb is not None
+            yield (
+                node,
+                "sqlite-missing-commit",
+                f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
+            )
+            break  # one per function is enough to fix it
+
+
+def _in_transaction(ctx: ModuleContext, node: ast.AST) -> bool:
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            for item in ancestor.items:
+                expr = item.context_expr
+                if isinstance(expr, (ast.Name, ast.Attribute)) and not ctx.is_lockish(expr):
+                    return True  # ``with conn:`` commits or rolls back
+                if _is_connect(ctx, expr):
+                    return True
+                if isinstance(expr, ast.Call) and (
+                    _TRANSACTION_CM.search(last_name(expr)) or last_name(expr) in _POOL_CHECKOUT
+                ):
+                    return True  # this project's pool commits when the block ends
+    return False
+
+
+def _is_commit(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    )
+
+
+def _surely_commits(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Expr):
+        return _is_commit(stmt.value)
+    if isinstance(stmt, ast.If):
+        return _block_commits(stmt.body) and _block_commits(stmt.orelse)
+    if isinstance(stmt, (ast.With, ast.AsyncWith)):
+        return _block_commits(stmt.body)
+    if isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        body: list[ast.stmt] = getattr(stmt, "body", [])
+        final: list[ast.stmt] = getattr(stmt, "finalbody", [])
+        return _block_commits(body) or _block_commits(final)
+    return False
+
+
+def _may_leave(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, (ast.Return, ast.Raise)) for n in walk_local(stmt))
+
+
+def _block_commits(stmts: list[ast.stmt]) -> bool:
+    for stmt in stmts:
+        if _surely_commits(stmt):
+            return True
+        if _may_leave(stmt):
+            return False
+    return False
+
+
+def _commits_after(ctx: ModuleContext, node: ast.AST) -> bool:  # noqa: PLR0911, PLR0912
+    """True when every normal path from ``node`` to the end of its function commits."""
+    current: ast.AST = node
+    while not isinstance(current, ast.stmt):
+        parent = ctx.parent(current)
+        if parent is None:
+            return False
+        current = parent
+    while True:
+        parent = ctx.parent(current)
+        if parent is None or isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if parent is not None:
+                return _rest_commits(parent.body, current)
+            return False
+        block = _containing_block(parent, current)
+        if block is not None:
+            rest = block[block.index(current) + 1 :]  # type: ignore[arg-type]
+            if _block_commits(rest):
+                return True
+            if any(_may_leave(s) for s in rest):
+                return False
+        if isinstance(parent, ast.Try) or type(parent).__name__ == "TryStar":
+            final: list[ast.stmt] = getattr(parent, "finalbody", [])
+            orelse: list[ast.stmt] = getattr(parent, "orelse", [])
+            if block is getattr(parent, "body", None) and _block_commits(orelse):
+                return True
+            if _block_commits(final):
+                return True
+        if isinstance(parent, ast.ExceptHandler):
+            try_node = ctx.parent(parent)
+            if try_node is not None and _block_commits(getattr(try_node, "finalbody", [])):
+                return True
+            if try_node is None:
+                return False
+            current = try_node
+            continue
+        current = parent
+
+
+def _rest_commits(body: list[ast.stmt], current: ast.AST) -> bool:
+    if current not in body:
+        return False
+    return _block_commits(body[body.index(current) + 1 :])
+
+
+def _containing_block(parent: ast.AST, child: ast.AST) -> list[ast.stmt] | None:
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(parent, field, None)
+        if isinstance(block, list) and child in block:
+            return block
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+
+def _open_mode(ctx: ModuleContext, call: ast.Call) -> str | None:
+    """The mode string of ``open(path, mode)`` / ``path.open(mode)``, or None."""
+    name = ctx.resolve(call_name(call))
+    mode: ast.expr | None = None
+    if name in {"open", "io.open", "codecs.open"}:
+        mode = call.args[1] if len(call.args) > 1 else None
+    elif isinstance(call.func, ast.Attribute) and call.func.attr == "open":
+        if name.startswith(("os.", "gzip.", "tarfile.", "zipfile.", "shelve.", "dbm.")):
+            return None
+        mode = call.args[0] if call.args else None
+    else:
+        return None
+    for kw in call.keywords:
+        if kw.arg == "mode":
+            mode = kw.value
+        if kw.arg == "closefd":
+            return None  # a file descriptor (a pipe, a socket), not a path
+    if mode is None:
+        return "r"
+    if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
+        return mode.value
+    return None
+
+
+def _open_path(call: ast.Call) -> ast.expr | None:
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "open":
+        return call.func.value
+    return call.args[0] if call.args else None
+
+
+_TEMP_NAME = re.compile(r"tmp|temp", re.IGNORECASE)
+
+
+def _is_temp(expr: ast.AST | None) -> bool:
+    if expr is None:
+        return False
+    return any(
+        isinstance(n, (ast.Name, ast.Attribute)) and _TEMP_NAME.search(last_name(n))
+        for n in ast.walk(expr)
+    )
+
+
+def _replaces_atomically(ctx: ModuleContext, function: ast.AST) -> bool:
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Call):
+            continue
+        name = ctx.resolve(call_name(node))
+        if name in {"os.replace", "os.rename", "shutil.move"} or "atomic" in name.lower():
+            return True
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"replace", "rename"}
+            and len(node.args) == 1
+        ):
+            return True
+    return False
+
+
+def _written_files(  # noqa: PLR0912 - one branch per way of writing a file
+    ctx: ModuleContext, scope: ast.AST
+) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """``(call, path expression)`` of every in-place write in ``scope`` (its own function).
+
+    An in-place write is ``open(path, "w")`` whose handle is written or dumped to, or
+    ``path.write_text(json.dumps(...))``."""
+    for node in ctx.local(scope):
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                call = item.context_expr
+                if not isinstance(call, ast.Call):
+                    continue
+                mode = _open_mode(ctx, call)
+                if mode is None or "w" not in mode:
+                    continue
+                handle = item.optional_vars
+                if isinstance(handle, ast.Name) and _writes_to(node, handle.id):
+                    path = _open_path(call)
+                    if path is not None:
+                        yield call, path
+        elif isinstance(node, ast.Call):
+            opened = [
+                a
+                for a in node.args
+                if isinstance(a, ast.Call) and "w" in (_open_mode(ctx, a) or "")
+            ]
+            if last_name(node) in _DUMPERS and opened:
+                path = _open_path(opened[0])
+                if path is not None:
+                    yield opened[0], path
+            elif (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"write_text", "write_bytes"}
+                and node.args
+                and any(
+                    isinstance(n, ast.Call) and "dump" in last_name(n).lower()
+                    for n in ast.walk(node)
+                )
+            ):
+                yield node, node.func.value
+            elif isinstance(ctx.parent(node), ast.Assign):
+                mode = _open_mode(ctx, node)
+                target = ctx.parent(node).targets[0]  # type: ignore[union-attr]
+                if mode and "w" in mode and isinstance(target, ast.Name):
+                    function = ctx.function_of(node)
+                    if function is not None and _writes_to(function, target.id):
+                        path = _open_path(node)
+                        if path is not None:
+                            yield node, path
+
+
+def _writes_to(scope: ast.AST, handle: str) -> bool:
+    for node in ast.walk(scope):
+        if not isinstance(node, ast.Call):
+            continue
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in _WRITERS
+            and dotted(node.func.value) == handle
+        ):
+            return True
+        if last_name(node) in _DUMPERS | {"writer", "DictWriter"} and any(
+            dotted(a) == handle for a in (*node.args, *(k.value for k in node.keywords))
+        ):
+            return True
+    return False
+
+
+def check_files(ctx: ModuleContext) -> Iterator[Hit]:
+    """``file-in-place-write`` and ``file-per-instance-lock``."""
+    scopes: list[ast.AST] = [ctx.tree, *_functions(ctx)]
+    for scope in scopes:
+        if _replaces_atomically(ctx, scope):
+            continue
+        for call, path in _written_files(ctx, scope):
+            if _is_temp(path):
+                continue
+            yield (
+                call,
+                "file-in-place-write",
+                f"'{_short(path)}' is truncated and rewritten in place",
+            )
+    for cls in ctx.nodes:
+        if isinstance(cls, ast.ClassDef):
+            yield from _per_instance_locks(ctx, cls)
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _per_instance_locks(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:  # noqa: PLR0912
+    instance_locks: set[str] = set()
+    shared_attrs = {
+        t.id
+        for stmt in cls.body
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign))
+        for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        if isinstance(t, ast.Name)
+    }
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            factory = ctx.resolve(call_name(node.value)).rsplit(".", 1)[-1]
+            for target in node.targets:
+                text = dotted(target)
+                if not text.startswith("self."):
+                    continue
+                if factory in {"Lock", "RLock"}:
+                    instance_locks.add(text)
+    if not instance_locks:
+        return
+    # Attributes set from a module constant or a class constant are shared too.
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if dotted(target).startswith("self.") and _is_shared_path(
+                    ctx, cls, node.value, shared_attrs, set()
+                ):
+                    shared_attrs.add(last_name(target))
+    for node in ast.walk(cls):
+        if not isinstance(node, (ast.With, ast.AsyncWith)):
+            continue
+        held = [dotted(i.context_expr) for i in node.items]
+        lock = next((h for h in held if h in instance_locks), None)
+        if lock is None or _also_locked_elsewhere(ctx, node, instance_locks):
+            continue
+        hit = _instance_lock_hit(ctx, cls, node, lock, shared_attrs)
+        if hit is not None:
+            yield hit
+
+
+def _also_locked_elsewhere(ctx: ModuleContext, block: ast.AST, instance_locks: set[str]) -> bool:
+    """True when a lock that is not per instance (module-level, per path, cross-process)
+    is held around or inside ``block``."""
+    nested = [n for n in ast.walk(block) if isinstance(n, (ast.With, ast.AsyncWith))]
+    around = [a for a in ctx.ancestors(block) if isinstance(a, (ast.With, ast.AsyncWith))]
+    for with_node in (*nested, *around):
+        for item in with_node.items:
+            expr = item.context_expr
+            if dotted(expr) not in instance_locks and ctx.is_lockish(expr):
+                return True
+    return False
+
+
+def _instance_lock_hit(
+    ctx: ModuleContext,
+    cls: ast.ClassDef,
+    block: ast.With | ast.AsyncWith,
+    lock: str,
+    shared_attrs: set[str],
+) -> Hit | None:
+    for child in block.body:
+        for path, appends in _paths_written(ctx, child):
+            if _is_shared_path(ctx, cls, path, shared_attrs, set()):
+                return (
+                    block,
+                    "file-per-instance-lock",
+                    f"'{lock}' is per instance but '{_short(path)}' is shared by every instance",
+                )
+            if not appends:
+                return (
+                    block,
+                    "file-per-instance-lock",
+                    f"'{lock}' is per instance; other instances and processes writing "
+                    f"'{_short(path)}' do not take it",
+                )
+    return None
+
+
+def _paths_written(ctx: ModuleContext, stmt: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
+    """``(path, appends)`` for every file written in ``stmt``."""
+    for node in ast.walk(stmt):
+        if not isinstance(node, ast.Call):
+            continue
+        mode = _open_mode(ctx, node)
+        if mode is not None and ("w" in mode or "a" in mode):
+            path = _open_path(node)
+            if path is not None:
+                yield path, "a" in mode
+        elif isinstance(node.func, ast.Attribute) and node.func.attr in {
+            "write_text",
+            "write_bytes",
+        }:
+            yield node.func.value, False
+        elif "atomic" in call_name(node).lower() and node.args:
+            yield node.args[0], False
+        elif ctx.resolve(call_name(node)) in {"os.replace", "os.rename"} and len(node.args) == 2:
+            yield node.args[1], False
+
+
+def _is_shared_path(
+    ctx: ModuleContext,
+    cls: ast.ClassDef,
+    expr: ast.expr,
+    shared_attrs: set[str],
+    _seen: set[str],
+) -> bool:
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Name) and node.id in ctx.module_names and node.id.isupper():
+            return True
+        if isinstance(node, ast.Attribute):
+            base = dotted(node.value)
+            if base in {"self", "cls", cls.name} and node.attr in shared_attrs:
+                return True
+        if isinstance(node, ast.Call) and ctx.resolve(call_name(node)) in {
+            "pathlib.Path.home",
+            "Path.home",
+            "os.path.expanduser",
+        }:
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------------------
+# Shared state
+# --------------------------------------------------------------------------------------
+
+
+def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:
+    """``shared-rmw`` and ``shared-iterator``."""
+    for function in _functions(ctx):
+        if function.name in _NOT_SHARED_METHODS:
+            continue
+        declared_global = {
+            name
+            for node in ctx.local(function)
+            if isinstance(node, ast.Global)
+            for name in node.names
+        }
+        for node in ctx.local(function):
+            target: ast.expr | None = None
+            if isinstance(node, ast.AugAssign):
+                target = node.target
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.value, ast.BinOp)
+                and _reads_target(node.targets[0], node.value)
+            ):
+                target = node.targets[0]
+            if target is None:
+                continue
+            shared = _shared_target(ctx, target, declared_global)
+            if shared is None or not ctx.threaded(node) or ctx.under_lock(node):
+                continue
+            if _is_property(ctx, target):
+                continue  # a property decides where the value lives (often thread-local)
+            yield (
+                node,
+                "shared-rmw",
+                f"'{shared}' is read, changed and written back without a lock",
+            )
+    for function in _functions(ctx):
+        if function.name not in _NOT_SHARED_METHODS and ctx.threaded(function):
+            yield from _split_read_modify_write(ctx, function)
+            yield from _split_lock_check_then_act(ctx, function)
+    yield from _shared_iterators(ctx)
+
+
+def _self_reads(node: ast.AST) -> set[str]:
+    """``self.x`` attributes read (as values, not called) anywhere in ``node``."""
+    found: set[str] = set()
+    for child in ast.walk(node):
+        if (
+            isinstance(child, ast.Attribute)
+            and isinstance(child.ctx, ast.Load)
+            and isinstance(child.value, ast.Name)
+            and child.value.id == "self"
+        ):
+            found.add(f"self.{child.attr}")
+    return found
+
+
+def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
+    """``n = self.count`` ... ``self.count = n + 1``: the read-modify-write split over a
+    local variable, outside one lock."""
+    copies: dict[str, tuple[str, ast.AST]] = {}  # local -> (attribute, the read)
+    statements = sorted(
+        (n for n in ctx.local(function) if isinstance(n, ast.Assign) and len(n.targets) == 1),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    for node in statements:
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            for attribute in _self_reads(node.value):
+                copies[target.id] = (attribute, node)
+            continue
+        text = dotted(target)
+        if not text.startswith("self.") or _is_property(ctx, target):
+            continue
+        if isinstance(node.value, ast.Name):
+            continue  # ``self.x = saved``: a restore, not a modification
+        for local, (attribute, read) in copies.items():
+            if attribute != text or not _mentions(node.value, local):
+                continue
+            if _same_lock_block(ctx, read, node):
+                continue
+            yield (
+                node,
+                "shared-rmw",
+                f"'{text}' is read into '{local}' and written back later without a lock",
+            )
+            break
+
+
+def _lock_blocks(ctx: ModuleContext, node: ast.AST) -> list[ast.AST]:
+    """The ``with <lock>:`` blocks around ``node`` in its function, innermost first."""
+    blocks: list[ast.AST] = []
+    child = node
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            break
+        if (
+            isinstance(ancestor, (ast.With, ast.AsyncWith))
+            and child not in ancestor.items
+            and any(ctx.is_lockish(i.context_expr) for i in ancestor.items)
+        ):
+            blocks.append(ancestor)
+        child = ancestor
+    return blocks
+
+
+def _same_lock_block(ctx: ModuleContext, first: ast.AST, second: ast.AST) -> bool:
+    function = ctx.function_of(first)
+    if function is not None and ctx.function_is_locked(function):
+        return True
+    return bool(set(_lock_blocks(ctx, first)) & set(_lock_blocks(ctx, second)))
+
+
+def _single_flighted(cls: ast.ClassDef, name: str) -> bool:
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Call) and last_name(node) == "do":
+            for inner in ast.walk(node):
+                if dotted(inner) == f"self.{name}":
+                    return True
+    return False
+
+
+def _split_lock_check_then_act(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
+    """A cache looked up under one lock and filled under another: both threads miss.
+
+    Not reported when the function runs inside a single-flight call (``flight.do(key,
+    lambda: self.fill(key))``): then only one caller per key gets there."""
+    cls = ctx.method_class(function)
+    reads: list[tuple[str, str, ast.AST]] = []  # (container, key, node)
+    for node in ctx.local(function):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):
+            reads.append((dotted(node.func.value), ast.unparse(node.args[0]), node))
+        elif (
+            isinstance(node, ast.Compare)
+            and len(node.comparators) == 1
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+        ):
+            reads.append((dotted(node.comparators[0]), ast.unparse(node.left), node))
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if not isinstance(target, ast.Subscript):
+                continue
+            container = dotted(target.value)
+            key = ast.unparse(target.slice)
+            if not container.startswith("self."):
+                continue
+            for read_container, read_key, read in reads:
+                if (read_container, read_key) != (container, key):
+                    continue
+                read_locks = _lock_blocks(ctx, read)
+                write_locks = _lock_blocks(ctx, node)
+                if read_locks and write_locks and not set(read_locks) & set(write_locks):
+                    if cls is not None and _single_flighted(cls, function.name):
+                        return
+                    yield (
+                        node,
+                        "split-lock-check-then-act",
+                        f"'{container}[{key}]' is checked under one lock and filled under "
+                        "another: concurrent misses all compute and overwrite",
+                    )
+                    return
+
+
+def _is_property(ctx: ModuleContext, target: ast.expr) -> bool:
+    if not (isinstance(target, ast.Attribute) and dotted(target.value) == "self"):
+        return False
+    cls = ctx.class_of(target)
+    if cls is None:
+        return False
+    return any(
+        isinstance(m, ast.FunctionDef)
+        and m.name == target.attr
+        and any("property" in dotted(d) or dotted(d).endswith(".setter") for d in m.decorator_list)
+        for m in cls.body
+    )
+
+
+def _reads_target(target: ast.expr, value: ast.expr) -> bool:
+    """True when ``value`` reads the very expression ``target`` assigns (``x = x + 1``)."""
+    if not isinstance(target, (ast.Name, ast.Attribute, ast.Subscript)):
+        return False
+    text = ast.unparse(target)
+    for node in ast.walk(value):
+        if type(node) is type(target) and ast.unparse(node) == text:
+            return True
+        if (  # d[k] = d.get(k, 0) + 1
+            isinstance(target, ast.Subscript)
+            and isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and ast.unparse(node.func.value) == ast.unparse(target.value)
+            and ast.unparse(node.args[0]) == ast.unparse(target.slice)
+        ):
+            return True
+    return False
+
+
+def _shared_target(ctx: ModuleContext, target: ast.expr, declared_global: set[str]) -> str | None:
+    if ctx.is_thread_local(target):
+        return None
+    text = ast.unparse(target)
+    base = target
+    while isinstance(base, (ast.Subscript, ast.Attribute)):
+        inner = base.value
+        if isinstance(inner, ast.Name) and isinstance(base, ast.Attribute):
+            if inner.id in {"self", "cls"}:
+                return text
+            cls = ctx.class_of(target)
+            if cls is not None and inner.id == cls.name:
+                return text
+        base = inner
+    if isinstance(base, ast.Name):
+        if isinstance(target, ast.Name) and target.id in declared_global:
+            return text
+        if (
+            isinstance(target, ast.Subscript)
+            and base.id in ctx.module_names
+            and base is target.value
+        ):
+            return text
+    return None
+
+
+def _thread_targets(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
+    targets: set[str] = set()
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Call) and last_name(node) in {"Thread", "Timer", "submit"}:
+            candidates = [kw.value for kw in node.keywords if kw.arg in {"target", "function"}]
+            if last_name(node) in {"submit", "Timer"}:
+                candidates.extend(node.args[:2])
+            for value in candidates:
+                text = dotted(value)
+                if text.startswith("self."):
+                    targets.add(text.split(".", 1)[1])
+    return targets
+
+
+def _shared_iterators(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
+    for cls in ctx.nodes:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        iterators: set[str] = set()
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                name = ctx.resolve(call_name(node.value))
+                if name.startswith("itertools.") or name in {"iter", "cycle"}:
+                    iterators.update(
+                        dotted(t) for t in node.targets if dotted(t).startswith("self.")
+                    )
+        if not iterators:
+            continue
+        targets = _thread_targets(ctx, cls)
+        methods = {
+            m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        reached = set(targets)
+        for name in list(targets):  # one level of self.helper() calls from the target
+            if name in methods:
+                for node in ctx.local(methods[name]):
+                    callee = dotted(getattr(node, "func", ast.Constant(None)))
+                    if isinstance(node, ast.Call) and callee.startswith("self."):
+                        reached.add(callee.split(".", 1)[1])
+        for name in sorted(reached & methods.keys()):
+            for node in ctx.local(methods[name]):
+                if (
+                    isinstance(node, ast.Call)
+                    and call_name(node) == "next"
+                    and node.args
+                    and dotted(node.args[0]) in iterators
+                    and not ctx.under_lock(node)
+                ):
+                    yield (
+                        node,
+                        "shared-iterator",
+                        f"'{dotted(node.args[0])}' is advanced by a thread and shared with "
+                        "other callers",
+                    )
+
+
+# --------------------------------------------------------------------------------------
+# Asyncio and fallbacks
+# --------------------------------------------------------------------------------------
+
+
+def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
+    """``asyncio-loop-bound``."""
+    for cls in ctx.nodes:
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        used_in_async = {
+            dotted(node)
+            for m in methods
+            if isinstance(m, ast.AsyncFunctionDef)
+            for node in ctx.local(m)
+            if isinstance(node, ast.Attribute)
+        }
+        for method in methods:
+            if method.name != "__init__":
+                continue
+            for node in ctx.local(method):
+                if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+                    continue
+                name = ctx.resolve(call_name(node.value))
+                module, _, primitive = name.rpartition(".")
+                if module != "asyncio" or primitive not in _ASYNC_PRIMITIVES:
+                    continue
+                for target in node.targets:
+                    if dotted(target) in used_in_async:
+                        yield (
+                            node,
+                            "asyncio-loop-bound",
+                            f"'{dotted(target)}' (asyncio.{primitive}) is created in __init__ "
+                            "and used by coroutines: a second asyncio.run() fails",
+                        )
+
+
+def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
+    """``fallback-recursion``."""
+    for function in _functions(ctx):
+        params = [
+            a.arg
+            for a in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)
+        ]
+        if any(_RECORD_PARAM.search(p) for p in params):
+            continue
+        is_method = ctx.method_class(function) is not None
+        for node in ctx.local(function):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = dotted(node.func)
+            recursive = callee == function.name and not is_method
+            recursive = recursive or (is_method and callee in {f"self.{function.name}"})
+            recursive = recursive or (is_method and callee == f"cls.{function.name}")
+            if not recursive or not _after_failure(ctx, node):
+                continue
+            yield (
+                node,
+                "fallback-recursion",
+                f"'{function.name}' calls itself after a failure with no record of what was tried",
+            )
+            break
+
+
+def _after_failure(ctx: ModuleContext, node: ast.AST) -> bool:
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, ast.ExceptHandler):
+            return True
+        if isinstance(ancestor, (ast.If, ast.While)) and _FAILURE_TEST.search(
+            ast.unparse(ancestor.test)
+        ):
+            return True
+    return False
+
+
+CHECKS: tuple[Callable[[ModuleContext], Iterator[Hit]], ...] = (
+    check_singletons,
+    check_sqlite,
+    check_files,
+    check_shared_state,
+    check_asyncio,
+    check_fallback,
+)
+"""Every check, in report order."""
+
+
+def run_checks(tree: ast.Module) -> list[Hit]:
+    """Run every check on one parsed module."""
+    ctx = ModuleContext(tree)
+    hits: list[Hit] = []
+    for check in CHECKS:
+        hits.extend(check(ctx))
+    return hits

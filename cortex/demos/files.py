@@ -1,0 +1,569 @@
+"""File races: upstream's in-place writes and per-instance locks beside the fix.
+
+Two unsafe patterns the audit found in ``hardware_detection``, ``config_manager`` and
+``notification_manager``:
+
+* **In-place rewrite**: ``open(path, "w")`` truncates the file, then the new content is
+  written. A reader in between (another thread, another process) sees an empty or half
+  file; a crash in between leaves it so for good. :func:`unsafe_write_text` is the twin.
+* **Per-instance lock**: ``self._lock = threading.Lock()`` guards a read-modify-write of a
+  file that every instance and every process shares. Two instances, or two processes, hold
+  two different locks and overwrite each other's updates. :class:`UnsafeJsonFile` and
+  :class:`UnsafePreferences` are the twins.
+
+The fixes are :func:`cortex.utils.atomic_file.atomic_write_text` and
+:func:`cortex.utils.locked_file.update_json` (or ``update_yaml``). Each twin sleeps for a
+``window`` between its read and its write (or inside its write), as real I/O would, so the
+race shows on every run, on GIL builds too. Process workers are module-level functions so
+that ``multiprocessing``'s ``spawn`` start method can import them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cortex.demos.harness import run_together
+from cortex.utils.atomic_file import atomic_write_text
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _lf() -> ModuleType:
+    """:mod:`cortex.utils.locked_file`, imported on first use.
+
+    It pulls in ``filelock`` and ``yaml`` (about 0.1 s); the crash tests start a writer
+    process per trial and the in-place and atomic writers need neither.
+    """
+    from cortex.utils import locked_file  # noqa: PLC0415
+
+    return locked_file
+
+
+__all__ = [
+    "CounterStore",
+    "SafeJsonFile",
+    "TornReadOutcome",
+    "UnsafeHardwareCache",
+    "UnsafeJsonFile",
+    "UnsafePreferences",
+    "count_detections",
+    "count_in_processes",
+    "count_in_threads",
+    "crash_trials",
+    "crash_trials_main",
+    "crash_writer",
+    "detect_worker",
+    "increment_worker",
+    "torn_reads",
+    "unsafe_write_text",
+    "writes_per_second",
+]
+
+COUNTER_KEY = "counter"
+
+
+def unsafe_write_text(path: str | os.PathLike[str], text: str, *, window: float = 0.0) -> None:
+    """The unsafe twin of an atomic write: truncate in place, then write in two halves.
+
+    ``window`` seconds pass between the halves (a slow disk, a big document): a reader or a
+    crash in that window finds a torn file.
+    """
+    half = len(text) // 2
+    with open(path, "w", encoding="utf-8") as handle:  # truncates: the old content is gone
+        handle.write(text[:half])
+        handle.flush()
+        if window:
+            time.sleep(window)
+        handle.write(text[half:])
+
+
+class CounterStore(Protocol):
+    """A JSON file holding ``{"counter": n}`` that can be incremented."""
+
+    def increment(self) -> None:
+        """Add one to the counter in the file."""
+        ...
+
+
+class UnsafeJsonFile:
+    """Upstream's pattern: a lock per *instance* around an in-place read-modify-write.
+
+    A JSON file that cannot be parsed reads as ``{}``, as upstream's loaders did, so a
+    torn file silently resets the data. Do not use; it exists to be caught.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+        self.path = Path(path)
+        self.window = window
+        # Guards this instance's read-modify-write only: every other instance, and every
+        # other process, has its own lock. That is the bug.
+        self._lock = threading.Lock()
+
+    def read(self) -> dict[str, Any]:
+        """The document, or ``{}`` when the file is missing or unparsable (upstream)."""
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                value = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def increment(self) -> None:
+        """Read, wait ``window`` s (the race window), write back in place."""
+        with self._lock:
+            data = self.read()
+            data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
+            time.sleep(self.window)
+            with open(self.path, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+
+
+class SafeJsonFile:
+    """The fix with the same call shape: :func:`~cortex.utils.locked_file.update_json`."""
+
+    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+        self.path = Path(path)
+        self.window = window
+
+    def increment(self) -> None:
+        """Read, wait ``window`` s, write atomically: all under the cross-process lock."""
+
+        def add_one(data: dict[str, Any]) -> dict[str, Any]:
+            data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
+            time.sleep(self.window)  # the same window: the lock must make it harmless
+            return data
+
+        _lf().update_json(self.path, add_one)
+
+
+class UnsafePreferences:
+    """Upstream's preferences store: YAML, per-instance lock, in-place write. Unsafe twin."""
+
+    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+        self.path = Path(path)
+        self.window = window
+        # Guards this instance only (see UnsafeJsonFile).
+        self._lock = threading.Lock()
+
+    def load(self) -> dict[str, Any]:
+        """The preferences, or ``{}`` when missing or unparsable (upstream's behaviour)."""
+        try:
+            value = _lf().parse_yaml(self.path, self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def increment(self) -> None:
+        """Add one to the ``counter`` preference: load, wait, write in place."""
+        with self._lock:
+            prefs = self.load()
+            prefs[COUNTER_KEY] = int(prefs.get(COUNTER_KEY, 0)) + 1
+            time.sleep(self.window)
+            self.path.write_bytes(_lf().dump_yaml(prefs))
+
+
+def _read_counter(path: Path) -> int:
+    if path.suffix in {".yaml", ".yml"}:
+        value = _lf().parse_yaml(path, path.read_bytes()) if path.exists() else {}
+        return int((value or {}).get(COUNTER_KEY, 0))
+    return int(_lf().read_json(path, default={}).get(COUNTER_KEY, 0))
+
+
+def _store(kind: str, path: Path, window: float) -> CounterStore:
+    if kind == "unsafe":
+        return UnsafeJsonFile(path, window=window)
+    if kind == "safe":
+        return SafeJsonFile(path, window=window)
+    if kind == "unsafe-prefs":
+        return UnsafePreferences(path, window=window)
+    if kind == "safe-prefs":
+        from cortex.config_manager import ConfigManager  # noqa: PLC0415 - avoids a cycle
+
+        return _PreferencesCounter(ConfigManager(config_dir=path.parent), window)
+    raise ValueError(f"unknown store kind {kind!r}")
+
+
+class _PreferencesCounter:
+    """The fixed preferences store (ConfigManager) with the CounterStore call shape."""
+
+    def __init__(self, manager: Any, window: float) -> None:
+        self.manager = manager
+        self.window = window
+
+    def increment(self) -> None:
+        def add_one(prefs: dict[str, Any]) -> dict[str, Any]:
+            prefs[COUNTER_KEY] = int(prefs.get(COUNTER_KEY, 0)) + 1
+            time.sleep(self.window)
+            return prefs
+
+        self.manager.update_preferences(add_one)
+
+
+def count_in_threads(
+    kind: str,
+    path: str | os.PathLike[str],
+    *,
+    threads: int = 8,
+    increments: int = 10,
+    window: float = 0.002,
+) -> int:
+    """``threads`` threads, each with its *own* store instance, increment ``increments``
+    times; return the final counter (the exact answer is ``threads * increments``).
+
+    ``kind`` is ``"unsafe"`` / ``"safe"`` (JSON) or ``"unsafe-prefs"`` / ``"safe-prefs"``
+    (``preferences.yaml``).
+    """
+    target = Path(path)
+
+    def work(_index: int) -> None:
+        store = _store(kind, target, window)  # one instance per thread, as in the app
+        for _ in range(increments):
+            store.increment()
+
+    run_together(work, threads)
+    return _read_counter(target)
+
+
+def increment_worker(
+    kind: str, path: str, increments: int, window: float, barrier: Any | None = None
+) -> None:
+    """Process entry point: wait on ``barrier``, then increment ``increments`` times."""
+    store = _store(kind, Path(path), window)
+    if barrier is not None:
+        barrier.wait(timeout=60)
+    for _ in range(increments):
+        store.increment()
+
+
+def count_in_processes(
+    kind: str,
+    path: str | os.PathLike[str],
+    *,
+    processes: int = 2,
+    increments: int = 20,
+    window: float = 0.01,
+) -> int:
+    """Like :func:`count_in_threads`, with ``processes`` spawned processes released together.
+
+    The default ``window`` is 10 ms, longer than in threads: processes wake from the barrier
+    with more skew (tens of ms on a busy machine), and the twin must overlap on every run.
+
+    Raises:
+        RuntimeError: a worker process failed or hung.
+    """
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    workers = [
+        context.Process(
+            target=increment_worker, args=(kind, os.fspath(path), increments, window, barrier)
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    failed = [w.exitcode for w in workers if w.exitcode != 0]
+    for worker in workers:
+        if worker.is_alive():  # pragma: no cover - only when something hung
+            worker.kill()
+            worker.join()
+        worker.close()
+    if failed:
+        raise RuntimeError(f"worker processes failed with exit codes {failed}")
+    return _read_counter(Path(path))
+
+
+@dataclass(frozen=True)
+class TornReadOutcome:
+    """What readers saw while a writer rewrote a file."""
+
+    writes: int
+    reads: int
+    torn: int
+    """Reads that found something other than a complete old or new document."""
+
+    @property
+    def safe(self) -> bool:
+        """True when no read was torn."""
+        return self.torn == 0
+
+
+def _document(version: int, size: int) -> str:
+    return json.dumps({"version": version, "payload": "x" * size})
+
+
+def torn_reads(
+    writer: Callable[[Path, str], None],
+    path: str | os.PathLike[str],
+    *,
+    writes: int = 40,
+    readers: int = 4,
+    size: int = 20_000,
+) -> TornReadOutcome:
+    """Rewrite ``path`` ``writes`` times with ``writer`` while ``readers`` threads parse it.
+
+    ``writer(path, text)`` is :func:`unsafe_write_text` (with a window) or
+    :func:`~cortex.utils.atomic_file.atomic_write_text`. Every complete document is valid
+    JSON with a ``version``; a read that fails to parse or finds no version is torn.
+    """
+    target = Path(path)
+    atomic_write_text(target, _document(0, size))
+    done = threading.Event()
+    counts = [0, 0]  # reads, torn: written only under counts_lock
+    counts_lock = threading.Lock()  # guards counts
+
+    def read_loop() -> None:
+        reads = torn = 0
+        while not done.is_set():
+            try:
+                ok = "version" in json.loads(target.read_text(encoding="utf-8"))
+            except ValueError:
+                ok = False
+            reads += 1
+            torn += not ok
+            time.sleep(0)  # let the writer run on a GIL build
+        with counts_lock:
+            counts[0] += reads
+            counts[1] += torn
+
+    def role(index: int) -> None:
+        if index < readers:
+            read_loop()
+            return
+        try:
+            for version in range(1, writes + 1):
+                writer(target, _document(version, size))
+        finally:
+            done.set()
+
+    run_together(role, readers + 1)
+    return TornReadOutcome(writes=writes, reads=counts[0], torn=counts[1])
+
+
+def writes_per_second(write: Callable[[], None], *, seconds: float = 0.3, repeat: int = 5) -> float:
+    """How many times ``write()`` completes per second: the best of ``repeat`` runs of about
+    ``seconds`` each (the best run is the one least disturbed by other work)."""
+    best = 0.0
+    for _ in range(repeat):
+        count = 0
+        start = time.perf_counter()
+        deadline = start + seconds
+        while True:
+            write()
+            count += 1
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+        best = max(best, count / (now - start))
+    return best
+
+
+class UnsafeHardwareCache:
+    """Upstream's hardware cache: a lock per detector, the file checked then written in place.
+
+    Every detector instance (and every process) has its own lock, so all of them find the
+    cache missing and all of them detect. Do not use; it exists to be caught.
+    """
+
+    def __init__(self, cache_path: str | os.PathLike[str], detect: Callable[[], Any]) -> None:
+        self.cache_path = Path(cache_path)
+        self._detect = detect
+        # Guards this instance's check-detect-write only (the bug: not the shared file).
+        self._lock = threading.Lock()
+
+    def detect(self) -> Any:
+        """Load the cache if present, else detect and write it in place."""
+        with self._lock:
+            try:
+                return json.loads(self.cache_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                pass
+            info = self._detect()
+            with open(self.cache_path, "w", encoding="utf-8") as handle:
+                json.dump(info, handle)
+            return info
+
+
+def _counting_detection(counter_path: Path, window: float) -> Callable[[], Any]:
+    """A stand-in detection that takes ``window`` s and appends one line per run."""
+    from cortex.hardware_detection import SystemInfo  # noqa: PLC0415 - avoids a cycle
+
+    def detect() -> Any:
+        time.sleep(window)  # lspci, nvidia-smi and /proc reads take this long
+        with open(counter_path, "a", encoding="utf-8") as handle:  # O_APPEND: whole lines
+            handle.write(f"{os.getpid()}\n")
+        return SystemInfo(hostname="demo")
+
+    return detect
+
+
+def detect_worker(
+    kind: str, cache_path: str, counter_path: str, window: float, barrier: Any | None = None
+) -> None:
+    """One detector (fixed ``"safe"`` or twin ``"unsafe"``) detecting once, after ``barrier``.
+
+    Thread and process entry point for :func:`count_detections`.
+    """
+    detection = _counting_detection(Path(counter_path), window)
+    if kind == "safe":
+        from cortex.hardware_detection import HardwareDetector  # noqa: PLC0415
+
+        detector = HardwareDetector(cache_path=cache_path)
+        detector._detect_uncached = detection  # type: ignore[method-assign]
+        run: Callable[[], Any] = detector.detect
+    elif kind == "unsafe":
+        twin = UnsafeHardwareCache(cache_path, lambda: detection().to_dict())
+        run = twin.detect
+    else:
+        raise ValueError(f"unknown detector kind {kind!r}")
+    if barrier is not None:
+        barrier.wait(timeout=60)
+    run()
+
+
+def count_detections(
+    kind: str,
+    directory: str | os.PathLike[str],
+    *,
+    threads: int = 0,
+    processes: int = 0,
+    window: float = 0.05,
+) -> int:
+    """Start ``threads`` threads or ``processes`` processes, each with its *own* detector,
+    on an empty cache; return how many detections ran (the fix: exactly one)."""
+    folder = Path(directory)
+    cache_path = folder / "hardware_cache.json"
+    counter_path = folder / "detections.txt"
+    args = (kind, os.fspath(cache_path), os.fspath(counter_path), window)
+    if threads:
+        run_together(lambda _i: detect_worker(*args), threads)
+    if processes:
+        context = multiprocessing.get_context("spawn")
+        barrier = context.Barrier(processes)
+        workers = [
+            context.Process(target=detect_worker, args=(*args, barrier)) for _ in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(120)
+        failed = [w.exitcode for w in workers if w.exitcode != 0]
+        for worker in workers:
+            worker.close()
+        if failed:
+            raise RuntimeError(f"worker processes failed with exit codes {failed}")
+    if not counter_path.exists():
+        return 0
+    return len(counter_path.read_text(encoding="utf-8").splitlines())
+
+
+def crash_writer(path: str, kind: str, size: int, ready: Callable[[], object]) -> None:
+    """Rewrite ``path`` until killed; call ``ready()`` once the first write has finished.
+
+    ``kind``: ``"atomic"`` (alternate two documents with an atomic write), ``"inplace"``
+    (the same with :func:`unsafe_write_text`) or ``"update"`` (increment a counter with
+    :func:`~cortex.utils.locked_file.update_json`). The first document written is the one
+    :func:`crash_trials` starts from (the *old* content); the next is the *new* one.
+    """
+    target = Path(path)
+    documents = [_document(1, size), _document(2, size)]
+
+    def add_one(data: dict[str, Any]) -> dict[str, Any]:
+        data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
+        return data
+
+    turn = 0
+    while True:
+        if kind == "atomic":
+            atomic_write_text(target, documents[turn % 2])
+        elif kind == "inplace":
+            unsafe_write_text(target, documents[turn % 2], window=0.001)
+        else:
+            _lf().update_json(target, add_one)
+        if turn == 0:
+            ready()
+        turn += 1
+
+
+def _classify(path: Path, kind: str, size: int) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    temp_left = any(p.name.endswith(".tmp") for p in path.parent.iterdir())
+    if kind == "update":
+        try:
+            counter = int(json.loads(text)[COUNTER_KEY])
+        except (ValueError, KeyError, TypeError):
+            return {"state": "torn", "counter": None, "temp_left": temp_left}
+        return {"state": "ok", "counter": counter, "temp_left": temp_left}
+    states = {_document(1, size): "old", _document(2, size): "new"}
+    return {"state": states.get(text, "torn"), "temp_left": temp_left}
+
+
+def crash_trials(
+    kind: str, directory: str, trials: int, *, size: int = 200_000, seed: int = 0
+) -> list[dict[str, Any]]:  # pragma: no cover - runs in a helper process
+    """Kill ``trials`` writers with ``SIGKILL`` at random moments; classify what each left.
+
+    Run this in a fresh, single-threaded helper process (``python -c``): it forks one
+    writer per trial, which is cheap, and forking a process that has threads is unsafe.
+    Each trial waits for the writer's first complete write, sleeps a random 0-10 ms (fixed
+    by ``seed``), sends ``SIGKILL`` (no ``finally``, no flush, no ``atexit``) and reads the
+    file back.
+
+    ``kind`` ``"atomic"`` and ``"inplace"`` give each trial its own file, which starts as
+    the old document; the state is ``"old"``, ``"new"`` or ``"torn"``. ``"update"`` kills
+    successive writers of one counter file; the state is ``"ok"`` with the counter, or
+    ``"torn"``. ``temp_left`` says whether a temporary file was left behind (the kill
+    landed inside an atomic write).
+    """
+    import random  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+
+    rng = random.Random(seed)  # noqa: S311 - kill times, not secrets
+    if kind == "update":
+        _lf()  # import filelock and yaml once here, not in every forked writer
+    base = Path(directory)
+    outcomes: list[dict[str, Any]] = []
+    for trial in range(trials):
+        folder = base if kind == "update" else base / f"trial-{trial}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / ("counter.json" if kind == "update" else "cache.json")
+        if kind != "update":
+            atomic_write_text(path, _document(1, size))
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the writer: never returns
+            try:
+                os.close(read_end)
+                crash_writer(str(path), kind, size, functools.partial(os.write, write_end, b"r"))
+            finally:
+                os._exit(1)
+        os.close(write_end)
+        try:
+            if os.read(read_end, 1) != b"r":
+                raise RuntimeError(f"writer of trial {trial} died before its first write")
+            time.sleep(rng.uniform(0.0, 0.010))
+            os.kill(pid, signal.SIGKILL)
+        finally:
+            os.waitpid(pid, 0)
+            os.close(read_end)
+        outcomes.append(_classify(path, kind, size))
+    return outcomes
+
+
+def crash_trials_main() -> None:  # pragma: no cover - helper process entry point
+    """``python -c 'from cortex.demos.files import crash_trials_main; crash_trials_main()'
+    KIND DIRECTORY TRIALS SEED``: run :func:`crash_trials`, print the outcomes as JSON."""
+    kind, directory, trials, seed = sys.argv[1:5]
+    print(json.dumps(crash_trials(kind, directory, int(trials), seed=int(seed))))

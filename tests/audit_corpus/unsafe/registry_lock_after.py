@@ -1,0 +1,17 @@
+# expect: singleton-global
+"""Check outside, lock taken only around the log line."""
+
+import logging
+import threading
+
+_log_lock = threading.Lock()
+_engine = None
+
+
+def engine():
+    global _engine
+    if _engine is None:
+        _engine = object()
+        with _log_lock:
+            logging.info("engine created")
+    return _engine

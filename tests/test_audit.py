@@ -1,0 +1,471 @@
+"""The static audit: every pattern found, safe code left alone, reports and exit codes.
+
+The corpus under ``tests/audit_corpus`` labels what each unsafe sample contains
+(``# expect: pattern-id``); safe samples carry no label and must produce nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cortex.audit import RULES, AuditResult, Severity, audit_paths, audit_source
+from cortex.audit.cli import EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE, main
+from cortex.audit.corpus import CorpusScore, evaluate_corpus, expected_patterns
+from cortex.audit.corpus import main as corpus_main
+from cortex.audit.engine import discover
+from cortex.audit.report import (
+    format_text,
+    summary_rows,
+    to_json_document,
+    to_sarif_document,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "audit_corpus"
+UNSAFE = sorted((CORPUS / "unsafe").glob("*.py"))
+SAFE = sorted((CORPUS / "safe").glob("*.py"))
+PATTERNS = [r for r in RULES if r not in {"bad-suppression", "parse-error"}]
+
+
+def _found(path: Path) -> Counter[str]:
+    findings = audit_source(path.read_text(encoding="utf-8"), path.name)
+    return Counter(f.rule.id for f in findings if not f.suppressed)
+
+
+def _ids(source: str) -> list[str]:
+    return [f.rule.id for f in audit_source(textwrap.dedent(source)) if not f.suppressed]
+
+
+@pytest.fixture(scope="module")
+def corpus_score() -> CorpusScore:
+    return evaluate_corpus(CORPUS)
+
+
+# --------------------------------------------------------------------------------------
+# The corpus
+
+
+def test_the_corpus_is_big_enough_and_covers_every_pattern() -> None:
+    assert len(UNSAFE) + len(SAFE) >= 40
+    assert len(SAFE) >= 15
+    labelled: Counter[str] = Counter()
+    for path in UNSAFE:
+        labels = expected_patterns(path.read_text(encoding="utf-8"))
+        assert labels, f"{path.name} has no # expect: label"
+        labelled.update(Counter(labels))
+    for path in SAFE:
+        assert not expected_patterns(path.read_text(encoding="utf-8")), path.name
+    assert set(PATTERNS) <= set(labelled), set(PATTERNS) - set(labelled)
+
+
+@pytest.mark.parametrize("sample", UNSAFE, ids=lambda p: p.stem)
+def test_each_unsafe_sample_is_found_exactly(sample: Path) -> None:
+    expected = expected_patterns(sample.read_text(encoding="utf-8"))
+    assert _found(sample) == Counter(expected)
+
+
+@pytest.mark.parametrize("sample", SAFE, ids=lambda p: p.stem)
+def test_each_safe_sample_is_clean(sample: Path) -> None:
+    assert _found(sample) == Counter()
+
+
+def test_precision_and_recall_meet_their_targets(corpus_score: CorpusScore) -> None:
+    assert corpus_score.recall >= 0.95, corpus_score.mistakes()
+    assert corpus_score.precision >= 0.9, corpus_score.mistakes()
+    assert corpus_score.true_positives + corpus_score.false_negatives >= 40
+    assert "precision:" in corpus_score.summary()
+
+
+def test_corpus_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert corpus_main([str(CORPUS), "--strict"]) == 0
+    assert "recall: 1.000" in capsys.readouterr().out
+    _write(tmp_path, "missed.py", "# expect: shared-rmw\nx = 1\n")
+    assert corpus_main([str(tmp_path)]) == 1
+    assert "missed" in capsys.readouterr().out
+    assert corpus_main([]) == 2
+
+
+def test_expect_labels_must_name_real_patterns() -> None:
+    with pytest.raises(ValueError, match="no-such-rule"):
+        expected_patterns("# expect: no-such-rule\n")
+
+
+# --------------------------------------------------------------------------------------
+# Individual patterns and their near misses
+
+
+def test_double_checked_locking_is_not_reported() -> None:
+    assert not _ids(
+        """
+        import threading
+        _lock = threading.Lock()
+        _x = None
+        def get():
+            global _x
+            if _x is None:
+                with _lock:
+                    if _x is None:
+                        _x = object()
+            return _x
+        """
+    )
+
+
+def test_lock_held_through_acquire_and_release_counts() -> None:
+    assert not _ids(
+        """
+        import threading
+        class C:
+            def __init__(self):
+                self._lock = threading.Lock()
+                self.n = 0
+            def take(self):
+                self._lock.acquire()
+                self.n += 1
+            def give(self):
+                self.n -= 1
+                self._lock.release()
+        """
+    )
+
+
+def test_read_modify_write_needs_a_threaded_context() -> None:
+    source = """
+        class C:
+            def __init__(self):
+                self.n = 0
+            def bump(self):
+                self.n += 1
+        """
+    assert _ids(source) == []
+    assert _ids("import threading\n" + textwrap.dedent(source)) == ["shared-rmw"]
+
+
+def test_logging_handler_methods_run_under_the_handler_lock() -> None:
+    assert not _ids(
+        """
+        import logging, threading
+        class H(logging.Handler):
+            def __init__(self):
+                super().__init__()
+                self.count = 0
+            def emit(self, record):
+                self.count += 1
+        """
+    )
+
+
+def test_use_after_return_tracks_rebinding() -> None:
+    source = """
+        def f(pool):
+            with pool.get_connection() as conn:
+                cur = conn.cursor()
+            cur = None
+            return cur
+        """
+    assert _ids(source) == []
+
+
+def test_a_pool_that_commits_on_return_is_not_reported() -> None:
+    assert not _ids(
+        """
+        import contextlib, sqlite3
+        class P:
+            @contextlib.contextmanager
+            def get_connection(self):
+                conn = self._queue.get()
+                try:
+                    yield conn
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+                finally:
+                    self._queue.put(conn)
+        """
+    )
+
+
+def test_writes_in_a_transaction_helper_are_committed() -> None:
+    assert not _ids(
+        """
+        def f(pool, name):
+            with pool.transaction() as conn:
+                conn.execute("UPDATE t SET n = n + 1 WHERE name = ?", (name,))
+        """
+    )
+
+
+def test_aliases_are_resolved() -> None:
+    assert _ids(
+        """
+        import sqlite3 as sq
+        class S:
+            def __init__(self, p):
+                self.c = sq.connect(p, check_same_thread=False)
+            def put(self):
+                self.c.execute("SELECT 1")
+        """
+    ) == ["sqlite-shared-connection"]
+
+
+def test_syntax_errors_are_reported_not_raised() -> None:
+    findings = audit_source("def broken(:\n    pass\n", "bad.py")
+    assert [f.rule.id for f in findings] == ["parse-error"]
+    assert findings[0].line == 1
+
+
+# --------------------------------------------------------------------------------------
+# Suppressions
+
+_RACY = """\
+import threading
+_x = None
+def get():
+    global _x
+    if _x is None:{comment}
+        _x = object()
+    return _x
+"""
+
+
+def test_a_suppression_with_a_reason_suppresses() -> None:
+    comment = "  # cortex-audit: ignore[singleton-global] set up before any thread starts"
+    findings = audit_source(_RACY.format(comment=comment))
+    assert [f.rule.id for f in findings] == ["singleton-global"]
+    assert findings[0].suppressed
+    assert findings[0].suppressed_reason == "set up before any thread starts"
+
+
+def test_a_suppression_on_the_line_above_applies_to_the_next_line() -> None:
+    source = _RACY.replace(
+        "    if _x is None:{comment}",
+        "    # cortex-audit: ignore[singleton-global, shared-rmw] only main() calls it\n"
+        "    if _x is None:",
+    )
+    findings = audit_source(source)
+    assert [(f.rule.id, f.suppressed) for f in findings] == [("singleton-global", True)]
+
+
+def test_a_suppression_without_a_reason_is_reported_and_does_not_suppress() -> None:
+    findings = audit_source(_RACY.format(comment="  # cortex-audit: ignore[singleton-global]"))
+    assert sorted((f.rule.id, f.suppressed) for f in findings) == [
+        ("bad-suppression", False),
+        ("singleton-global", False),
+    ]
+
+
+def test_a_suppression_naming_an_unknown_pattern_is_reported() -> None:
+    comment = "  # cortex-audit: ignore[singleton-globl] typo"
+    ids = sorted(f.rule.id for f in audit_source(_RACY.format(comment=comment)))
+    assert ids == ["bad-suppression", "singleton-global"]
+
+
+def test_a_suppression_for_another_pattern_does_not_apply() -> None:
+    comment = "  # cortex-audit: ignore[shared-rmw] wrong pattern"
+    findings = audit_source(_RACY.format(comment=comment))
+    assert [(f.rule.id, f.suppressed) for f in findings] == [("singleton-global", False)]
+
+
+# --------------------------------------------------------------------------------------
+# Reports
+
+
+@pytest.fixture(scope="module")
+def sample_result() -> AuditResult:
+    return audit_paths([CORPUS / "unsafe", CORPUS / "safe" / "suppressed_with_reason.py"])
+
+
+def test_summary_table_counts_by_category(sample_result: AuditResult) -> None:
+    rows = summary_rows(sample_result.active)
+    assert sum(count for _c, count, _s in rows) == len(sample_result.active)
+    assert (
+        "SQLite",
+        sum(f.rule.category == "SQLite" for f in sample_result.active),
+        "critical",
+    ) in (rows)
+    text = format_text(sample_result, show_suppressed=True)
+    assert "Category" in text
+    assert "Count" in text
+    assert "Severity" in text
+    assert "docs/guide/singletons.md" in text
+    assert "Suppressed" in text
+
+
+def test_json_report_shape(sample_result: AuditResult) -> None:
+    document: dict[str, Any] = json.loads(json.dumps(to_json_document(sample_result)))
+    assert document["tool"] == "cortex-audit"
+    assert document["files_scanned"] == len(sample_result.files)
+    assert {row["category"] for row in document["summary"]} >= {"Singletons", "SQLite"}
+    keys = {"path", "line", "column", "rule", "category", "severity", "message", "guide"}
+    for entry in document["findings"] + document["suppressed"]:
+        assert keys <= set(entry)
+        assert entry["rule"] in RULES
+        assert entry["severity"] in {s.label for s in Severity}
+        assert entry["guide"].startswith("docs/guide/")
+        assert isinstance(entry["line"], int)
+        assert entry["line"] >= 1
+    assert len(document["suppressed"]) == 2
+    assert all(entry["suppression_reason"] for entry in document["suppressed"])
+
+
+def test_sarif_report_shape(sample_result: AuditResult) -> None:
+    log: dict[str, Any] = json.loads(json.dumps(to_sarif_document(sample_result)))
+    assert log["version"] == "2.1.0"
+    assert log["$schema"].endswith("sarif-2.1.0.json")
+    assert len(log["runs"]) == 1
+    run = log["runs"][0]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "cortex-audit"
+    rule_ids = [r["id"] for r in driver["rules"]]
+    assert rule_ids == list(RULES)
+    for rule in driver["rules"]:
+        assert rule["shortDescription"]["text"]
+        assert rule["defaultConfiguration"]["level"] in {"note", "warning", "error"}
+    assert len(run["results"]) == len(sample_result.findings)
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["level"] in {"none", "note", "warning", "error"}
+        assert result["message"]["text"]
+        (location,) = result["locations"]
+        physical = location["physicalLocation"]
+        assert not Path(physical["artifactLocation"]["uri"]).is_absolute()
+        assert physical["region"]["startLine"] >= 1
+        assert physical["region"]["startColumn"] >= 1
+        for suppression in result.get("suppressions", []):
+            assert suppression["kind"] == "inSource"
+            assert suppression["justification"]
+    assert sum("suppressions" in r for r in run["results"]) == 2
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+
+
+def _write(folder: Path, name: str, source: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+_HIGH = """
+    import threading
+    class C:
+        def __init__(self):
+            self.n = 0
+        def bump(self):
+            self.n += 1
+    """
+_LOW = """
+    import sqlite3
+    def f(path, names):
+        for name in names:
+            with sqlite3.connect(path) as conn:
+                conn.execute("SELECT ?", (name,))
+    """
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "clean", "ok.py", "x = 1\n")
+    _write(tmp_path / "high", "racy.py", _HIGH)
+    _write(tmp_path / "low", "slow.py", _LOW)
+    assert main([str(tmp_path / "clean")]) == EXIT_CLEAN
+    assert main([str(tmp_path / "high")]) == EXIT_FINDINGS
+    assert main([str(tmp_path / "low")]) == EXIT_FINDINGS
+    assert main([str(tmp_path / "low"), "--fail-on", "medium"]) == EXIT_CLEAN
+    assert main([str(tmp_path / "high"), "--fail-on", "critical"]) == EXIT_CLEAN
+    assert main([str(tmp_path / "high"), "--fail-on", "high"]) == EXIT_FINDINGS
+    assert main([str(tmp_path / "high"), "--fail-on", "never"]) == EXIT_CLEAN
+    assert main([str(tmp_path / "missing")]) == EXIT_USAGE
+    assert main([]) == EXIT_USAGE
+    assert main(["--format", "xml", str(tmp_path)]) == EXIT_USAGE
+    assert main(["--list-rules"]) == EXIT_CLEAN
+    out = capsys.readouterr().out
+    assert all(rule_id in out for rule_id in RULES)
+
+
+def test_cli_formats_and_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path / "src", "racy.py", _HIGH)
+    assert main([str(tmp_path / "src"), "--format", "json"]) == EXIT_FINDINGS
+    document = json.loads(capsys.readouterr().out)
+    assert [f["rule"] for f in document["findings"]] == ["shared-rmw"]
+    report = tmp_path / "audit.sarif"
+    assert main([str(tmp_path / "src"), "--format", "sarif", "-o", str(report)]) == 1
+    assert json.loads(report.read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert capsys.readouterr().out == ""
+
+
+def test_exclude_patterns(tmp_path: Path) -> None:
+    _write(tmp_path, "app/core.py", "x = 1\n")
+    _write(tmp_path, "app/demos/twin.py", _HIGH)
+    _write(tmp_path, "app/build/gen.py", _HIGH)
+    names = {p.relative_to(tmp_path).as_posix() for p in discover([tmp_path])}
+    assert names == {"app/core.py", "app/demos/twin.py"}  # build/ is a default exclude
+    assert {p.name for p in discover([tmp_path], exclude=["demos"])} == {"core.py"}
+    assert {p.name for p in discover([tmp_path], exclude=["app/demos"])} == {"core.py"}
+    assert len(discover([tmp_path], default_excludes=False)) == 3
+    assert main([str(tmp_path / "app"), "--exclude", "demos"]) == EXIT_CLEAN
+
+
+def test_python_dash_m_runs_the_audit(tmp_path: Path) -> None:
+    _write(tmp_path, "racy.py", _HIGH)
+    completed = subprocess.run(
+        [sys.executable, "-m", "cortex.audit", str(tmp_path), "--fail-on", "high"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert completed.returncode == EXIT_FINDINGS, completed.stderr
+    assert "shared-rmw" in completed.stdout
+
+
+# --------------------------------------------------------------------------------------
+# This project
+
+
+def test_the_project_modules_are_clean() -> None:
+    result = audit_paths([ROOT / "cortex"], exclude=["demos"])
+    assert [f"{f.path}:{f.line} {f.rule.id}" for f in result.active] == []
+
+
+def test_the_unsafe_twins_are_all_found() -> None:
+    result = audit_paths([ROOT / "cortex" / "demos"])
+    found = {(Path(f.path).name, f.rule.id) for f in result.active}
+    assert {
+        ("singletons.py", "singleton-instance-attr"),
+        ("sqlite.py", "sqlite-shared-connection"),
+        ("sqlite.py", "sqlite-missing-commit"),
+        ("sqlite.py", "sqlite-connect-per-call"),
+        ("files.py", "file-in-place-write"),
+        ("files.py", "file-per-instance-lock"),
+        ("shared_state.py", "shared-rmw"),
+        ("shared_state.py", "sqlite-missing-commit"),
+        ("resolver_cache.py", "split-lock-check-then-act"),
+        ("spinner.py", "shared-iterator"),
+        ("executor_loop.py", "asyncio-loop-bound"),
+        ("llm_stats.py", "shared-rmw"),
+    } <= found
+
+
+def test_the_sample_application_and_its_fix() -> None:
+    before = audit_paths([ROOT / "examples" / "audit_sample"])
+    after = audit_paths([ROOT / "examples" / "audit_sample_fixed"])
+    assert set(PATTERNS) - {f.rule.id for f in before.active} <= {
+        "singleton-function-attr",
+        "singleton-class-cache",
+        "singleton-instance-attr",
+        "sqlite-shared-connection",
+        "split-lock-check-then-act",
+    }
+    assert after.findings == []
