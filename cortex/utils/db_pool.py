@@ -50,7 +50,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,45 +114,66 @@ def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
     return os.path.realpath(os.path.expanduser(raw))
 
 
+_get_ident = threading.get_ident
+
+
+def _misuse() -> PoolMisuseError:
+    return PoolMisuseError(
+        "pooled SQLite connection used outside its checkout (after the `with` "
+        "block ended, or from another thread); keep all use inside the block"
+    )
+
+
 class PooledCursor(sqlite3.Cursor):
-    """A cursor that refuses to run once its connection's checkout has ended."""
+    """A cursor that refuses to run once its connection's checkout has ended.
+
+    Each method compares the connection's owner with the calling thread: one attribute
+    read and one comparison, cheap next to the SQLite call it guards.
+    """
 
     def execute(self, sql: str, parameters: Any = (), /) -> PooledCursor:
         """Run one statement (checked against the checkout's owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         super().execute(sql, parameters)
         return self
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> PooledCursor:
         """Run one statement for each parameter set (checked against the owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         super().executemany(sql, seq_of_parameters)
         return self
 
     def executescript(self, sql_script: str, /) -> PooledCursor:
         """Run a script (checked against the owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         super().executescript(sql_script)
         return self
 
     def fetchone(self) -> Any:
         """The next row (checked against the owner: rows come from the shared connection)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         return super().fetchone()
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
         """The next ``size`` rows (checked against the owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         return super().fetchmany(self.arraysize if size is None else size)
 
     def fetchall(self) -> list[Any]:
         """The remaining rows (checked against the owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         return super().fetchall()
 
     def __next__(self) -> Any:
         """The next row when iterating (checked against the owner)."""
-        self.connection._check_owner()  # type: ignore[attr-defined]
+        if self.connection._owner != _get_ident():  # type: ignore[attr-defined]
+            raise _misuse()
         return super().__next__()
 
 
@@ -167,21 +188,23 @@ class PooledConnection(sqlite3.Connection):
     _owner: int | None = None
 
     def _check_owner(self) -> None:
-        if self._owner != threading.get_ident():
-            raise PoolMisuseError(
-                "pooled SQLite connection used outside its checkout (after the `with` "
-                "block ended, or from another thread); keep all use inside the block"
-            )
+        if self._owner != _get_ident():
+            raise _misuse()
 
     def cursor(self, factory: Any = PooledCursor) -> Any:
         """A cursor bound to this checkout."""
-        self._check_owner()
+        if self._owner != _get_ident():
+            raise _misuse()
         return super().cursor(factory)
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """Run one statement on a new cursor (checked against the owner)."""
-        cursor: sqlite3.Cursor = self.cursor()
-        return cursor.execute(sql, parameters)
+        if self._owner != _get_ident():
+            raise _misuse()
+        # Checked once here, so call the base methods directly: this is the hot path.
+        cursor = sqlite3.Connection.cursor(self, PooledCursor)
+        sqlite3.Cursor.execute(cursor, sql, parameters)
+        return cursor
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
         """Run one statement per parameter set (checked against the owner)."""
@@ -268,11 +291,16 @@ class SQLiteConnectionPool:
         self.pool_size = pool_size
         self.timeout = timeout
         self._init_state()
+        with _every_pool_lock:
+            _every_pool.add(self)
 
     def _init_state(self) -> None:
-        # _cond guards every attribute below it; it is never held while SQLite works.
-        self._cond = threading.Condition(threading.Lock())
+        # _lock guards every attribute below it; it is never held while SQLite works.
+        # _cond is built on it, for callers waiting for a free connection.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._idle: list[PooledConnection] = []
+        self._waiting = 0  # callers blocked in _cond.wait(); release notifies only then
         self._all: set[PooledConnection] = set()  # every open connection, idle or in use
         self._opened = 0
         self._in_use = 0
@@ -285,7 +313,6 @@ class SQLiteConnectionPool:
         self._rollbacks = 0
         self._journal_mode = "unknown"
         self._warned_journal = False
-        self._pid = os.getpid()
 
     # -- opening ---------------------------------------------------------------------
 
@@ -335,7 +362,7 @@ class SQLiteConnectionPool:
         return conn
 
     def _note_journal_mode(self, mode: str) -> None:
-        with self._cond:
+        with self._lock:
             self._journal_mode = mode
             warn = mode != "wal" and not self._warned_journal
             self._warned_journal = self._warned_journal or warn
@@ -350,12 +377,10 @@ class SQLiteConnectionPool:
     # -- checkout --------------------------------------------------------------------
 
     def _acquire(self) -> PooledConnection:
-        if self._pid != os.getpid():  # forked without os.register_at_fork having run
-            self._forget_after_fork()
-        started = time.monotonic()
-        deadline = started + self.timeout
         create = False
-        with self._cond:
+        waited = 0.0
+        with self._lock:
+            started = deadline = 0.0
             while True:
                 if self._closed:
                     raise PoolClosedError(f"the connection pool for {self.db_path} is closed")
@@ -366,7 +391,10 @@ class SQLiteConnectionPool:
                     self._opened += 1  # reserve the slot; open outside the lock
                     create = True
                     break
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                if not started:  # the clock is read only when a caller has to wait
+                    started, deadline = now, now + self.timeout
+                remaining = deadline - now
                 if remaining <= 0:
                     self._timeouts += 1
                     raise PoolTimeoutError(
@@ -374,57 +402,65 @@ class SQLiteConnectionPool:
                         f"{self.timeout:g} s (pool size {self.pool_size}); raise "
                         "CORTEX_DB_POOL_SIZE or shorten the work done inside checkouts"
                     )
-                self._cond.wait(remaining)
-            waited = time.monotonic() - started
+                self._waiting += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._waiting -= 1
+            if started:
+                waited = time.monotonic() - started
+                self._wait_total += waited
+                self._wait_max = max(self._wait_max, waited)
             self._checkouts += 1
             self._in_use += 1
-            self._wait_total += waited
-            self._wait_max = max(self._wait_max, waited)
         if create:
             try:
                 conn = self._open()
             except BaseException:
-                with self._cond:
+                with self._lock:
                     self._opened -= 1
                     self._in_use -= 1
                     self._checkouts -= 1  # it never happened
                     self._cond.notify()
                 raise
-            with self._cond:
+            with self._lock:
                 self._all.add(conn)
         conn._owner = threading.get_ident()
         return conn
 
     def _release(self, conn: PooledConnection, *, broken: bool) -> None:
         conn._owner = None
-        if self._pid != os.getpid():  # forked without os.register_at_fork having run
-            self._forget_after_fork()
-        with self._cond:
-            inherited = conn not in self._all
+        if not broken:
+            # Reset what a borrower may have changed; each check is cheaper than a set.
+            if conn.row_factory is not None:
+                conn.row_factory = None
+            if conn.text_factory is not str:
+                conn.text_factory = str
+            if conn.isolation_level != "IMMEDIATE":
+                conn.isolation_level = "IMMEDIATE"
+        with self._lock:
+            if conn not in self._all:
+                inherited = True
+            else:
+                inherited = False
+                self._in_use -= 1
+                keep = not broken and not self._closed
+                if keep:
+                    self._idle.append(conn)
+                else:
+                    self._opened -= 1
+                    self._all.discard(conn)
+                if self._waiting:
+                    self._cond.notify()
         if inherited:
             # Checked out before a fork and returned in the child: the parent still owns
             # it. Closing it here could drop the child's own file locks on the database.
             _keep_inherited([conn])
-            return
-        if not broken:
-            conn.row_factory = None
-            conn.text_factory = str
-            conn.isolation_level = "IMMEDIATE"
-        with self._cond:
-            self._in_use -= 1
-            keep = not broken and not self._closed
-            if keep:
-                self._idle.append(conn)
-            else:
-                self._opened -= 1
-                self._all.discard(conn)
-            self._cond.notify()
-        if not keep:
+        elif not keep:
             conn.close()
 
-    @contextlib.contextmanager
-    def get_connection(self) -> Iterator[sqlite3.Connection]:
-        """Check out a connection for the calling thread.
+    def get_connection(self) -> _Checkout:
+        """Check out a connection for the calling thread: ``with pool.get_connection() as conn:``.
 
         The block's changes are committed when it ends normally and rolled back when it
         raises; either way the connection is reset and returned to the pool. Use the
@@ -435,20 +471,21 @@ class SQLiteConnectionPool:
             PoolTimeoutError: no connection became free within ``timeout`` seconds.
             DatabaseFileError: the file is not SQLite or cannot be opened.
         """
-        conn = self._acquire()
+        return _Checkout(self, immediate=False)
+
+    def _finish(self, conn: PooledConnection, failed: bool) -> None:
+        """End a checkout: commit or roll back, then hand the connection back."""
         broken = False
         try:
-            yield conn
-        except BaseException:
-            broken = not self._roll_back(conn)
-            raise
-        else:
-            try:
-                if conn.in_transaction:
-                    conn.commit()
-            except BaseException:
+            if failed:
                 broken = not self._roll_back(conn)
-                raise
+            else:
+                try:
+                    if conn.in_transaction:  # raises too if the block closed the connection
+                        conn.commit()
+                except BaseException:
+                    broken = not self._roll_back(conn)
+                    raise
         finally:
             self._release(conn, broken=broken)
 
@@ -458,7 +495,7 @@ class SQLiteConnectionPool:
         A connection closed inside the block, or one whose rollback fails, is closed
         instead of going back to the pool.
         """
-        with self._cond:
+        with self._lock:
             self._rollbacks += 1
         try:
             if conn.in_transaction:
@@ -467,17 +504,14 @@ class SQLiteConnectionPool:
         except sqlite3.Error:
             return False
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> _Checkout:
         """Check out a connection inside ``BEGIN IMMEDIATE`` (for read-modify-write).
 
         The write lock is taken before the block runs, so what the block reads cannot
         change before it writes, and two such blocks never deadlock. Commits at the end,
         rolls back if the block raises.
         """
-        with self.get_connection() as conn:
-            self._begin_immediate(conn)
-            yield conn
+        return _Checkout(self, immediate=True)
 
     def _begin_immediate(self, conn: sqlite3.Connection) -> None:
         for attempt in range(_BUSY_RETRIES + 1):
@@ -489,7 +523,7 @@ class SQLiteConnectionPool:
                     raise
                 if attempt == _BUSY_RETRIES:
                     raise
-                with self._cond:
+                with self._lock:
                     self._busy_retries += 1
                 time.sleep(0.01 * 2**attempt)
 
@@ -502,7 +536,7 @@ class SQLiteConnectionPool:
 
     def stats(self) -> PoolStats:
         """A consistent snapshot of this pool's counters."""
-        with self._cond:
+        with self._lock:
             return PoolStats(
                 path=self.db_path,
                 size=self.pool_size,
@@ -523,7 +557,7 @@ class SQLiteConnectionPool:
 
         Every later checkout raises :class:`PoolClosedError`. Calling it twice is harmless.
         """
-        with self._cond:
+        with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
             self._opened -= len(idle)
@@ -556,6 +590,36 @@ class SQLiteConnectionPool:
         return f"<SQLiteConnectionPool {self.db_path} size={self.pool_size}>"
 
 
+class _Checkout:
+    """The context manager behind ``get_connection()`` and ``transaction()``."""
+
+    __slots__ = ("_conn", "_immediate", "_pool")
+
+    def __init__(self, pool: SQLiteConnectionPool, *, immediate: bool) -> None:
+        self._pool = pool
+        self._immediate = immediate
+        self._conn: PooledConnection | None = None
+
+    def __enter__(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            raise RuntimeError("a checkout cannot be entered twice; call get_connection() again")
+        conn = self._pool._acquire()
+        self._conn = conn
+        if self._immediate:
+            try:
+                self._pool._begin_immediate(conn)
+            except BaseException:
+                self._conn = None
+                self._pool._finish(conn, failed=True)
+                raise
+        return conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        conn, self._conn = self._conn, None
+        assert conn is not None, "__exit__ without __enter__"
+        self._pool._finish(conn, failed=exc_type is not None)
+
+
 # -- the registry --------------------------------------------------------------------
 
 # Connections inherited from the parent process after a fork: referenced here so that the
@@ -566,6 +630,10 @@ _inherited: list[sqlite3.Connection] = []
 def _keep_inherited(conns: list[PooledConnection]) -> None:
     _inherited.extend(conns)
 
+
+# Every pool, registered or built directly, so that the fork hook reaches all of them.
+_every_pool: weakref.WeakSet[SQLiteConnectionPool] = weakref.WeakSet()
+_every_pool_lock = threading.Lock()  # guards _every_pool
 
 _pools: dict[str, SQLiteConnectionPool] = {}
 _pools_lock = threading.Lock()  # guards _pools; never held while a database is opened
@@ -632,11 +700,12 @@ def all_pool_stats() -> list[PoolStats]:
 
 
 def _after_fork_in_child() -> None:
-    global _pools_lock  # noqa: PLW0603 - a lock held by another thread at fork is lost
+    """In a forked child: new registry locks, and every pool forgets the parent's connections."""
+    global _pools_lock, _every_pool_lock  # noqa: PLW0603 - a lock held at fork time is lost
     _pools_lock = threading.Lock()
-    for pool in list(_pools.values()):
+    _every_pool_lock = threading.Lock()
+    for pool in list(_every_pool):
         pool._forget_after_fork()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(after_in_child=_after_fork_in_child)  # POSIX; Cortex is Linux-only
