@@ -20,12 +20,13 @@ Example::
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+import yaml
 
 from cortex.utils.atomic_file import atomic_write_bytes
 from cortex.utils.file_lock import DEFAULT_TIMEOUT_S, path_lock
@@ -48,8 +49,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-# PyYAML ships no type hints (types-PyYAML is not a dependency): typed as Any, once, here.
-yaml: Any = importlib.import_module("yaml")
 # libyaml's loader and dumper when PyYAML was built with them (10x faster), else Python's.
 _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -108,7 +107,7 @@ def parse_yaml(path: str | os.PathLike[str], raw: bytes) -> Any:
     where = Path(path)
     text = _decode(where, raw)
     try:
-        return yaml.load(text, Loader=_SafeLoader)
+        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader (C or Python)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
