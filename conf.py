@@ -67,7 +67,10 @@ napoleon_numpy_docstring = False
 
 # References that point outside this project cannot resolve offline (no intersphinx
 # inventories are downloaded); these are the standard-library ones our signatures use.
-_STDLIB = r"(threading|_thread|collections\.abc|typing|os|pathlib|argparse|sqlite3|enum|datetime)"
+_STDLIB = (
+    r"(threading|_thread|collections\.abc|collections|typing|os|pathlib|argparse|sqlite3|enum"
+    r"|datetime|logging|io|contextlib|multiprocessing|types)"
+)
 nitpick_ignore_regex = [
     ("py:class", _STDLIB + r"\..*"),
     ("py:data", _STDLIB + r"\..*"),

@@ -1,0 +1,330 @@
+"""The spinner race: upstream's fallback spinner, kept runnable as the unsafe twin.
+
+The unsafe twin, :class:`UnsafeSpinner`, has the shape the audit found in upstream's
+``FallbackProgress`` and the traps that shape invites:
+
+* ``start()`` always starts a new animation thread, so calling it twice (or from two
+  threads) leaves two threads drawing;
+* every thread takes its frames from one shared ``itertools.cycle`` (an iterator shared
+  between threads: unsafe without the GIL);
+* the visible line is kept in two fields, the text and its width, stored one after the other
+  by ``update()``: the animation thread can draw the new text with the old width (a torn
+  message that nobody ever set);
+* ``stop()`` joins only the thread it started last and ``fail()`` joins none, so a thread
+  outlives the spinner and, after a restart, keeps drawing beside the new one.
+
+:func:`check_spinner` runs the same checks on any spinner (the fix or the twin) and returns
+what it saw; the tests and the notebook require the twin to fail them on every run. The
+windows are widened (``window`` seconds between the twin's two stores, short animation
+intervals) so that what a free-threaded build does by itself shows on a GIL build too.
+
+Trackers: :class:`UnsafeDownloadTracker` and :class:`UnsafeStepCounter` are the unlocked
+read-modify-writes of upstream's download and multi-step trackers, with the terminal write
+between the read and the write that makes them lose updates.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from cortex.demos.harness import run_together
+
+__all__ = [
+    "FRAMES",
+    "PipeCapture",
+    "SpinnerLike",
+    "SpinnerOutcome",
+    "TerminalCapture",
+    "UnsafeDownloadTracker",
+    "UnsafeSpinner",
+    "UnsafeStepCounter",
+    "animation_threads",
+    "check_spinner",
+    "hammer_counter",
+    "rendered_messages",
+]
+
+FRAMES = ("⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏")
+"""Braille spinner frames (the same set upstream draws)."""
+
+
+class TerminalCapture(io.StringIO):
+    """A text stream that says it is a terminal and keeps everything written to it.
+
+    Writes are serialised by a lock, so the capture itself never mixes two writes.
+    """
+
+    def __init__(self, *, tty: bool = True) -> None:
+        super().__init__()
+        self._tty = tty
+        # Guards the buffer: several threads write at once.
+        self._lock = threading.Lock()
+
+    def write(self, s: str) -> int:
+        """Append ``s``."""
+        with self._lock:
+            return super().write(s)
+
+    def isatty(self) -> bool:
+        """True for :class:`TerminalCapture`, False for :class:`PipeCapture`."""
+        return self._tty
+
+    def getvalue(self) -> str:
+        """Everything written so far."""
+        with self._lock:
+            return super().getvalue()
+
+
+class PipeCapture(TerminalCapture):
+    """Like :class:`TerminalCapture` but not a terminal (CI logs, notebooks, pipes)."""
+
+    def __init__(self) -> None:
+        super().__init__(tty=False)
+
+
+def rendered_messages(output: str) -> list[str]:
+    """The messages an animation drew on a terminal: the text after each ``\\r`` + frame."""
+    messages = []
+    for chunk in output.split("\r")[1:]:
+        drawn = chunk.replace("\033[K", "").split("\n", 1)[0]
+        frame, _, message = drawn.partition(" ")
+        if frame in FRAMES:
+            messages.append(message)
+    return messages
+
+
+def animation_threads(spinner: object) -> int:
+    """How many animation threads of ``spinner`` are alive (they are named after it)."""
+    name = f"cortex-spinner-{id(spinner):x}"
+    return sum(1 for t in threading.enumerate() if t.name == name and t.is_alive())
+
+
+class SpinnerLike(Protocol):
+    """What :func:`check_spinner` drives: upstream's ``FallbackProgress`` interface."""
+
+    def start(self, message: str) -> None:
+        """Show ``message`` with an animation."""
+
+    def update(self, message: str) -> None:
+        """Replace the message."""
+
+    def stop(self, final_message: str = "") -> None:
+        """End the animation with a success line."""
+
+    def fail(self, message: str = "") -> None:
+        """End the animation with a failure line."""
+
+
+class UnsafeSpinner:
+    """The unsafe twin of :class:`~cortex.progress_indicators.FallbackProgress`.
+
+    Do not use; it exists to be caught (see the module docstring for its four defects).
+    """
+
+    columns = 80
+    """Terminal width the text is cut to."""
+
+    def __init__(self, stream: TextIO, *, interval: float = 0.1, window: float = 0.0005) -> None:
+        self._stream = stream
+        self.interval = interval
+        self.window = window
+        self._frames = itertools.cycle(FRAMES)  # shared by every animation thread
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._text = ""
+        self._width = 0
+
+    @property
+    def message(self) -> str:
+        """The message as it would be drawn now."""
+        return self._text[: self._width]
+
+    def start(self, message: str) -> None:
+        """Start a new animation thread (even if one is running)."""
+        self.update(message)
+        self._running = True
+        self._thread = threading.Thread(
+            target=self._animate, name=f"cortex-spinner-{id(self):x}", daemon=True
+        )
+        self._thread.start()
+
+    def update(self, message: str) -> None:
+        """Store the text, then its width: two stores another thread can see half of."""
+        self._text = message
+        if self.window:
+            time.sleep(self.window)  # widened: a free-threaded build needs no help here
+        self._width = min(len(message), self.columns - 2)
+
+    def _animate(self) -> None:
+        while self._running:
+            frame = next(self._frames)
+            self._stream.write(f"\r\033[K{frame} {self._text[: self._width]}")
+            self._stream.flush()
+            time.sleep(self.interval)
+
+    def stop(self, final_message: str = "") -> None:
+        """Clear the flag, join the last thread started, draw the final line."""
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+        self._stream.write(f"\r\033[K✓ {final_message or self.message}\n")
+
+    def fail(self, message: str = "") -> None:
+        """Clear the flag and draw the failure line (no join)."""
+        self._running = False
+        self._stream.write(f"\r\033[K✗ {message or self.message}\n")
+
+
+@dataclass(frozen=True)
+class SpinnerOutcome:
+    """What :func:`check_spinner` saw."""
+
+    threads_after_start: int
+    """Animation threads alive after ``threads`` threads called ``start()`` together."""
+    alive_after_fail: int
+    """Animation threads still alive the moment ``fail()`` returned."""
+    threads_after_restart: int
+    """Animation threads alive after ``start()``, ``fail()``, ``start()``."""
+    alive_after_stop: int
+    """Animation threads still alive the moment the final ``stop()`` returned."""
+    frames: int
+    """Frames drawn while ``update()`` was hammered."""
+    torn_frames: int
+    """Frames whose message is none of the messages passed to ``update()``."""
+    torn_examples: tuple[str, ...]
+    """Up to three torn messages, for display."""
+
+    @property
+    def safe(self) -> bool:
+        """One thread at a time, every thread joined, every drawn message one that was set."""
+        return (
+            self.threads_after_start == 1
+            and self.alive_after_fail == 0
+            and self.threads_after_restart == 1
+            and self.alive_after_stop == 0
+            and self.torn_frames == 0
+        )
+
+
+def _messages(threads: int) -> list[str]:
+    # Distinct lengths, so that a text drawn with another message's width is visible.
+    return [f"step {i} " + "." * (3 * i) for i in range(threads)]
+
+
+def check_spinner(
+    make: Callable[[TerminalCapture], SpinnerLike],
+    *,
+    threads: int = 8,
+    updates: int = 40,
+    pace: float = 0.00015,
+    settle: float = 0.02,
+) -> SpinnerOutcome:
+    """Drive a spinner drawing on a fake terminal the way concurrent callers do.
+
+    1. ``threads`` threads call ``start()`` together; count the animation threads.
+    2. ``fail()``; count the threads still alive when it returns.
+    3. ``start()``, ``fail()``, ``start()``; count the threads (a restart must not revive
+       a thread that was never joined).
+    4. ``threads`` threads each call ``update()`` ``updates`` times with their own message
+       (thread ``i`` pausing ``(i + 1) * pace`` s between calls) while the animation draws;
+       every drawn message must be one of them.
+    5. ``stop()``; count the threads still alive when it returns.
+
+    ``make`` builds the spinner on the stream it is given (use a short interval).
+    """
+    stream = TerminalCapture()
+    spinner = make(stream)
+    run_together(lambda i: spinner.start(f"start {i}"), threads)
+    threads_after_start = animation_threads(spinner)
+    spinner.fail("failed")
+    alive_after_fail = animation_threads(spinner)
+    spinner.start("again")
+    spinner.fail("failed again")
+    spinner.start("restarted")
+    threads_after_restart = animation_threads(spinner)
+    messages = _messages(threads)
+    before = len(stream.getvalue())
+
+    def hammer(i: int) -> None:
+        for _ in range(updates):
+            spinner.update(messages[i])
+            time.sleep((i + 1) * pace)  # every caller at its own pace, as real ones are
+
+    run_together(hammer, threads)
+    time.sleep(settle)  # let the animation draw the last message too
+    drawn = rendered_messages(stream.getvalue()[before:])
+    spinner.stop("done")
+    alive_after_stop = animation_threads(spinner)
+    allowed = {*messages, "restarted"}
+    torn = [m for m in drawn if m not in allowed]
+    deadline = time.monotonic() + 2.0  # leave no thread behind, even the twin's
+    while animation_threads(spinner) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return SpinnerOutcome(
+        threads_after_start=threads_after_start,
+        alive_after_fail=alive_after_fail,
+        threads_after_restart=threads_after_restart,
+        alive_after_stop=alive_after_stop,
+        frames=len(drawn),
+        torn_frames=len(torn),
+        torn_examples=tuple(torn[:3]),
+    )
+
+
+class UnsafeDownloadTracker:
+    """Upstream's download tracker: an unlocked read-modify-write around a redraw.
+
+    Do not use; it exists to be caught. Two download threads read the same count, both
+    redraw, and the second store overwrites the first one's bytes.
+    """
+
+    def __init__(self, total_bytes: int, stream: TextIO | None = None) -> None:
+        self.total_bytes = total_bytes
+        self.downloaded = 0
+        self._stream = stream or PipeCapture()
+
+    def update(self, bytes_received: int) -> None:
+        """Add ``bytes_received`` and redraw (racy)."""
+        current = self.downloaded
+        self._stream.write(f"\r{current + bytes_received}/{self.total_bytes}")
+        time.sleep(0)  # the terminal write yields to other threads
+        self.downloaded = current + bytes_received
+
+
+class UnsafeStepCounter:
+    """Upstream's multi-step tracker counter: ``completed += 1`` around a redraw.
+
+    Do not use; it exists to be caught.
+    """
+
+    def __init__(self, steps: int) -> None:
+        self.steps = steps
+        self.completed = 0
+
+    def complete_step(self, index: int) -> None:
+        """Count step ``index`` as done (racy)."""
+        done = self.completed
+        time.sleep(0)  # redraw of the step list
+        self.completed = done + 1
+
+
+def hammer_counter(
+    add: Callable[[int], None], read: Callable[[], int], *, threads: int = 8, calls: int = 200
+) -> tuple[int, int]:
+    """``threads`` threads call ``add(i)`` ``calls`` times each; return (expected, counted).
+
+    ``add`` adds one unit per call (bytes or steps); ``read`` returns the total afterwards.
+    """
+
+    def work(i: int) -> None:
+        for _ in range(calls):
+            add(i)
+
+    run_together(work, threads)
+    return threads * calls, read()
