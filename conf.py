@@ -34,6 +34,7 @@ extensions = [
     "sphinx_autodoc_typehints",  # must come after sphinx.ext.autodoc
     "sphinx.ext.viewcode",
     "cortex_tables",
+    "cortex_perf",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.
@@ -46,6 +47,7 @@ exclude_patterns = [
     "docs/_static/**",
     "docs/_templates/**",
     "docs/_ext/**",
+    "docs/_generated/**",
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "substitution"]

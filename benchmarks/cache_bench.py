@@ -304,11 +304,15 @@ def main(argv: list[str] | None = None) -> int:
         "output",
         nargs="?",
         type=Path,
-        default=ROOT / "benchmarks" / "results" / "cache.json",
-        help="JSON file to write (default: benchmarks/results/cache.json)",
+        default=None,
+        help="JSON file to write (default: benchmarks/results/cache_<tag>.json)",
     )
     args = parser.parse_args(argv)
     facts = runtime_facts()
+    if args.output is None:
+        major_minor = "".join(facts.python_version.split(".")[:2])
+        tag = f"cp{major_minor}{'t' if facts.free_threaded_build else ''}"
+        args.output = ROOT / "benchmarks" / "results" / f"cache_{tag}.json"
     print(facts.banner())
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cortex-cache-bench-") as tmp:

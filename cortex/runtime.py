@@ -196,9 +196,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "CORTEX_THREAD_POOL_SIZE",
         "thread_pool_size",
-        10,
+        16,
         "an integer from 1 to 256",
-        "Worker threads (or concurrent asyncio tasks) for parallel LLM queries.",
+        "Worker threads (or concurrent asyncio tasks) for parallel LLM queries. The default "
+        "comes from the pool-size sweep on the performance page.",
         _int_in(1, 256),
     ),
     SettingSpec(
@@ -216,6 +217,15 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "a number from 0 to 10000 (0 turns the limit off)",
         "Most LLM requests started per second, across all threads and event loops.",
         _float_in(0.0, 10_000.0),
+    ),
+    SettingSpec(
+        "CORTEX_OFFLINE_LATENCY",
+        "offline_latency",
+        1.0,
+        "a number of seconds from 0 to 60",
+        "How long the offline LLM provider waits before answering, standing for a model's "
+        "latency (used when no provider key or URL is set).",
+        _float_in(0.0, 60.0),
     ),
     SettingSpec(
         "CORTEX_CACHE_MAX_ENTRIES",
@@ -249,6 +259,7 @@ class Settings:
     thread_pool_size: int
     db_pool_size: int
     rate_limit_rps: float
+    offline_latency: float
     cache_max_entries: int
     cache_similarity_threshold: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)

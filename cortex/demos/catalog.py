@@ -328,5 +328,45 @@ RACES: tuple[RaceEntry, ...] = (
         notebook="07-logging",
         guide_page="logging",
     ),
+    RaceEntry(
+        module="cortex.parallel_llm",
+        race="asyncio semaphore made in __init__: the second batch was bound to another loop",
+        severity="high",
+        fix="loop-bound primitives made per batch; a thread-locked, loop-agnostic RateLimiter",
+        twin="cortex.demos.executor_loop.LoopBoundExecutor",
+        tests=(
+            "tests/test_parallel_llm.py::test_the_unsafe_twin_breaks_on_its_second_event_loop",
+            "tests/test_parallel_llm.py::test_one_executor_serves_many_batches_threads_and_loops",
+        ),
+        notebook="08-parallel-llm",
+        guide_page="parallel-llm",
+    ),
+    RaceEntry(
+        module="cortex.llm_router",
+        race="request, token and cost statistics updated with += from many threads",
+        severity="medium",
+        fix="one lock around every update, snapshot and reset",
+        twin="cortex.demos.llm_stats.UnsafeStats",
+        tests=(
+            "tests/test_llm_router.py::test_stats_are_exact_under_100_threads",
+            "tests/test_llm_router.py::test_the_unsafe_twin_counter_loses_updates",
+        ),
+        notebook="08-parallel-llm",
+        guide_page="parallel-llm",
+    ),
+    RaceEntry(
+        module="cortex.dependency_resolver",
+        race="resolution cache checked and filled under separate locks; one shared mutable list",
+        severity="medium",
+        fix="SingleFlight on a miss; frozen Resolution results",
+        twin="cortex.demos.resolver_cache.UnsafeResolutionCache",
+        tests=(
+            "tests/test_dependency_resolver.py::test_fixed_cache_resolves_once_for_50_threads",
+            "tests/test_dependency_resolver.py::test_unsafe_cache_twin_resolves_many_times",
+            "tests/test_dependency_resolver.py::test_unsafe_cache_twin_shares_one_mutable_answer",
+        ),
+        notebook="09-cpu-scaling",
+        guide_page="cpu-scaling",
+    ),
 )
 """Every race fixed in this repository."""

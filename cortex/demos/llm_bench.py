@@ -1,0 +1,200 @@
+"""Measurements of parallel LLM planning: sequential vs threads vs asyncio, rate limit, pools.
+
+Shared by ``benchmarks/parallel_llm_bench.py`` and the ``08-parallel-llm`` notebook. Every
+run uses the offline provider, whose simulated latency stands for a model's; nothing here
+touches the network. Every figure should be printed with
+:meth:`cortex.runtime.RuntimeFacts.banner`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cortex.dependency_resolver import PackageIndex, generate_index_text, parse_packages
+from cortex.llm_router import LLMRouter
+from cortex.parallel_llm import Engine, ParallelLLMExecutor, create_package_queries
+from cortex.runtime import load_settings
+from cortex.utils.thread_utils import LazySingleton
+
+__all__ = [
+    "POPULAR_PACKAGES",
+    "SEED_PROJECTION",
+    "EngineRow",
+    "bench_index",
+    "max_starts_in_window",
+    "pool_sweep",
+    "rate_limited_run",
+    "speedup_table",
+    "time_engine",
+    "time_sequential",
+]
+
+SEED_PROJECTION: dict[int, tuple[float, float]] = {5: (18.0, 10.0), 20: (70.0, 25.0)}
+"""The seed's *projected* (never measured) seconds, sequential and parallel, by packages."""
+
+POPULAR_PACKAGES: tuple[str, ...] = (
+    "nginx", "redis", "postgresql", "docker", "nodejs", "git", "curl", "python3",
+    "apache2", "mariadb-server", "postfix", "openssl", "npm", "mailutils", "iptables",
+    "tzdata", "perl", "runc", "containerd", "tini", "libuv1", "netbase", "adduser",
+    "debconf", "libssl3", "zlib1g", "libc6", "libpq5", "ssl-cert", "redis-tools",
+    "iproute2", "exim4-base",
+)  # fmt: skip
+"""Package names every index (the machine's or the generated fixture) knows."""
+
+_bench_index: LazySingleton[PackageIndex] = LazySingleton(
+    lambda: parse_packages(generate_index_text(2_000), source="generated fixture (2000)"),
+    name="benchmark index",
+)
+
+
+def bench_index() -> PackageIndex:
+    """A small deterministic index for the offline provider (answers only need names)."""
+    return _bench_index.get()
+
+
+def _packages(count: int) -> list[str]:
+    return [POPULAR_PACKAGES[i % len(POPULAR_PACKAGES)] for i in range(count)]
+
+
+def _router(latency: float) -> LLMRouter:
+    return LLMRouter(environ={}, index=bench_index(), offline_latency=latency)
+
+
+def time_sequential(count: int, latency: float) -> float:
+    """Seconds to ask for ``count`` packages one after another (upstream's old path)."""
+    router = _router(latency)
+    queries = create_package_queries(_packages(count))
+    started = time.perf_counter()
+    for query in queries:
+        router.complete(query.messages, task_type=query.task_type)
+    return time.perf_counter() - started
+
+
+def time_engine(
+    count: int, latency: float, engine: Engine, pool: int, rps: float = 0.0
+) -> tuple[float, ParallelLLMExecutor]:
+    """Seconds for one batch of ``count`` packages on ``engine``, and the executor used."""
+    executor = ParallelLLMExecutor(
+        _router(latency), pool, rps, engine=engine, settings=load_settings({})
+    )
+    queries = create_package_queries(_packages(count))
+    started = time.perf_counter()
+    batch = executor.execute_batch(queries)
+    elapsed = time.perf_counter() - started
+    if batch.failure_count:
+        raise RuntimeError(f"{batch.failure_count} queries failed in a benchmark batch")
+    return elapsed, executor
+
+
+@dataclass(frozen=True)
+class EngineRow:
+    """Sequential, threads and asyncio seconds for one batch size."""
+
+    packages: int
+    pool: int
+    sequential: float
+    threads: float
+    asyncio: float
+
+    @property
+    def ideal(self) -> int:
+        """The best possible speed-up, ``min(packages, pool)``."""
+        return min(self.packages, self.pool)
+
+    @property
+    def threads_speedup(self) -> float:
+        """Sequential seconds over threads seconds."""
+        return self.sequential / self.threads
+
+    @property
+    def asyncio_speedup(self) -> float:
+        """Sequential seconds over asyncio seconds."""
+        return self.sequential / self.asyncio
+
+    @property
+    def meets_target(self) -> bool:
+        """Both engines reach 0.9 x the ideal speed-up."""
+        target = 0.9 * self.ideal
+        return self.threads_speedup >= target and self.asyncio_speedup >= target
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the derived figures."""
+        return {
+            **asdict(self),
+            "ideal_speedup": self.ideal,
+            "threads_speedup": round(self.threads_speedup, 3),
+            "asyncio_speedup": round(self.asyncio_speedup, 3),
+            "meets_target": self.meets_target,
+        }
+
+
+def speedup_table(
+    sizes: Sequence[int] = (1, 3, 5, 10, 20), latency: float = 0.2, pool: int | None = None
+) -> list[EngineRow]:
+    """Sequential vs threads vs asyncio for each batch size, rate limit off."""
+    pool = pool or load_settings().thread_pool_size
+    rows = []
+    for count in sizes:
+        sequential = time_sequential(count, latency)
+        threads, _ = time_engine(count, latency, "threads", pool)
+        in_asyncio, _ = time_engine(count, latency, "asyncio", pool)
+        rows.append(EngineRow(count, pool, sequential, threads, in_asyncio))
+    return rows
+
+
+def max_starts_in_window(grants: Sequence[float], window: float = 1.0) -> int:
+    """The most starts inside any half-open window of ``window`` seconds."""
+    times = sorted(grants)
+    best, low = 0, 0
+    for high, start in enumerate(times):
+        while start - times[low] >= window:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
+
+
+def rate_limited_run(
+    rps: float, count: int = 20, latency: float = 0.2, engine: Engine = "threads", pool: int = 10
+) -> dict[str, Any]:
+    """One rate-limited batch: its time, the measured start rate and the busiest window."""
+    elapsed, executor = time_engine(count, latency, engine, pool, rps)
+    grants = executor.rate_limiter.grant_times()
+    span = grants[-1] - grants[0]
+    measured = (len(grants) - 1) / span if span > 0 else math.inf
+    busiest = max_starts_in_window(grants, 1.0)
+    return {
+        "engine": engine,
+        "packages": count,
+        "limit_rps": rps,
+        "seconds": round(elapsed, 3),
+        "measured_rps": round(measured, 3),
+        "max_starts_in_any_1s_window": busiest,
+        "never_above_limit": measured <= rps and busiest <= math.ceil(rps),
+    }
+
+
+def pool_sweep(
+    pools: Sequence[int] = (1, 2, 4, 8, 10, 12, 16, 20, 24, 32),
+    *,
+    count: int = 20,
+    latency: float = 0.18,
+    rps: float = 100.0,
+    engine: Engine = "asyncio",
+    repeat: int = 2,
+) -> list[dict[str, float]]:
+    """Batch seconds per pool size (best of ``repeat`` runs), for a rate-limited provider.
+
+    The defaults are the seed's situation (about 3.6 s per answer, 5 requests/s) run 20
+    times faster: multiply the seconds by 20 to read them at the seed's scale. Pools of 4
+    or fewer run once (their batches are long and vary little).
+    """
+    rows = []
+    for pool in pools:
+        runs = 1 if pool <= 4 else repeat
+        elapsed = min(time_engine(count, latency, engine, pool, rps)[0] for _ in range(runs))
+        rows.append({"pool": pool, "seconds": round(elapsed, 3)})
+    return rows

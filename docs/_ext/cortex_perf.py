@@ -1,0 +1,307 @@
+"""Tables and plots for the performance page, drawn from the benchmark JSON at build time.
+
+Two sources of runs, each a JSON file written by ``benchmarks/*.py``:
+
+* ``_build/benchmarks/`` -- measured by ``make guide`` a minute before this build;
+* ``benchmarks/results/`` -- committed runs, from other interpreters and machines.
+
+A fresh run replaces a committed one from the same interpreter tag (``cp313``, ``cp314t``).
+When the guide is built, ``builder-inited`` writes Markdown tables and PNG plots into
+``docs/_generated/`` (ignored by git); ``docs/performance.md`` includes them. Nothing is
+typed in: every number on the page comes from these files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+ROOT = Path(__file__).resolve().parents[2]
+FRESH = ROOT / "_build" / "benchmarks"
+COMMITTED = ROOT / "benchmarks" / "results"
+OUT = ROOT / "docs" / "_generated"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One benchmark result file."""
+
+    kind: str  # "parallel_llm" or "cache"
+    tag: str
+    fresh: bool
+    data: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        runtime = self.data["runtime"]
+        build = "free-threaded" if runtime["free_threaded_build"] else "GIL build"
+        return f"{runtime['python_version']} {build}"
+
+    @property
+    def source(self) -> str:
+        return "this build" if self.fresh else "committed run"
+
+
+def _tag(data: dict[str, Any]) -> str:
+    runtime = data["runtime"]
+    major, minor = runtime["python_version"].split(".")[:2]
+    return f"cp{major}{minor}{'t' if runtime['free_threaded_build'] else ''}"
+
+
+def _kind(data: dict[str, Any]) -> str | None:
+    if "planning" in data:
+        return "parallel_llm"
+    if "figures" in data and "exact_hits_per_s_100_threads" in data["figures"]:
+        return "cache"
+    return None
+
+
+def load_runs() -> list[Run]:
+    """Every run, fresh ones replacing committed ones of the same kind and tag."""
+    runs: dict[tuple[str, str], Run] = {}
+    for fresh, folder in ((False, COMMITTED), (True, FRESH)):
+        for path in sorted(folder.glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            kind = _kind(data)
+            if kind is None:
+                continue
+            run = Run(kind, _tag(data), fresh, data)
+            runs[(kind, run.tag)] = run
+    return sorted(runs.values(), key=lambda r: (r.kind, r.tag))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _runs_table(runs: list[Run]) -> str:
+    rows = [
+        [
+            r.kind.replace("_", " "),
+            r.data["banner"],
+            r.data["measured_at"].replace("T", " ").replace("+00:00", " UTC"),
+            r.source,
+            ", ".join(
+                f"{name}: {'met' if met else 'missed'}"
+                for name, met in r.data.get("targets", {}).items()
+            ),
+        ]
+        for r in runs
+    ]
+    return _table(["Benchmark", "Interpreter", "Measured", "Source", "Targets"], rows)
+
+
+def _planning_table(run: Run) -> str:
+    projection = run.data.get("seed_projection_not_measured", {})
+    rows = []
+    for point in run.data["planning"]:
+        seed = projection.get(str(point["packages"]))
+        seed_text = (
+            f"{seed['sequential_s']:g} s → {seed['parallel_s']:g} s "
+            f"({seed['sequential_s'] / seed['parallel_s']:.1f}x)"
+            if seed
+            else ""
+        )
+        rows.append(
+            [
+                str(point["packages"]),
+                f"{point['sequential']:.2f} s",
+                f"{point['threads']:.2f} s ({point['threads_speedup']:.2f}x)",
+                f"{point['asyncio']:.2f} s ({point['asyncio_speedup']:.2f}x)",
+                f"{point['ideal_speedup']}x",
+                seed_text,
+            ]
+        )
+    headers = [
+        "Packages",
+        "Sequential",
+        "Threads",
+        "asyncio",
+        "Ideal",
+        "Seed's projection (not measured)",
+    ]
+    return _table(headers, rows)
+
+
+def _resolution_table(runs: list[Run]) -> str:
+    rows = []
+    for run in runs:
+        res = run.data["resolution"]
+        threads_note = (
+            "" if run.data["runtime"]["free_threaded_build"] else " (GIL: no parallelism)"
+        )
+        rows.append(
+            [
+                run.label,
+                str(res["packages"]),
+                str(res["workers"]),
+                f"{res['serial']:.3f} s",
+                f"{res['threads']:.3f} s ({res['threads_speedup']:.2f}x){threads_note}",
+                f"{res['processes']:.3f} s ({res['processes_speedup']:.2f}x)",
+            ]
+        )
+    headers = ["Build", "Packages", "Workers", "One thread", "Threads", "Processes"]
+    return _table(headers, rows)
+
+
+_CACHE_FIGURES = (
+    ("exact_hits_per_s_100_threads", "Exact hits from 100 threads"),
+    ("per_call_hits_per_s_100_threads", "Same, connection per call"),
+    ("exact_hit_speedup_vs_per_call", "Exact hits vs connection per call"),
+    ("sql_hits_per_s_100_threads", "Hits through SQL (pool), 100 threads"),
+    ("similarity_per_s_1_thread", "Similarity look-ups, 1 thread"),
+    ("similarity_per_s_8_threads", "Similarity look-ups, 8 threads"),
+    ("similarity_per_s_2_processes", "Similarity look-ups, 2 processes"),
+    ("store_default_overhead", "One thread: cache vs bare sqlite3 query"),
+    ("store_sql_overhead", "One thread: cache through SQL vs bare sqlite3"),
+    ("rss_peak_mib", "Resident memory, all databases open, 100 threads"),
+)
+
+
+def _cache_table(runs: list[Run]) -> str:
+    headers = ["Figure", *[r.label for r in runs]]
+    rows = []
+    for key, title in _CACHE_FIGURES:
+        cells = []
+        for run in runs:
+            figure = run.data["figures"].get(key)
+            if figure is None:
+                cells.append("")
+                continue
+            value = figure["value"]
+            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+            cells.append(f"{shown} {figure['unit']}")
+        rows.append([title, *cells])
+    return _table(headers, rows)
+
+
+def _plot_planning(runs: list[Run], target: Path) -> None:
+    import matplotlib  # noqa: PLC0415 - only the docs build needs it
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for run in runs:
+        points = run.data["planning"]
+        packages = [p["packages"] for p in points]
+        ax.plot(
+            packages, [p["threads_speedup"] for p in points], "o-", label=f"threads, {run.label}"
+        )
+        ax.plot(
+            packages, [p["asyncio_speedup"] for p in points], "s--", label=f"asyncio, {run.label}"
+        )
+    if runs:
+        points = runs[0].data["planning"]
+        ax.plot(
+            [p["packages"] for p in points],
+            [p["ideal_speedup"] for p in points],
+            ":",
+            color="grey",
+            label="ideal: min(packages, pool size)",
+        )
+        projection = runs[0].data.get("seed_projection_not_measured", {})
+        if projection:
+            xs = sorted(int(k) for k in projection)
+            ys = [projection[str(x)]["sequential_s"] / projection[str(x)]["parallel_s"] for x in xs]
+            ax.plot(xs, ys, "x", markersize=10, color="black", label="seed's projection")
+    ax.set_xlabel("packages planned at once")
+    ax.set_ylabel("speed-up over sequential")
+    ax.set_title("Parallel LLM planning (simulated latency)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(target)
+    plt.close(fig)
+
+
+def _plot_resolution(runs: list[Run], target: Path) -> None:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
+    width = 0.35
+    for index, run in enumerate(runs):
+        res = run.data["resolution"]
+        xs = [0 + index * width, 1 + index * width, 2 + index * width]
+        ys = [1.0, res["threads_speedup"], res["processes_speedup"]]
+        bars = ax.bar(xs, ys, width, label=run.label)
+        ax.bar_label(bars, fmt="%.2fx", fontsize=8)
+    ax.axhline(
+        runs[0].data["resolution"]["workers"] if runs else 1, color="grey", ls=":", label="cores"
+    )
+    ax.set_xticks([0.15, 1.15, 2.15], ["one thread", "threads", "processes"])
+    ax.set_ylabel("speed-up over one thread")
+    ax.set_title("Dependency resolution (CPU-bound, pure Python)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(target)
+    plt.close(fig)
+
+
+def _plot_pool_sweep(runs: list[Run], target: Path) -> None:
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=110)
+    for run in runs:
+        sweep = run.data["pool_sweep"]
+        xs = [p["pool"] for p in sweep["points"]]
+        ax.plot(xs, [p["seconds"] for p in sweep["points"]], "o-", label=run.label)
+    default = runs[0].data.get("thread_pool_size") if runs else None
+    if default:
+        ax.axvline(
+            default, color="grey", ls=":", label=f"default CORTEX_THREAD_POOL_SIZE={default}"
+        )
+    ax.set_xlabel("pool size (threads or concurrent tasks)")
+    ax.set_ylabel("seconds for the batch")
+    ax.set_title("Pool-size sweep, rate-limited provider")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(target)
+    plt.close(fig)
+
+
+def generate(_app: Sphinx | None = None) -> None:
+    """Write every table and plot into ``docs/_generated/``."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    runs = load_runs()
+    llm = [r for r in runs if r.kind == "parallel_llm"]
+    cache = [r for r in runs if r.kind == "cache"]
+    free_threaded = any(r.data["runtime"]["free_threaded_build"] for r in runs)
+    (OUT / "perf_runs.md").write_text(_runs_table(runs), encoding="utf-8")
+    planning = "".join(f"**{r.label}** ({r.source})\n\n{_planning_table(r)}\n" for r in llm)
+    (OUT / "perf_planning.md").write_text(planning, encoding="utf-8")
+    (OUT / "perf_resolution.md").write_text(_resolution_table(llm), encoding="utf-8")
+    (OUT / "perf_cache.md").write_text(_cache_table(cache), encoding="utf-8")
+    note = (
+        ""
+        if free_threaded
+        else (
+            "```{note}\nNo free-threaded interpreter produced any of these runs: the "
+            "machine that built this guide has none. The thread figures for CPU-bound work "
+            "are therefore GIL figures (about 1x), and the process figures show the ceiling "
+            "that threads on a free-threaded build can approach. Run `make guide` where "
+            "`python3.14t` exists to add that build's figures.\n```\n"
+        )
+    )
+    (OUT / "perf_ft_note.md").write_text(note, encoding="utf-8")
+    _plot_planning(llm, OUT / "perf_planning.png")
+    _plot_resolution(llm, OUT / "perf_resolution.png")
+    _plot_pool_sweep(llm, OUT / "perf_pool_sweep.png")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("builder-inited", generate)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

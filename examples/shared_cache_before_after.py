@@ -1,0 +1,117 @@
+"""A shared result cache: before (check, compute, fill) and after (single-flight, frozen).
+
+Standalone: copy the ``after`` half. Many threads asking a cache for the same missing key
+all compute it when the check and the fill are separate steps; and handing every caller
+the same mutable list lets one caller change what the others see::
+
+    python examples/shared_cache_before_after.py
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+THREADS = 50
+DEPENDENCIES = {"nginx": ["libc6", "libssl3", "nginx-common", "zlib1g"]}
+resolutions = 0
+resolutions_lock = threading.Lock()  # guards `resolutions`
+
+
+def resolve(package: str) -> list[str]:
+    """Stands for a dependency resolution that runs `apt-cache` (slow, worth caching)."""
+    global resolutions
+    with resolutions_lock:
+        resolutions += 1
+    time.sleep(0.02)
+    return sorted(DEPENDENCIES[package] + [package])
+
+
+# ---- before: check under one lock, compute, fill under another -------------------------
+class CacheBefore:
+    def __init__(self) -> None:
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._results: dict[str, list[str]] = {}
+
+    def get(self, package: str) -> list[str]:
+        with self._read_lock:
+            cached = self._results.get(package)
+        if cached is not None:
+            return cached  # the same mutable list for everybody
+        closure = resolve(package)  # every thread that missed gets here
+        with self._write_lock:
+            self._results[package] = closure
+        return closure
+
+
+# ---- after: one computation per key in flight, immutable results --------------------------
+class _Flight:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: tuple[str, ...] = ()
+        self.error: BaseException | None = None
+
+
+class CacheAfter:
+    def __init__(self) -> None:
+        # Guards _results and _flights; never held while resolving.
+        self._lock = threading.Lock()
+        self._results: dict[str, tuple[str, ...]] = {}
+        self._flights: dict[str, _Flight] = {}
+
+    def get(self, package: str) -> tuple[str, ...]:
+        with self._lock:
+            if package in self._results:
+                return self._results[package]
+            flight = self._flights.get(package)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[package] = _Flight()
+        if leader:
+            try:
+                flight.result = tuple(resolve(package))  # a tuple: nobody can change it
+                with self._lock:
+                    self._results[package] = flight.result
+            except BaseException as exc:
+                flight.error = exc
+                raise
+            finally:
+                with self._lock:
+                    del self._flights[package]
+                flight.done.set()
+            return flight.result
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        return flight.result
+
+
+def race(get: Callable[[str], object]) -> int:
+    """Release THREADS threads on get("nginx") at once; return how many resolutions ran."""
+    global resolutions
+    resolutions = 0
+    barrier = threading.Barrier(THREADS)
+
+    def worker() -> None:
+        barrier.wait()
+        get("nginx")
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return resolutions
+
+
+if __name__ == "__main__":
+    before_cache, after_cache = CacheBefore(), CacheAfter()
+    before = race(before_cache.get)
+    after = race(after_cache.get)
+    before_cache.get("nginx").append("surprise")  # one caller edits its answer...
+    leaked = "surprise" in before_cache.get("nginx")  # ...and the next caller sees it
+    print(f"before: {before} resolutions from {THREADS} threads; shared list edited: {leaked}")
+    print(f"after:  {after} resolution from {THREADS} threads; results are tuples")
+    raise SystemExit(0 if before > 1 and after == 1 and leaked else 1)

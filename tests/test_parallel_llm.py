@@ -1,0 +1,329 @@
+"""Parallel LLM executor: engines, rate limit, retries, reuse across loops, monitoring."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+import pytest
+
+from cortex.demos.executor_loop import LoopBoundExecutor, LoopSafeExecutor, run_two_batches
+from cortex.demos.harness import run_together
+from cortex.dependency_resolver import PackageIndex, generate_index_text, parse_packages
+from cortex.llm_router import LLMProvider, LLMResponse, LLMRouter, ProviderError
+from cortex.parallel_llm import (
+    BatchResult,
+    Engine,
+    ParallelLLMExecutor,
+    ParallelResult,
+    RateLimiter,
+    choose_engine,
+    create_error_diagnosis_queries,
+    create_hardware_check_queries,
+    create_package_queries,
+)
+from cortex.runtime import RuntimeFacts, SettingsError, load_settings
+
+PACKAGES = ["nginx", "redis", "postgresql", "docker", "nodejs"]
+ENGINES: list[Engine] = ["threads", "asyncio"]
+
+
+@pytest.fixture(scope="module")
+def index() -> PackageIndex:
+    return parse_packages(generate_index_text(300))
+
+
+def _router(index: PackageIndex, latency: float = 0.0) -> LLMRouter:
+    return LLMRouter(environ={}, index=index, offline_latency=latency)
+
+
+def _contents(batch: BatchResult) -> dict[str, str]:
+    return {r.query_id: r.response.content for r in batch.results if r.response is not None}
+
+
+def _facts(free_threaded: bool) -> RuntimeFacts:
+    return RuntimeFacts("CPython", "3.14.0", "python", free_threaded, not free_threaded, 2, "x")
+
+
+class Flaky:
+    """Fails the first ``failures`` calls of each query text, then answers."""
+
+    provider = LLMProvider.OPENAI
+    model = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self._lock = threading.Lock()  # guards _calls
+        self._calls: dict[str, int] = {}
+
+    def _answer(self, messages: Sequence[Mapping[str, str]]) -> LLMResponse:
+        key = messages[-1]["content"]
+        with self._lock:
+            self._calls[key] = self._calls.get(key, 0) + 1
+            call = self._calls[key]
+        if call <= self.failures:
+            raise ProviderError(self.provider, f"flaky call {call}")
+        return LLMResponse(f"ok {key}", self.provider, self.model, 3, 0.0, 0.0)
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return self._answer(messages)
+
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return self._answer(messages)
+
+
+# -- engines -----------------------------------------------------------------------------
+
+
+def test_both_engines_give_identical_results(index: PackageIndex) -> None:
+    queries = create_package_queries(PACKAGES)
+    batches = {
+        engine: ParallelLLMExecutor(
+            _router(index),
+            5,
+            0,
+            engine=engine,
+        ).execute_batch(queries)
+        for engine in ENGINES
+    }
+    assert _contents(batches["threads"]) == _contents(batches["asyncio"])
+    for batch in batches.values():
+        assert [r.query_id for r in batch.results] == [q.id for q in queries]
+        assert batch.success_count == 5
+        assert batch.failure_count == 0
+        assert batch.total_tokens > 0
+        assert batch.get_result("pkg_docker") is not None
+        assert batch.get_result("missing") is None
+        assert len(batch.successful_responses()) == 5
+    assert _contents(batches["asyncio"])["pkg_docker"].endswith("apt-get install -y docker.io")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_queries_overlap(index: PackageIndex, engine: Engine) -> None:
+    executor = ParallelLLMExecutor(_router(index, 0.1), 10, 0, engine=engine)
+    batch = executor.execute_batch(create_package_queries([f"p{i}" for i in range(10)]))
+    assert batch.total_time < 0.1 * 10 / 2  # sequential would take 1 s; loose bound
+    assert batch.stats is not None
+    assert batch.stats.peak_active_workers == 10
+
+
+def test_engine_follows_settings_then_build() -> None:
+    gil, free = _facts(False), _facts(True)
+    assert choose_engine(load_settings({}), gil) == ("asyncio", "GIL build")
+    assert choose_engine(load_settings({}), free) == ("threads", "free-threaded build")
+    threads = load_settings({"CORTEX_USE_FREE_THREADING": "1"})
+    assert choose_engine(threads, gil)[0] == "threads"
+    asyncio_on = load_settings({"CORTEX_USE_ASYNC": "1"})
+    assert choose_engine(asyncio_on, free)[0] == "asyncio"
+
+
+def test_settings_supply_the_defaults(index: PackageIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORTEX_THREAD_POOL_SIZE", "7")
+    monkeypatch.setenv("CORTEX_RATE_LIMIT_RPS", "0")
+    monkeypatch.setenv("CORTEX_USE_FREE_THREADING", "1")
+    executor = ParallelLLMExecutor(_router(index))
+    assert executor.max_concurrent == 7
+    assert executor.rate_limiter.requests_per_second == 0
+    assert executor.engine == "threads"
+    monkeypatch.setenv("CORTEX_USE_ASYNC", "1")
+    with pytest.raises(SettingsError, match="choose one engine"):
+        ParallelLLMExecutor(_router(index))
+    with pytest.raises(ValueError, match="engine"):
+        ParallelLLMExecutor(
+            _router(index),
+            engine="fibers",  # type: ignore[arg-type]
+            settings=load_settings({}),
+        )
+
+
+# -- the rate limit ------------------------------------------------------------------------
+
+
+def _assert_never_above(grants: list[float], rps: float) -> None:
+    """No half-open window of T seconds holds more than ceil(T * rps) starts."""
+    grants = sorted(grants)
+    for gap in (b - a for a, b in zip(grants, grants[1:], strict=False)):  # noqa: RUF007
+        assert gap >= 1 / rps - 1e-9
+    for window in (0.05, 0.1, 0.25, 0.5):
+        allowed = math.ceil(window * rps - 1e-9)
+        for i, start in enumerate(grants):
+            inside = sum(1 for t in grants[i:] if t < start + window)
+            assert inside <= allowed, (window, inside, allowed)
+
+
+def test_rate_limit_holds_across_threads_and_event_loops() -> None:
+    rps = 60.0
+    limiter = RateLimiter(rps)
+
+    def from_a_thread(_i: int) -> None:
+        for _ in range(4):
+            limiter.acquire_blocking()
+
+    async def from_a_loop() -> None:
+        await asyncio.gather(*(limiter.acquire() for _ in range(4)))
+
+    loops = [threading.Thread(target=asyncio.run, args=(from_a_loop(),)) for _ in range(2)]
+    for thread in loops:
+        thread.start()
+    run_together(from_a_thread, 6)
+    for thread in loops:
+        thread.join(10)
+    grants = limiter.grant_times()
+    assert len(grants) == 6 * 4 + 2 * 4
+    _assert_never_above(grants, rps)
+    measured = (len(grants) - 1) / (grants[-1] - grants[0])
+    assert measured <= rps
+    assert limiter.snapshot()["waits"] > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_executor_batches_respect_the_rate_limit(index: PackageIndex, engine: Engine) -> None:
+    executor = ParallelLLMExecutor(_router(index), 10, 50.0, engine=engine)
+    batch = executor.execute_batch(create_package_queries([f"p{i}" for i in range(20)]))
+    _assert_never_above(executor.rate_limiter.grant_times(), 50.0)
+    assert batch.stats is not None
+    assert batch.stats.rate_limit_waits > 0
+    assert executor.stats()["rate_limit_waits"] >= batch.stats.rate_limit_waits
+
+
+def test_zero_turns_the_limit_off() -> None:
+    limiter = RateLimiter(0)
+    started = time.perf_counter()
+    for _ in range(1000):
+        limiter.acquire_blocking()
+    assert time.perf_counter() - started < 1.0
+    assert limiter.snapshot()["waits"] == 0
+    with pytest.raises(ValueError, match="requests_per_second"):
+        RateLimiter(-1)
+
+
+# -- reuse across batches, threads and event loops ------------------------------------------
+
+
+def test_the_unsafe_twin_breaks_on_its_second_event_loop() -> None:
+    outcome = run_two_batches(LoopBoundExecutor(max_concurrent=2))
+    assert outcome.first_ok
+    assert not outcome.second_ok
+    assert "bound to a different event loop" in outcome.error
+    assert run_two_batches(LoopSafeExecutor(max_concurrent=2)).safe
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_one_executor_serves_many_batches_threads_and_loops(
+    index: PackageIndex, engine: Engine
+) -> None:
+    executor = ParallelLLMExecutor(_router(index, 0.01), 2, 0, engine=engine)
+    queries = create_package_queries(PACKAGES)  # 5 queries, 2 at a time: the semaphore waits
+    expected = _contents(executor.execute_batch(queries))
+    # a second and third asyncio.run: new event loops (upstream failed here)
+    assert _contents(asyncio.run(executor.execute_batch_async(queries))) == expected
+    assert _contents(asyncio.run(executor.execute_batch_async(queries))) == expected
+    # from several threads at once
+    batches = run_together(lambda _i: executor.execute_batch(queries), 4)
+    assert all(_contents(b) == expected for b in batches)
+
+    # from inside a running event loop, as in Jupyter
+    async def notebook_cell() -> BatchResult:
+        return executor.execute_batch(queries)
+
+    assert _contents(asyncio.run(notebook_cell())) == expected
+    stats = executor.stats()
+    assert stats["batches"] == 8
+    assert stats["queries"] == 40
+    assert stats["active_workers"] == 0
+    assert stats["queue_depth"] == 0
+    assert stats["peak_active_workers"] <= 2 * 4  # four concurrent batches of 2 at most
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_callbacks_run_once_per_query_on_the_loop_thread(
+    index: PackageIndex, engine: Engine
+) -> None:
+    executor = ParallelLLMExecutor(_router(index), 3, 0, engine=engine)
+    seen: list[tuple[str, int]] = []
+
+    def on_complete(result: ParallelResult) -> None:
+        seen.append((result.query_id, threading.get_ident()))
+
+    async def run() -> tuple[BatchResult, int]:
+        batch = await executor.execute_with_callback_async(
+            create_package_queries(PACKAGES), on_complete
+        )
+        return batch, threading.get_ident()
+
+    batch, loop_thread = asyncio.run(run())
+    assert sorted(q for q, _ in seen) == sorted(f"pkg_{p}" for p in PACKAGES)
+    assert {t for _, t in seen} == {loop_thread}
+    assert batch.success_count == 5
+
+
+# -- retries, failures, monitoring ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_retries_recover_and_are_counted(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    router = LLMRouter(providers={LLMProvider.OPENAI: Flaky(failures=2)})
+    executor = ParallelLLMExecutor(
+        router,
+        4,
+        0,
+        max_retries=2,
+        engine=engine,
+        backoff_base=0.001,
+    )
+    with caplog.at_level(logging.INFO, logger="cortex.parallel_llm"):
+        batch = executor.execute_batch(create_package_queries(["a1", "b2", "c3"]))
+    assert batch.success_count == 3
+    assert batch.stats is not None
+    assert batch.stats.retries == 6
+    assert executor.stats()["retries"] == 6
+    assert any("3 queries, 3 ok, 0 failed, 6 retries" in m for m in caplog.messages)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failures_are_reported_per_query_not_raised(engine: Engine) -> None:
+    router = LLMRouter(providers={LLMProvider.OPENAI: Flaky(failures=5)})
+    executor = ParallelLLMExecutor(
+        router,
+        4,
+        0,
+        max_retries=1,
+        engine=engine,
+        backoff_base=0.001,
+    )
+    batch = executor.execute_batch(create_package_queries(["a1", "b2"]))
+    assert batch.failure_count == 2
+    assert all(not r.success and "flaky call 2" in (r.error or "") for r in batch.results)
+    assert batch.stats is not None
+    assert (batch.stats.failed, batch.stats.retries) == (2, 2)
+    no_retry = ParallelLLMExecutor(router, 4, 0, retry_failed=False, engine=engine)
+    assert no_retry.execute_batch(create_package_queries(["d4"])).stats.retries == 0  # type: ignore[union-attr]
+
+
+def test_backoff_is_exponential_with_jitter(index: PackageIndex) -> None:
+    executor = ParallelLLMExecutor(_router(index), 1, 0, backoff_base=0.1, backoff_max=1.0)
+    for retry, cap in enumerate([0.1, 0.2, 0.4, 0.8, 1.0, 1.0]):
+        delays = [executor.backoff_delay(retry) for _ in range(50)]
+        assert all(cap / 2 <= d <= cap for d in delays)
+        assert len(set(delays)) > 1  # jittered
+
+
+def test_query_builders() -> None:
+    packages = create_package_queries(
+        ["nginx"], system_prompt="sys", query_template="get {package}"
+    )
+    assert packages[0].id == "pkg_nginx"
+    assert packages[0].messages == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "get nginx"},
+    ]
+    assert [q.id for q in create_error_diagnosis_queries(["e1", "e2"])] == ["error_0", "error_1"]
+    assert create_hardware_check_queries(["gpu"])[0].metadata == {"check": "gpu"}
