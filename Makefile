@@ -1,12 +1,21 @@
 # The README's two commands. Both bootstrap their own environment (see tools/dev.py).
 PYTHON ?= python3
 
-.PHONY: guide test clean
+.PHONY: guide test stress parallel audit clean
 guide:  ## execute the notebooks and build the HTML guide into _build/html
 	$(PYTHON) tools/dev.py guide
 
 test:   ## lint, unit/stress tests, nbval on notebooks/, examples, docs build check
 	$(PYTHON) tools/dev.py test
+
+stress: ## the stress tests with a 1 us switch interval (bytecode races surface on GIL builds)
+	$(PYTHON) tools/dev.py stress
+
+parallel: ## every test body in 4 threads at once (pytest-run-parallel)
+	$(PYTHON) tools/dev.py parallel
+
+audit:  ## cortex/ clean, every unsafe sample and twin found
+	$(PYTHON) tools/dev.py audit
 
 clean:
 	rm -rf _build .venv .pytest_cache .mypy_cache .ruff_cache

@@ -35,6 +35,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "cortex_tables",
     "cortex_perf",
+    "cortex_reliability",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.

@@ -17,6 +17,13 @@ from cortex.demos.harness import run_together
 from cortex.demos.shared_state import UnsafeContextMemory, tiny_switch_interval
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason=(
+        "the tests share one memory database through a fixture and assert exact counts; "
+        "they release their own threads where concurrency is the point"
+    )
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cortex.demos.ledger import LEDGER
 from cortex.utils.file_lock import path_lock
 from cortex.utils.locked_file import read_json
 
@@ -45,7 +46,17 @@ def _run_helpers(kind: str, directory: Path, trials_per_helper: int) -> list[dic
         return outcomes
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return [o for outcomes in pool.map(helper, range(2)) for o in outcomes]
+        found = [o for outcomes in pool.map(helper, range(2)) for o in outcomes]
+    # Each trial forks one writer and kills it (one fault); plus the two helpers. A torn
+    # file is data lost (the in-place twin's rows go under "files (twins)").
+    LEDGER.add(
+        "files (twins)" if kind == "inplace" else "files",
+        processes=len(found) + 2,
+        operations=len(found),
+        faults=len(found),
+        data_lost=sum(o["state"] == "torn" for o in found),
+    )
+    return found
 
 
 def test_100_killed_atomic_writers_leave_old_or_new_content(tmp_path: Path) -> None:

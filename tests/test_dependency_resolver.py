@@ -196,6 +196,7 @@ def test_lz4_lists_are_read_with_apt_helper() -> None:
     assert all(is_valid_package_name(name) for name in list(index.packages)[:100])
 
 
+@pytest.mark.thread_unsafe(reason="starts a process pool; copies in threads would oversubscribe")
 def test_engines_give_identical_results(tmp_path: Path) -> None:
     path = tmp_path / "fixture_Packages"
     path.write_text(generate_index_text(600), encoding="utf-8")

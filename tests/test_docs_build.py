@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
+@pytest.mark.thread_unsafe(
+    reason="one Sphinx build of the whole guide; copies would share its output"
+)
 def test_guide_builds_without_warnings(tmp_path: Path) -> None:
     env = {**os.environ, "CORTEX_NB_EXECUTION": "off"}
     env.pop("CORTEX_RESULTS_DIR", None)

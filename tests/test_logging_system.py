@@ -36,6 +36,13 @@ from cortex.logging_system import (
     StructuredFormatter,
 )
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason=(
+        "the tests share log files and process-wide logging handlers and count exact lines; "
+        "they start their own threads and processes where concurrency is the point"
+    )
+)
+
 MakeLogger = Callable[..., CortexLogger]
 
 

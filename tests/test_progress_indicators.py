@@ -280,6 +280,7 @@ def test_operation_handle_completes_once_from_many_threads() -> None:
     assert stream.getvalue().count("✓ Upgrade: all done") == 1
 
 
+@pytest.mark.thread_unsafe(reason="rich's live display is one per console")
 def test_indicator_on_a_terminal_draws_with_rich() -> None:
     stream = TerminalCapture()
     indicator = ProgressIndicator(stream=stream)

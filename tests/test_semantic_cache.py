@@ -23,6 +23,13 @@ from cortex.demos.shared_state import (
 from cortex.semantic_cache import SemanticCache, content_similarity, extract_intent
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason=(
+        "the tests share one cache through a fixture and assert exact hit and miss counts; "
+        "they release their own threads where concurrency is the point"
+    )
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 P, M, S = "claude", "sonnet", "You are a Linux package assistant."
 

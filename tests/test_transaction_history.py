@@ -37,6 +37,13 @@ from cortex.transaction_history import (
 )
 from cortex.utils.db_pool import close_all_pools
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason=(
+        "the tests share one history database through a fixture and assert exact row counts; "
+        "they release their own threads where concurrency is the point"
+    )
+)
+
 INSTALLED = {"curl": "7.88.1-10", "nginx": "1.22.1-9", "bash": "5.2.15-2"}
 
 

@@ -5,6 +5,9 @@ Usage (the Makefile's ``guide`` and ``test`` targets call these)::
 
     python3 tools/dev.py guide     # execute every notebook, build the HTML guide
     python3 tools/dev.py test      # lint, unit + stress tests, nbval, examples, docs check
+    python3 tools/dev.py stress    # the stress tests with a 1 us switch interval
+    python3 tools/dev.py parallel  # the whole suite under pytest-run-parallel (4 threads)
+    python3 tools/dev.py audit     # the race audit: cortex/ clean, every unsafe sample found
     python3 tools/dev.py python    # print the path of the interpreter that would be used
 
 The interpreter is chosen in this order: ``$CORTEX_PYTHON`` if set; else a free-threaded
@@ -240,9 +243,56 @@ def test(python: Path, extra: list[str]) -> None:
     )
 
 
+def stress(python: Path, extra: list[str]) -> None:
+    """The stress tests with the GIL switching threads every microsecond."""
+    run(
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "tests",
+            "-m",
+            "stress",
+            "--switch-interval=1e-6",
+            "-p",
+            "no:run-parallel",
+            *extra,
+        ],
+        env=environment_for(python),
+    )
+
+
+def parallel(python: Path, extra: list[str]) -> None:
+    """Every test body run by 4 threads at once (pytest-run-parallel)."""
+    run(
+        [str(python), "-m", "pytest", "tests", "--parallel-threads=4", *extra],
+        env=environment_for(python),
+    )
+
+
+def audit(python: Path) -> None:
+    """cortex/ must be clean; every labelled unsafe sample and the twins must be found."""
+    env = environment_for(python)
+    run([str(python), "-m", "cortex.audit", "cortex", "--exclude", "cortex/demos"], env=env)
+    run([str(python), "-m", "cortex.audit.corpus", "--strict", "tests/audit_corpus"], env=env)
+    found = subprocess.run(
+        [str(python), "-m", "cortex.audit", "cortex/demos", "--fail-on", "high"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if found.returncode != 1:
+        sys.exit("dev.py: the audit found nothing in cortex/demos, where the unsafe twins are")
+    print("the audit flags cortex/demos, where the unsafe twins live, as it must")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["guide", "test", "python"])
+    parser.add_argument(
+        "command", choices=["guide", "test", "stress", "parallel", "audit", "python"]
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (test only)")
     args = parser.parse_args()
     interpreter = choose_interpreter()
@@ -253,6 +303,12 @@ def main() -> None:
     python = ensure_environment(interpreter)
     if args.command == "guide":
         guide(python)
+    elif args.command == "stress":
+        stress(python, args.pytest_args)
+    elif args.command == "parallel":
+        parallel(python, args.pytest_args)
+    elif args.command == "audit":
+        audit(python)
     else:
         test(python, args.pytest_args)
 

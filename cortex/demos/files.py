@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cortex.demos.harness import run_together
+from cortex.demos.ledger import LEDGER, area_for
 from cortex.utils.atomic_file import atomic_write_text
 
 if TYPE_CHECKING:
@@ -282,7 +283,15 @@ def count_in_processes(
         worker.close()
     if failed:
         raise RuntimeError(f"worker processes failed with exit codes {failed}")
-    return _read_counter(Path(path))
+    found = _read_counter(Path(path))
+    expected = processes * increments
+    LEDGER.add(
+        area_for("files", fixed=kind in {"safe", "safe-prefs"}),
+        processes=processes,
+        operations=expected,
+        data_lost=max(expected - found, 0),  # measured: increments missing from the file
+    )
+    return found
 
 
 @dataclass(frozen=True)
@@ -464,6 +473,10 @@ def count_detections(
             worker.close()
         if failed:
             raise RuntimeError(f"worker processes failed with exit codes {failed}")
+        # Extra detections are wasted work, not lost data: nothing to add to data_lost.
+        LEDGER.add(
+            area_for("files", fixed=kind == "safe"), processes=processes, operations=processes
+        )
     if not counter_path.exists():
         return 0
     return len(counter_path.read_text(encoding="utf-8").splitlines())

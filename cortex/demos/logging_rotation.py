@@ -40,6 +40,8 @@ from typing import Any, Literal
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 
+from cortex.demos.ledger import LEDGER, area_for
+
 __all__ = [
     "HandlerKind",
     "ManualClock",
@@ -286,7 +288,7 @@ def run_rotation(
     base = "rotation.log" if kind == "cortex" else LOG_NAME
     seen = count_lines(directory, base)
     files = sum(1 for p in directory.glob(base + "*") if not p.name.startswith("."))
-    return RotationOutcome(
+    outcome = RotationOutcome(
         kind=kind,
         processes=processes,
         expected=processes * lines,
@@ -296,6 +298,13 @@ def run_rotation(
         files=files,
         seconds=seconds,
     )
+    LEDGER.add(
+        area_for("logging", fixed=kind != "stdlib"),
+        processes=processes,
+        operations=outcome.expected,
+        data_lost=outcome.lost,  # measured: lines written and found in no file
+    )
+    return outcome
 
 
 class UnsafeOperationTimer:

@@ -39,6 +39,7 @@ from types import TracebackType
 from typing import Protocol
 
 from cortex.demos.harness import run_together
+from cortex.demos.ledger import LEDGER, area_for
 from cortex.transaction_history import CommandResult, PackageState
 from cortex.utils.db_pool import SQLiteConnectionPool, close_all_pools, get_connection_pool
 
@@ -473,6 +474,13 @@ def write_rows_in_processes(
             raise RuntimeError(f"writer process failed ({child.returncode}): {err[-500:]}")
         failures += int(out.strip() or 0)
     rows, _counter = count_rows(db_path)
+    expected = processes * rows_each
+    LEDGER.add(
+        area_for("sqlite", fixed=kind in {"pool", "percall"}),
+        processes=processes,
+        operations=expected,
+        data_lost=max(expected - rows, 0),  # measured: rows written but not in the file
+    )
     return rows, failures
 
 
