@@ -49,15 +49,49 @@ PATTERN_MIN_OCCURRENCES = 3
 _STOPWORDS = frozenset(
     "the a an and or but in on at to for of with user wants want please my me i".split()  # noqa: SIM905
 )
-_ENTRY_COLUMNS = (
-    "id, timestamp, category, context, action, result, success, confidence, frequency, metadata"
+# Every statement is one literal (no SQL is built by string formatting; see
+# tests/test_security.py). Optional filters are null-tolerant predicates on named parameters.
+_SIMILAR_ENTRIES_SQL = (
+    "SELECT id, timestamp, category, context, action, result, success, confidence, "
+    "frequency, metadata FROM memory_entries "
+    "WHERE EXISTS (SELECT 1 FROM json_each(:patterns) AS p "
+    "WHERE memory_entries.context LIKE p.value ESCAPE '\\' "
+    "OR memory_entries.action LIKE p.value ESCAPE '\\') "
+    "ORDER BY timestamp DESC, id DESC LIMIT 500"
 )
-_PATTERN_COLUMNS = (
-    "pattern_id, pattern_type, description, frequency, last_seen, confidence, actions, context"
+"""Entries whose context or action matches any of the JSON array ``:patterns`` (``LIKE``
+patterns, ``\\`` escaping), newest first. ``json_each`` is built into SQLite 3.38+."""
+_RECENT_ENTRIES_SQL = (
+    "SELECT id, timestamp, category, context, action, result, success, confidence, "
+    "frequency, metadata FROM memory_entries WHERE timestamp > ? "
+    "ORDER BY timestamp DESC, id DESC LIMIT 50"
 )
-_SUGGESTION_COLUMNS = (
-    "suggestion_id, suggestion_type, title, description, confidence, based_on, created_at"
+_ALL_ENTRIES_SQL = (
+    "SELECT id, timestamp, category, context, action, result, success, confidence, "
+    "frequency, metadata FROM memory_entries ORDER BY id"
 )
+_PATTERNS_SQL = (
+    "SELECT pattern_id, pattern_type, description, frequency, last_seen, confidence, "
+    "actions, context FROM patterns WHERE confidence >= :min_confidence "
+    "AND (:pattern_type IS NULL OR pattern_type = :pattern_type) "
+    "ORDER BY confidence DESC, frequency DESC, pattern_id"
+)
+"""Patterns at or above ``:min_confidence``, of type ``:pattern_type`` unless it is NULL."""
+_ALL_PATTERNS_SQL = (
+    "SELECT pattern_id, pattern_type, description, frequency, last_seen, confidence, "
+    "actions, context FROM patterns ORDER BY pattern_id"
+)
+_ACTIVE_SUGGESTIONS_SQL = (
+    "SELECT suggestion_id, suggestion_type, title, description, confidence, based_on, "
+    "created_at FROM suggestions WHERE dismissed = 0 "
+    "ORDER BY confidence DESC, created_at DESC LIMIT ?"
+)
+_EXPORTED_SUGGESTIONS_SQL = (
+    "SELECT suggestion_id, suggestion_type, title, description, confidence, based_on, "
+    "created_at FROM suggestions WHERE (:include_dismissed OR dismissed = 0) "
+    "ORDER BY suggestion_id"
+)
+"""Every suggestion when ``:include_dismissed`` is 1, else only those not dismissed."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS memory_entries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -293,18 +327,9 @@ class ContextMemory:
         keywords = self._keywords(context)
         if not keywords or limit <= 0:
             return []
-        clauses = " OR ".join(
-            ["context LIKE ? ESCAPE '\\' OR action LIKE ? ESCAPE '\\'"] * len(keywords)
-        )
-        params: list[Any] = []
-        for word in keywords:
-            params += [f"%{_escape_like(word)}%"] * 2
+        patterns = json.dumps([f"%{_escape_like(word)}%" for word in keywords])
         with self._pool().get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM memory_entries WHERE {clauses} "  # noqa: S608 - placeholders only
-                "ORDER BY timestamp DESC, id DESC LIMIT 500",
-                params,
-            ).fetchall()
+            rows = conn.execute(_SIMILAR_ENTRIES_SQL, {"patterns": patterns}).fetchall()
         entries = [self._entry(row) for row in rows]
 
         def score(entry: MemoryEntry) -> int:
@@ -320,14 +345,9 @@ class ContextMemory:
         self, pattern_type: str | None = None, min_confidence: float = 0.5
     ) -> list[Pattern]:
         """Learned patterns at or above ``min_confidence``, most confident first."""
-        query = f"SELECT {_PATTERN_COLUMNS} FROM patterns WHERE confidence >= ?"  # noqa: S608
-        params: list[Any] = [min_confidence]
-        if pattern_type:
-            query += " AND pattern_type = ?"
-            params.append(pattern_type)
-        query += " ORDER BY confidence DESC, frequency DESC, pattern_id"
+        params = {"min_confidence": min_confidence, "pattern_type": pattern_type or None}
         with self._pool().get_connection() as conn:
-            rows = conn.execute(query, params).fetchall()
+            rows = conn.execute(_PATTERNS_SQL, params).fetchall()
         return [
             Pattern(
                 pattern_id=str(r[0]),
@@ -353,11 +373,7 @@ class ContextMemory:
         """
         since = (datetime.now() - timedelta(days=7)).isoformat()
         with self._pool().get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM memory_entries WHERE timestamp > ? "  # noqa: S608
-                "ORDER BY timestamp DESC, id DESC LIMIT 50",
-                (since,),
-            ).fetchall()
+            rows = conn.execute(_RECENT_ENTRIES_SQL, (since,)).fetchall()
         recent = [self._entry(row) for row in rows]
         now = datetime.now()
         suggestions: list[Suggestion] = []
@@ -451,11 +467,7 @@ class ContextMemory:
     def get_active_suggestions(self, limit: int = 10) -> list[Suggestion]:
         """Suggestions not dismissed, most confident (then newest) first."""
         with self._pool().get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT {_SUGGESTION_COLUMNS} FROM suggestions WHERE dismissed = 0 "  # noqa: S608
-                "ORDER BY confidence DESC, created_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+            rows = conn.execute(_ACTIVE_SUGGESTIONS_SQL, (limit,)).fetchall()
         return [self._suggestion(row) for row in rows]
 
     def dismiss_suggestion(self, suggestion_id: str) -> None:
@@ -527,18 +539,12 @@ class ContextMemory:
 
         The file is replaced atomically. Returns ``output_path``.
         """
-        where = "" if include_dismissed else " WHERE dismissed = 0"
         with self._pool().get_connection() as conn:
             conn.execute("BEGIN")  # one read snapshot for the whole export
-            entries = [
-                asdict(self._entry(r))
-                for r in conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM memory_entries ORDER BY id")  # noqa: S608
-            ]
-            pattern_rows = conn.execute(
-                f"SELECT {_PATTERN_COLUMNS} FROM patterns ORDER BY pattern_id"  # noqa: S608
-            ).fetchall()
+            entries = [asdict(self._entry(r)) for r in conn.execute(_ALL_ENTRIES_SQL)]
+            pattern_rows = conn.execute(_ALL_PATTERNS_SQL).fetchall()
             suggestion_rows = conn.execute(
-                f"SELECT {_SUGGESTION_COLUMNS} FROM suggestions{where} ORDER BY suggestion_id"  # noqa: S608
+                _EXPORTED_SUGGESTIONS_SQL, {"include_dismissed": 1 if include_dismissed else 0}
             ).fetchall()
             preference_rows = conn.execute(
                 "SELECT key, value, category FROM preferences ORDER BY key"

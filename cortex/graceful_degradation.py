@@ -122,6 +122,16 @@ def _parse_time(raw: Any) -> datetime | None:
         return None
 
 
+_SELECT_RESPONSE = (
+    "SELECT query_hash, query, response, created_at, hit_count, last_used "
+    "FROM response_cache WHERE query_hash = ?"
+)
+_SELECT_MOST_USED_RESPONSES = (
+    "SELECT query_hash, query, response, created_at, hit_count, last_used "
+    "FROM response_cache ORDER BY hit_count DESC, created_at DESC LIMIT 200"
+)
+
+
 class ResponseCache:
     """LLM answers stored in SQLite for when the API is down.
 
@@ -132,8 +142,6 @@ class ResponseCache:
         DatabaseFileError: the file is not a SQLite database (left untouched) or its
             directory cannot be created.
     """
-
-    _COLUMNS = "query_hash, query, response, created_at, hit_count, last_used"
 
     def __init__(self, db_path: Path | str | None = None) -> None:
         path = Path(db_path) if db_path is not None else Path.home() / ".cortex"
@@ -187,10 +195,7 @@ class ResponseCache:
             ).rowcount
             if not updated:
                 return None
-            row = conn.execute(
-                f"SELECT {self._COLUMNS} FROM response_cache WHERE query_hash = ?",  # noqa: S608
-                (query_hash,),
-            ).fetchone()
+            row = conn.execute(_SELECT_RESPONSE, (query_hash,)).fetchone()
         return self._response(row)
 
     def put(self, query: str, response: str) -> CachedResponse:
@@ -214,10 +219,7 @@ class ResponseCache:
         intent = extract_intent(query)
         words = set(query.lower().split())
         with self._pool().get_connection() as conn:
-            rows = conn.execute(
-                f"SELECT {self._COLUMNS} FROM response_cache "  # noqa: S608
-                "ORDER BY hit_count DESC, created_at DESC LIMIT 200"
-            ).fetchall()
+            rows = conn.execute(_SELECT_MOST_USED_RESPONSES).fetchall()
         scored: list[tuple[int, CachedResponse]] = []
         for row in rows:
             other = extract_intent(str(row[1]))

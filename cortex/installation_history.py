@@ -31,7 +31,7 @@ import logging
 import os
 import secrets
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -183,7 +183,25 @@ _COLUMNS = (
     "rollback_available",
     "duration_seconds",
 )
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM installations"  # noqa: S608 - fixed names
+# Every statement is one literal, columns in the order of _COLUMNS (no SQL is built by
+# string formatting; see tests/test_security.py).
+_INSERT = (
+    "INSERT INTO installations (id, timestamp, operation_type, packages, status, "
+    "before_snapshot, after_snapshot, commands_executed, error_message, rollback_available, "
+    "duration_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_BY_ID = (
+    "SELECT id, timestamp, operation_type, packages, status, before_snapshot, "
+    "after_snapshot, commands_executed, error_message, rollback_available, duration_seconds "
+    "FROM installations WHERE id = ?"
+)
+_SELECT_HISTORY = (
+    "SELECT id, timestamp, operation_type, packages, status, before_snapshot, "
+    "after_snapshot, commands_executed, error_message, rollback_available, duration_seconds "
+    "FROM installations WHERE (:status IS NULL OR status = :status) "
+    "ORDER BY timestamp DESC, rowid DESC LIMIT :limit"
+)
+"""The newest ``:limit`` records (-1: all), only those with ``:status`` unless it is NULL."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS installations (
     id TEXT PRIMARY KEY,
@@ -200,8 +218,20 @@ CREATE TABLE IF NOT EXISTS installations (
 );
 CREATE INDEX IF NOT EXISTS idx_timestamp ON installations (timestamp);
 """
-_SCHEMA_TYPES = dict.fromkeys(_COLUMNS, "TEXT")
-_SCHEMA_TYPES.update(rollback_available="INTEGER", duration_seconds="REAL")
+_ADD_COLUMN = {
+    "id": "ALTER TABLE installations ADD COLUMN id TEXT",
+    "timestamp": "ALTER TABLE installations ADD COLUMN timestamp TEXT",
+    "operation_type": "ALTER TABLE installations ADD COLUMN operation_type TEXT",
+    "packages": "ALTER TABLE installations ADD COLUMN packages TEXT",
+    "status": "ALTER TABLE installations ADD COLUMN status TEXT",
+    "before_snapshot": "ALTER TABLE installations ADD COLUMN before_snapshot TEXT",
+    "after_snapshot": "ALTER TABLE installations ADD COLUMN after_snapshot TEXT",
+    "commands_executed": "ALTER TABLE installations ADD COLUMN commands_executed TEXT",
+    "error_message": "ALTER TABLE installations ADD COLUMN error_message TEXT",
+    "rollback_available": "ALTER TABLE installations ADD COLUMN rollback_available INTEGER",
+    "duration_seconds": "ALTER TABLE installations ADD COLUMN duration_seconds REAL",
+}
+"""Column name -> the statement adding it to an older ``installations`` table."""
 
 
 def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
@@ -281,7 +311,7 @@ class InstallationHistory:
         self._pool: SQLiteConnectionPool = get_connection_pool(self.db_path)
         with self._pool.get_connection() as conn:
             conn.executescript(_SCHEMA)
-            add_missing_columns(conn, "installations", _SCHEMA_TYPES)
+            add_missing_columns(conn, "installations", _ADD_COLUMN)
 
     def _snapshot(self, packages: Sequence[str]) -> list[PackageSnapshot]:
         snapshots = []
@@ -319,8 +349,7 @@ class InstallationHistory:
         install_id = secrets.token_hex(8)
         with self._pool.get_connection() as conn:
             conn.execute(
-                f"INSERT INTO installations ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed names
-                f"VALUES ({', '.join('?' * len(_COLUMNS))})",
+                _INSERT,
                 (
                     install_id,
                     start_time.isoformat(timespec="microseconds"),
@@ -373,9 +402,11 @@ class InstallationHistory:
 
     # -- reading ----------------------------------------------------------------------
 
-    def _query(self, sql: str, params: Sequence[Any]) -> list[InstallationRecord]:
+    def _query(
+        self, sql: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[InstallationRecord]:
         with self._pool.get_connection() as conn:
-            rows = conn.execute(sql, tuple(params)).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         records = []
         for row in rows:
             try:
@@ -388,17 +419,12 @@ class InstallationHistory:
         self, limit: int = 50, status_filter: InstallationStatus | None = None
     ) -> list[InstallationRecord]:
         """The newest ``limit`` records (``limit <= 0``: all), optionally of one status."""
-        where, params = (
-            ("", []) if status_filter is None else (" WHERE status = ?", [status_filter.value])
-        )
-        return self._query(
-            f"{_SELECT}{where} ORDER BY timestamp DESC, rowid DESC LIMIT ?",
-            [*params, limit if limit > 0 else -1],
-        )
+        status = None if status_filter is None else status_filter.value
+        return self._query(_SELECT_HISTORY, {"status": status, "limit": limit if limit > 0 else -1})
 
     def get_installation(self, install_id: str) -> InstallationRecord | None:
         """The record with this id, or ``None``."""
-        found = self._query(f"{_SELECT} WHERE id = ?", [install_id])
+        found = self._query(_SELECT_BY_ID, (install_id,))
         return found[0] if found else None
 
     # -- rollback ----------------------------------------------------------------------

@@ -179,7 +179,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "CORTEX_USE_FREE_THREADING",
         "use_free_threading",
         False,
-        "a boolean: 1/0, true/false, yes/no, on/off",
+        "a boolean: 1/0, true/false, yes/no, on/off (empty: off)",
         "Run parallel LLM batches on a thread pool even on a GIL build "
         "(the default on a free-threaded build).",
         _parse_bool,
@@ -188,7 +188,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "CORTEX_USE_ASYNC",
         "use_async",
         False,
-        "a boolean: 1/0, true/false, yes/no, on/off",
+        "a boolean: 1/0, true/false, yes/no, on/off (empty: off)",
         "Run parallel LLM batches on asyncio even on a free-threaded build "
         "(the default on a GIL build). Cannot be combined with CORTEX_USE_FREE_THREADING.",
         _parse_bool,

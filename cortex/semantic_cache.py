@@ -286,10 +286,11 @@ CREATE TABLE IF NOT EXISTS llm_cache_meta (key TEXT PRIMARY KEY, value INTEGER N
 INSERT OR IGNORE INTO llm_cache_meta(key, value) VALUES ('version', 0);
 """
 _ADDED_COLUMNS = {
-    "last_accessed_ns": "INTEGER",
-    "intent_action": "TEXT",
-    "intent_packages": "TEXT",
+    "last_accessed_ns": "ALTER TABLE llm_cache_entries ADD COLUMN last_accessed_ns INTEGER",
+    "intent_action": "ALTER TABLE llm_cache_entries ADD COLUMN intent_action TEXT",
+    "intent_packages": "ALTER TABLE llm_cache_entries ADD COLUMN intent_packages TEXT",
 }
+"""Column name -> the literal statement adding it to an older ``llm_cache_entries`` table."""
 _INDEXES_AFTER_MIGRATION = """
 CREATE INDEX IF NOT EXISTS idx_llm_cache_lru_ns ON llm_cache_entries(last_accessed_ns);
 CREATE INDEX IF NOT EXISTS idx_llm_cache_intent ON llm_cache_entries(
@@ -433,9 +434,9 @@ class SemanticCache:
         with self._pool().transaction() as conn:
             _run_script(conn, _SCHEMA)
             present = {row[1] for row in conn.execute("PRAGMA table_info(llm_cache_entries)")}
-            for column, kind in _ADDED_COLUMNS.items():
+            for column, statement in _ADDED_COLUMNS.items():
                 if column not in present:
-                    conn.execute(f"ALTER TABLE llm_cache_entries ADD COLUMN {column} {kind}")
+                    conn.execute(statement)
             conn.execute(
                 "UPDATE llm_cache_entries SET last_accessed_ns = "
                 "COALESCE(CAST(strftime('%s', last_accessed) AS INTEGER), 0) * 1000000000 "

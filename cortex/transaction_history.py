@@ -35,7 +35,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -387,7 +387,37 @@ _COLUMNS = (
     "is_rollback_safe",
     "rollback_warning",
 )
-_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM transactions"  # noqa: S608 - fixed names
+# Every statement is one literal, columns in the order of _COLUMNS (no SQL is built by
+# string formatting; see tests/test_security.py).
+_SELECT_BY_ID = (
+    "SELECT id, transaction_type, packages, timestamp, status, before_state, after_state, "
+    "command, user, duration_seconds, error_message, rollback_commands, is_rollback_safe, "
+    "rollback_warning FROM transactions WHERE id = ?"
+)
+_SELECT_RECENT = (
+    "SELECT id, transaction_type, packages, timestamp, status, before_state, after_state, "
+    "command, user, duration_seconds, error_message, rollback_commands, is_rollback_safe, "
+    "rollback_warning FROM transactions WHERE (:status IS NULL OR status = :status) "
+    "ORDER BY timestamp DESC, rowid DESC LIMIT :limit"
+)
+"""The newest ``:limit`` transactions, only those with ``:status`` unless it is NULL."""
+_SEARCH = (
+    "SELECT id, transaction_type, packages, timestamp, status, before_state, after_state, "
+    "command, user, duration_seconds, error_message, rollback_commands, is_rollback_safe, "
+    "rollback_warning FROM transactions "
+    "WHERE (:package_pattern IS NULL OR packages LIKE :package_pattern ESCAPE '\\') "
+    "AND (:transaction_type IS NULL OR transaction_type = :transaction_type) "
+    "AND (:since IS NULL OR timestamp >= :since) "
+    "AND (:until IS NULL OR timestamp <= :until) "
+    "ORDER BY timestamp DESC, rowid DESC LIMIT :limit"
+)
+"""The newest ``:limit`` transactions matching every filter that is not NULL."""
+_SAVE = (
+    "INSERT OR REPLACE INTO transactions (id, transaction_type, packages, timestamp, status, "
+    "before_state, after_state, command, user, duration_seconds, error_message, "
+    "rollback_commands, is_rollback_safe, rollback_warning) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
     id TEXT PRIMARY KEY,
@@ -410,22 +440,41 @@ CREATE INDEX IF NOT EXISTS idx_status ON transactions (status);
 """
 
 
-_SCHEMA_TYPES = {
-    name: ("TEXT" if name not in ("duration_seconds", "is_rollback_safe") else "REAL")
-    for name in _COLUMNS
+_ADD_COLUMN = {
+    "id": "ALTER TABLE transactions ADD COLUMN id TEXT",
+    "transaction_type": "ALTER TABLE transactions ADD COLUMN transaction_type TEXT",
+    "packages": "ALTER TABLE transactions ADD COLUMN packages TEXT",
+    "timestamp": "ALTER TABLE transactions ADD COLUMN timestamp TEXT",
+    "status": "ALTER TABLE transactions ADD COLUMN status TEXT",
+    "before_state": "ALTER TABLE transactions ADD COLUMN before_state TEXT",
+    "after_state": "ALTER TABLE transactions ADD COLUMN after_state TEXT",
+    "command": "ALTER TABLE transactions ADD COLUMN command TEXT",
+    "user": "ALTER TABLE transactions ADD COLUMN user TEXT",
+    "duration_seconds": "ALTER TABLE transactions ADD COLUMN duration_seconds REAL",
+    "error_message": "ALTER TABLE transactions ADD COLUMN error_message TEXT",
+    "rollback_commands": "ALTER TABLE transactions ADD COLUMN rollback_commands TEXT",
+    "is_rollback_safe": "ALTER TABLE transactions ADD COLUMN is_rollback_safe INTEGER",
+    "rollback_warning": "ALTER TABLE transactions ADD COLUMN rollback_warning TEXT",
 }
-_SCHEMA_TYPES["is_rollback_safe"] = "INTEGER"
+"""Column name -> the statement adding it to an older ``transactions`` table."""
 
 
-def add_missing_columns(conn: Any, table: str, columns: dict[str, str]) -> list[str]:
+def add_missing_columns(conn: Any, table: str, statements: Mapping[str, str]) -> list[str]:
     """Add the columns an older copy of ``table`` lacks (rows are kept); return their names.
 
-    ``table`` and the column names and types are this module's constants, never input.
+    Args:
+        conn: an open connection (inside a checkout).
+        table: the table's name, passed as a parameter (never formatted into SQL).
+        statements: column name -> the complete literal ``ALTER TABLE ... ADD COLUMN``
+            statement that adds it; run for each column ``table`` does not have.
+
+    Returns:
+        The names of the columns added, in the order of ``statements``.
     """
-    present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
-    added = [name for name in columns if name not in present]
+    present = {row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+    added = [name for name in statements if name not in present]
     for name in added:
-        conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {columns[name]}")
+        conn.execute(statements[name])
     return added
 
 
@@ -479,7 +528,7 @@ class TransactionHistory:
         self._pool: SQLiteConnectionPool = get_connection_pool(self.db_path)
         with self._pool.get_connection() as conn:
             conn.executescript(_SCHEMA)
-            add_missing_columns(conn, "transactions", _SCHEMA_TYPES)
+            add_missing_columns(conn, "transactions", _ADD_COLUMN)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -529,13 +578,8 @@ class TransactionHistory:
         self._save(transaction)
 
     def _save(self, tx: Transaction) -> None:
-        placeholders = ", ".join("?" * len(_COLUMNS))
         with self._pool.get_connection() as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO transactions ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed column names
-                f"VALUES ({placeholders})",
-                _row_values(tx),
-            )
+            conn.execute(_SAVE, _row_values(tx))
 
     def _claim_for_undo(self, transaction_id: str) -> bool:
         """Move a completed transaction to rolled_back; False if another caller did first."""
@@ -559,9 +603,9 @@ class TransactionHistory:
 
     # -- reading ----------------------------------------------------------------------
 
-    def _query(self, sql: str, params: Iterable[Any]) -> list[Transaction]:
+    def _query(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> list[Transaction]:
         with self._pool.get_connection() as conn:
-            rows = conn.execute(sql, tuple(params)).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         transactions = []
         for row in rows:
             try:
@@ -572,19 +616,15 @@ class TransactionHistory:
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:
         """The transaction with this id, or ``None``."""
-        found = self._query(f"{_SELECT} WHERE id = ?", (transaction_id,))
+        found = self._query(_SELECT_BY_ID, (transaction_id,))
         return found[0] if found else None
 
     def get_recent(
         self, limit: int = 10, status_filter: TransactionStatus | None = None
     ) -> list[Transaction]:
         """The newest ``limit`` transactions (optionally only those with one status)."""
-        if status_filter is None:
-            return self._query(f"{_SELECT} ORDER BY timestamp DESC, rowid DESC LIMIT ?", (limit,))
-        return self._query(
-            f"{_SELECT} WHERE status = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?",
-            (status_filter.value, limit),
-        )
+        status = None if status_filter is None else status_filter.value
+        return self._query(_SELECT_RECENT, {"status": status, "limit": limit})
 
     def search(
         self,
@@ -595,23 +635,14 @@ class TransactionHistory:
         limit: int = 50,
     ) -> list[Transaction]:
         """Transactions matching every filter given, newest first."""
-        clauses: list[str] = []
-        params: list[Any] = []
-        if package:
-            clauses.append("packages LIKE ? ESCAPE '\\'")
-            params.append(f"%{_like_escape(json.dumps(package))}%")
-        if transaction_type is not None:
-            clauses.append("transaction_type = ?")
-            params.append(transaction_type.value)
-        if since is not None:
-            clauses.append("timestamp >= ?")
-            params.append(since.isoformat(timespec="microseconds"))
-        if until is not None:
-            clauses.append("timestamp <= ?")
-            params.append(until.isoformat(timespec="microseconds"))
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        params.append(limit)
-        return self._query(f"{_SELECT}{where} ORDER BY timestamp DESC, rowid DESC LIMIT ?", params)
+        params = {
+            "package_pattern": f"%{_like_escape(json.dumps(package))}%" if package else None,
+            "transaction_type": None if transaction_type is None else transaction_type.value,
+            "since": None if since is None else since.isoformat(timespec="microseconds"),
+            "until": None if until is None else until.isoformat(timespec="microseconds"),
+            "limit": limit,
+        }
+        return self._query(_SEARCH, params)
 
     def get_stats(self) -> dict[str, Any]:
         """Totals by type and by status (one consistent read), and the file's size."""

@@ -58,7 +58,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int =
     Raises:
         OSError: the temporary file could not be created, written or renamed (for example
             ``PermissionError``, or ``NotADirectoryError`` when the parent is a file). The
-            target is unchanged and the temporary file is removed.
+            target is unchanged and the temporary file is removed. An error that named no
+            file (a full disk while writing or syncing) is raised again as the same class,
+            ``errno`` and ``strerror`` with ``filename`` set to ``path``, chained from the
+            original.
     """
     target = Path(path)
     directory = target.parent
@@ -72,9 +75,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int =
             os.fsync(tmp.fileno())
         os.chmod(tmp_name, mode)
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # A write or fsync error (ENOSPC, EIO, ...) names no file: name the target.
+            raise type(exc)(exc.errno, exc.strerror, os.fspath(target)) from exc
         raise
     _fsync_directory(directory)
 

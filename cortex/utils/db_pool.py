@@ -40,6 +40,10 @@ raises :class:`PoolMisuseError` if the child touches it.
 **Bad files.** A file that is not a SQLite database, or a directory that cannot be written,
 raises :class:`DatabaseFileError` naming the path; the file is never modified (an existing
 file is read, and checked with ``PRAGMA quick_check`` before it is first switched to WAL).
+A checkout whose statement or commit fails because the database or its disk is full ends in
+a rollback, then raises :class:`DatabaseFullError` (a :class:`sqlite3.OperationalError`)
+naming the path and saying that nothing of the transaction was written; SQLite's own error
+is its ``__cause__``.
 """
 
 from __future__ import annotations
@@ -51,14 +55,17 @@ import sqlite3
 import threading
 import time
 import weakref
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from cortex.runtime import load_settings
 
 __all__ = [
     "DatabaseFileError",
+    "DatabaseFullError",
     "PoolClosedError",
     "PoolConfigError",
     "PoolMisuseError",
@@ -97,6 +104,33 @@ class PoolMisuseError(sqlite3.ProgrammingError):
 
 class DatabaseFileError(sqlite3.DatabaseError):
     """The database file is not SQLite, is corrupt, or its directory cannot be written."""
+
+
+class DatabaseFullError(sqlite3.OperationalError):
+    """A checkout failed because the database or its disk is full; it was rolled back.
+
+    The message names the file; SQLite's error (``database or disk is full``) is the
+    ``__cause__``, and its ``sqlite_errorcode`` and ``sqlite_errorname`` are copied when the
+    Python version has them.
+    """
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """True for SQLite's "database or disk is full" error not yet turned into ours."""
+    return (
+        isinstance(exc, sqlite3.OperationalError)
+        and not isinstance(exc, DatabaseFullError)
+        and "disk is full" in str(exc)
+    )
+
+
+def _database_full(db_path: str, exc: BaseException) -> DatabaseFullError:
+    """The :class:`DatabaseFullError` to raise (``from exc``) for ``exc`` on ``db_path``."""
+    error = DatabaseFullError(f"{db_path}: {exc}; nothing of this transaction was written")
+    for name in ("sqlite_errorcode", "sqlite_errorname"):  # Python 3.11+
+        if hasattr(exc, name):
+            setattr(error, name, getattr(exc, name))
+    return error
 
 
 def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
@@ -459,7 +493,7 @@ class SQLiteConnectionPool:
         elif not keep:
             conn.close()
 
-    def get_connection(self) -> _Checkout:
+    def get_connection(self) -> AbstractContextManager[sqlite3.Connection]:
         """Check out a connection for the calling thread: ``with pool.get_connection() as conn:``.
 
         The block's changes are committed when it ends normally and rolled back when it
@@ -470,6 +504,8 @@ class SQLiteConnectionPool:
             PoolClosedError: the pool was closed.
             PoolTimeoutError: no connection became free within ``timeout`` seconds.
             DatabaseFileError: the file is not SQLite or cannot be opened.
+            DatabaseFullError: (when the block ends) a statement in it or the commit
+                failed because the database or its disk is full; rolled back.
         """
         return _Checkout(self, immediate=False)
 
@@ -483,8 +519,10 @@ class SQLiteConnectionPool:
                 try:
                     if conn.in_transaction:  # raises too if the block closed the connection
                         conn.commit()
-                except BaseException:
+                except BaseException as exc:
                     broken = not self._roll_back(conn)
+                    if _is_disk_full(exc):
+                        raise _database_full(self.db_path, exc) from exc
                     raise
         finally:
             self._release(conn, broken=broken)
@@ -504,12 +542,13 @@ class SQLiteConnectionPool:
         except sqlite3.Error:
             return False
 
-    def transaction(self) -> _Checkout:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """Check out a connection inside ``BEGIN IMMEDIATE`` (for read-modify-write).
 
         The write lock is taken before the block runs, so what the block reads cannot
         change before it writes, and two such blocks never deadlock. Commits at the end,
-        rolls back if the block raises.
+        rolls back if the block raises (raising :class:`DatabaseFullError` when it failed
+        because the database or its disk is full).
         """
         return _Checkout(self, immediate=True)
 
@@ -614,10 +653,20 @@ class _Checkout:
                 raise
         return conn
 
-    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
         conn, self._conn = self._conn, None
         assert conn is not None, "__exit__ without __enter__"
-        self._pool._finish(conn, failed=exc_type is not None)
+        if exc_type is None:
+            self._pool._finish(conn, failed=False)
+            return
+        self._pool._finish(conn, failed=True)  # rolled back before anything is raised
+        if exc is not None and _is_disk_full(exc):
+            raise _database_full(self._pool.db_path, exc) from exc
 
 
 # -- the registry --------------------------------------------------------------------
