@@ -80,6 +80,8 @@ nitpick_ignore_regex = [
     ("py:func", _STDLIB + r"\..*"),
     ("py:exc", _STDLIB + r"\..*"),
     ("py:mod", _STDLIB),
+    # ``tuple[str, ...]`` renders the ellipsis as a reference with older typehints releases.
+    ("py:data", r"Ellipsis"),
     # Type variables of generic classes and functions.
     ("py:(class|obj)", r"(cortex\.[\w.]+\.)?(T|K|T_co)"),
 ]

@@ -21,12 +21,11 @@ defaults). What differs:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import re
-import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -35,6 +34,7 @@ from typing import Any, ClassVar, Protocol
 
 from cortex import __version__
 from cortex.utils.atomic_file import ensure_private_dir
+from cortex.utils.commands import program_output
 from cortex.utils.locked_file import read_yaml, update_yaml, write_yaml
 
 __all__ = [
@@ -78,17 +78,9 @@ class CommandExecutor(Protocol):
         ...
 
 
-def _run_output(argv: list[str]) -> str:
-    """Output of a program, or ``""`` when it is missing, fails or times out. Never a shell."""
-    if shutil.which(argv[0]) is None:
-        return ""
-    try:
-        completed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=_COMMAND_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return completed.stdout if completed.returncode == 0 else ""
+# Output of a program, or "" when it is missing, fails or times out. Never a shell. A module
+# global, called through the module, so that tests can replace it.
+_run_output = functools.partial(program_output, timeout=_COMMAND_TIMEOUT_S)
 
 
 class AptPackages:

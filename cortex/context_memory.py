@@ -28,16 +28,10 @@ import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
-from cortex.utils.db_pool import (
-    DatabaseFileError,
-    SQLiteConnectionPool,
-    get_connection_pool,
-    normalize_db_path,
-)
+from cortex.utils.atomic_file import atomic_write_text
+from cortex.utils.db_pool import PoolHandle
 
 __all__ = ["ContextMemory", "MemoryEntry", "Pattern", "Suggestion"]
 
@@ -223,22 +217,12 @@ class ContextMemory:
     """
 
     def __init__(self, db_path: str = "~/.cortex/context_memory.db") -> None:
-        path = Path(db_path).expanduser()
-        try:
-            ensure_private_dir(path.parent)
-        except OSError as exc:
-            raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
-        self.db_path = Path(normalize_db_path(path))
-        self._pool_ref = get_connection_pool(self.db_path)
-        with self._pool().transaction() as conn:
+        self._pool_handle = PoolHandle(db_path)
+        self.db_path = self._pool_handle.db_path
+        with self._pool_handle.get().transaction() as conn:
             for statement in _SCHEMA.split(";"):  # executescript would commit first
                 if statement.strip():
                     conn.execute(statement)
-
-    def _pool(self) -> SQLiteConnectionPool:
-        if self._pool_ref.closed:  # close_all_pools() ran: use the new pool
-            self._pool_ref = get_connection_pool(self.db_path)
-        return self._pool_ref
 
     # -- interactions ------------------------------------------------------------------
 
@@ -247,7 +231,7 @@ class ContextMemory:
 
         The insert and the pattern update commit together or not at all.
         """
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO memory_entries (timestamp, category, context, action, result, "
                 "success, confidence, frequency, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -328,7 +312,7 @@ class ContextMemory:
         if not keywords or limit <= 0:
             return []
         patterns = json.dumps([f"%{_escape_like(word)}%" for word in keywords])
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute(_SIMILAR_ENTRIES_SQL, {"patterns": patterns}).fetchall()
         entries = [self._entry(row) for row in rows]
 
@@ -346,7 +330,7 @@ class ContextMemory:
     ) -> list[Pattern]:
         """Learned patterns at or above ``min_confidence``, most confident first."""
         params = {"min_confidence": min_confidence, "pattern_type": pattern_type or None}
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute(_PATTERNS_SQL, params).fetchall()
         return [
             Pattern(
@@ -372,7 +356,7 @@ class ContextMemory:
         stored today (same kind and subject) is not duplicated.
         """
         since = (datetime.now() - timedelta(days=7)).isoformat()
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute(_RECENT_ENTRIES_SQL, (since,)).fetchall()
         recent = [self._entry(row) for row in rows]
         now = datetime.now()
@@ -433,7 +417,7 @@ class ContextMemory:
                 if any(w in f"{s.title} {s.description}".lower() for w in words)
             ]
         if suggestions:
-            with self._pool().transaction() as conn:
+            with self._pool_handle.get().transaction() as conn:
                 conn.executemany(
                     "INSERT OR IGNORE INTO suggestions (suggestion_id, suggestion_type, title, "
                     "description, confidence, based_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -466,13 +450,13 @@ class ContextMemory:
 
     def get_active_suggestions(self, limit: int = 10) -> list[Suggestion]:
         """Suggestions not dismissed, most confident (then newest) first."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute(_ACTIVE_SUGGESTIONS_SQL, (limit,)).fetchall()
         return [self._suggestion(row) for row in rows]
 
     def dismiss_suggestion(self, suggestion_id: str) -> None:
         """Hide a suggestion from :meth:`get_active_suggestions`."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             conn.execute(
                 "UPDATE suggestions SET dismissed = 1 WHERE suggestion_id = ?", (suggestion_id,)
             )
@@ -482,7 +466,7 @@ class ContextMemory:
     def set_preference(self, key: str, value: Any, category: str = "general") -> None:
         """Store a JSON-serialisable preference (replacing any previous value)."""
         now = datetime.now().isoformat()
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             conn.execute(
                 "INSERT INTO preferences (key, value, category, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
@@ -492,7 +476,7 @@ class ContextMemory:
 
     def get_preference(self, key: str, default: Any = None) -> Any:
         """The stored preference, or ``default``."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             row = conn.execute("SELECT value FROM preferences WHERE key = ?", (key,)).fetchone()
         return default if row is None else _loads(row[0], default)
 
@@ -504,7 +488,7 @@ class ContextMemory:
         Read in one transaction, so the figures are consistent with each other.
         """
         week = (datetime.now() - timedelta(days=7)).isoformat()
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             conn.execute("BEGIN")  # one read snapshot for every figure
             total = int(conn.execute("SELECT COUNT(*) FROM memory_entries").fetchone()[0])
             by_category = {
@@ -539,7 +523,7 @@ class ContextMemory:
 
         The file is replaced atomically. Returns ``output_path``.
         """
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             conn.execute("BEGIN")  # one read snapshot for the whole export
             entries = [asdict(self._entry(r)) for r in conn.execute(_ALL_ENTRIES_SQL)]
             pattern_rows = conn.execute(_ALL_PATTERNS_SQL).fetchall()

@@ -39,13 +39,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cortex.semantic_cache import extract_intent
-from cortex.utils.atomic_file import ensure_private_dir
-from cortex.utils.db_pool import (
-    DatabaseFileError,
-    SQLiteConnectionPool,
-    get_connection_pool,
-    normalize_db_path,
-)
+from cortex.utils.db_pool import PoolHandle
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
@@ -147,14 +141,9 @@ class ResponseCache:
         path = Path(db_path) if db_path is not None else Path.home() / ".cortex"
         if db_path is None:
             path = path / "response_cache.db"
-        path = path.expanduser()
-        try:
-            ensure_private_dir(path.parent)
-        except OSError as exc:
-            raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
-        self.db_path = Path(normalize_db_path(path))
-        self._pool_ref = get_connection_pool(self.db_path)
-        with self._pool().transaction() as conn:
+        self._pool_handle = PoolHandle(path)
+        self.db_path = self._pool_handle.db_path
+        with self._pool_handle.get().transaction() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS response_cache (query_hash TEXT PRIMARY KEY, "
                 "query TEXT NOT NULL, response TEXT NOT NULL, "
@@ -162,11 +151,6 @@ class ResponseCache:
                 "hit_count INTEGER DEFAULT 0, last_used TIMESTAMP)"
             )
             conn.execute("CREATE INDEX IF NOT EXISTS idx_last_used ON response_cache(last_used)")
-
-    def _pool(self) -> SQLiteConnectionPool:
-        if self._pool_ref.closed:  # close_all_pools() ran: use the new pool
-            self._pool_ref = get_connection_pool(self.db_path)
-        return self._pool_ref
 
     @staticmethod
     def _hash_query(query: str) -> str:
@@ -187,7 +171,7 @@ class ResponseCache:
     def get(self, query: str) -> CachedResponse | None:
         """The stored answer for ``query`` (its hit count incremented), or ``None``."""
         query_hash = self._hash_query(query)
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             updated = conn.execute(
                 "UPDATE response_cache SET hit_count = hit_count + 1, last_used = ? "
                 "WHERE query_hash = ?",
@@ -202,7 +186,7 @@ class ResponseCache:
         """Store (or replace) the answer for ``query``."""
         query_hash = self._hash_query(query)
         now = _now_text()
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO response_cache "
                 "(query_hash, query, response, created_at, hit_count, last_used) "
@@ -218,7 +202,7 @@ class ResponseCache:
         """
         intent = extract_intent(query)
         words = set(query.lower().split())
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute(_SELECT_MOST_USED_RESPONSES).fetchall()
         scored: list[tuple[int, CachedResponse]] = []
         for row in rows:
@@ -234,7 +218,7 @@ class ResponseCache:
     def clear_old_entries(self, days: int = 30) -> int:
         """Delete entries created more than ``days`` days ago; return how many went."""
         cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).replace(tzinfo=None)
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             return int(
                 conn.execute(
                     "DELETE FROM response_cache WHERE created_at < ?",
@@ -244,7 +228,7 @@ class ResponseCache:
 
     def get_stats(self) -> dict[str, Any]:
         """``total_entries``, ``total_hits`` and ``db_size_kb``."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             total, hits = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(hit_count), 0) FROM response_cache"
             ).fetchone()
@@ -303,8 +287,9 @@ class PatternMatcher:
         """A command for ``query``, or ``None`` when no rule applies.
 
         Returns:
-            ``{"matched": True, "type": "install" | "operation", "command": ...,
-            "confidence": ..., "source": "pattern_matching"}``.
+            A mapping with the keys ``matched`` (True), ``type`` (``"install"`` or
+            ``"operation"``), ``command``, ``confidence`` and ``source``
+            (``"pattern_matching"``).
         """
         intent = extract_intent(query)
         words = set(query.lower().split())

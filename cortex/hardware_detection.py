@@ -23,12 +23,12 @@ programs are run with an argument list and a timeout, never through a shell.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import platform
 import shutil
 import socket
-import subprocess
 import threading
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cortex.utils.atomic_file import ensure_private_dir
+from cortex.utils.commands import program_output
 from cortex.utils.file_lock import FileLockTimeout, path_lock
 from cortex.utils.locked_file import CorruptFileError, read_json, write_json
 from cortex.utils.thread_utils import LazySingleton, SingleFlight
@@ -266,17 +267,9 @@ def _read_text(path: str | Path) -> str:
         return ""
 
 
-def _run(argv: list[str]) -> str:
-    """Output of a program, or ``""`` if it is missing, fails or times out. Never a shell."""
-    if shutil.which(argv[0]) is None:
-        return ""
-    try:
-        completed = subprocess.run(
-            argv, capture_output=True, text=True, timeout=_COMMAND_TIMEOUT_S, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return completed.stdout if completed.returncode == 0 else ""
+# Output of a program, or "" if it is missing, fails or times out. Never a shell. A module
+# global, called through the module, so that tests can replace it.
+_run = functools.partial(program_output, timeout=_COMMAND_TIMEOUT_S)
 
 
 def _key_values(text: str, sep: str = ":") -> dict[str, str]:

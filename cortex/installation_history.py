@@ -14,7 +14,7 @@ parameters and defaults, and the same ``installations`` table, so an existing
   collided; ids here are random (the same 16 hex characters).
 * **Package state and commands through interfaces.** Snapshots come from a
   :class:`~cortex.transaction_history.PackageProbe` (``dpkg-query`` by default); rollback
-  runs argument lists through a :class:`~cortex.transaction_history.CommandRunner`, built
+  runs argument lists through a :class:`~cortex.utils.commands.CommandRunner`, built
   only from validated package names and versions, never through a shell. A rollback is
   claimed in the database before anything runs, so it runs once.
 * **Atomic exports.** :meth:`InstallationHistory.export_history` writes through
@@ -39,15 +39,14 @@ from pathlib import Path
 from typing import Any
 
 from cortex.transaction_history import (
-    CommandRunner,
     DpkgProbe,
     PackageProbe,
-    SubprocessRunner,
     add_missing_columns,
     is_valid_package_name,
     is_valid_version,
 )
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
+from cortex.utils.commands import CommandRunner, SubprocessRunner
 from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
 
 __all__ = [
@@ -293,7 +292,7 @@ class InstallationHistory:
         probe: reads package state for the snapshots; default
             :class:`~cortex.transaction_history.DpkgProbe`.
         runner: runs rollback commands; default
-            :class:`~cortex.transaction_history.SubprocessRunner` (with ``sudo`` when not
+            :class:`~cortex.utils.commands.SubprocessRunner` (with ``sudo`` when not
             root).
     """
 

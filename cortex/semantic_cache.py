@@ -72,12 +72,9 @@ from pathlib import Path
 from cortex.runtime import load_settings
 from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.db_pool import (
-    DatabaseFileError,
     PoolClosedError,
+    PoolHandle,
     PoolTimeoutError,
-    SQLiteConnectionPool,
-    get_connection_pool,
-    normalize_db_path,
 )
 from cortex.utils.thread_utils import SingleFlight
 
@@ -318,7 +315,10 @@ def _iso(ns: int) -> str:
 
 
 def _resolve_db_path(db_path: str | os.PathLike[str]) -> Path:
-    """The file to open: upstream's system path, or the per-user one if it is not writable."""
+    """The file to open: upstream's system path, or the per-user one if it is not writable.
+
+    :class:`~cortex.utils.db_pool.PoolHandle` creates the directory of the path returned.
+    """
     path = Path(db_path).expanduser()
     if os.fspath(db_path) == DEFAULT_DB_PATH:
         try:
@@ -328,10 +328,6 @@ def _resolve_db_path(db_path: str | os.PathLike[str]) -> Path:
             usable = False
         if not usable:
             path = _USER_DB_PATH.expanduser()
-    try:
-        ensure_private_dir(path.parent)
-    except OSError as exc:
-        raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
     return path
 
 
@@ -343,7 +339,7 @@ def _flush_at_exit() -> None:
     with _live_lock:
         caches = list(_live_caches)
     for cache in caches:
-        if cache._pool_ref.closed or not cache._has_pending():
+        if cache._pool_handle.closed or not cache._has_pending():
             continue  # nothing to add, or the pools were closed on purpose: never reopen
         with contextlib.suppress(Exception):  # best effort while the interpreter exits
             cache.flush()
@@ -397,7 +393,8 @@ class SemanticCache:
             raise ValueError(f"max_entries must be at least 1, not {self.max_entries}")
         if not 0.0 <= self.similarity_threshold <= 1.0:
             raise ValueError(f"similarity_threshold must be in 0..1: {similarity_threshold}")
-        self.db_path = normalize_db_path(_resolve_db_path(db_path))
+        self._pool_handle = PoolHandle(_resolve_db_path(db_path))
+        self.db_path = os.fspath(self._pool_handle.db_path)
         self.read_through = read_through
         self._interval_ns = int(coherence_interval * 1e9)
 
@@ -417,21 +414,14 @@ class SemanticCache:
         self._flight: SingleFlight[_Key, list[str]] = SingleFlight()
         self._system_hashes: dict[str, str] = {}  # memo of sha256(system prompt)
 
-        self._pool_ref = get_connection_pool(self.db_path)
         self._init_database()
         with _live_lock:
             _live_caches.add(self)
 
     # -- storage -----------------------------------------------------------------------
 
-    def _pool(self) -> SQLiteConnectionPool:
-        pool = self._pool_ref
-        if pool.closed:  # close_all_pools() ran (tests, notebooks): use the new pool
-            pool = self._pool_ref = get_connection_pool(self.db_path)
-        return pool
-
     def _init_database(self) -> None:
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             _run_script(conn, _SCHEMA)
             present = {row[1] for row in conn.execute("PRAGMA table_info(llm_cache_entries)")}
             for column, statement in _ADDED_COLUMNS.items():
@@ -526,12 +516,13 @@ class SemanticCache:
         """Flush pending counts and check the version (caller holds ``_sync_lock``)."""
         pending = self._take_pending()
         if not (pending[0] or pending[1] or pending[2]):
-            with self._pool().get_connection() as conn:  # nothing to write: no write lock
+            # nothing to write: no write lock
+            with self._pool_handle.get().get_connection() as conn:
                 version = self._read_version(conn)
             self._note_version(version)
             return
         try:
-            with self._pool().transaction() as conn:
+            with self._pool_handle.get().transaction() as conn:
                 self._apply_pending(conn, pending)
                 version = self._read_version(conn)
         except BaseException:
@@ -626,7 +617,7 @@ class SemanticCache:
             generation = self._generation
         exact = False
         hit: tuple[int, str] | None = None
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             row = conn.execute(
                 "SELECT id, commands_json FROM llm_cache_entries WHERE provider = ? AND "
                 "model = ? AND system_hash = ? AND prompt_hash = ?",
@@ -697,7 +688,7 @@ class SemanticCache:
         now = time.time_ns()
         pending = self._take_pending()
         try:
-            with self._pool().transaction() as conn:
+            with self._pool_handle.get().transaction() as conn:
                 self._apply_pending(conn, pending)
                 conn.execute(
                     "INSERT INTO llm_cache_entries (provider, model, system_hash, prompt, "
@@ -803,7 +794,7 @@ class SemanticCache:
     def stats(self) -> CacheStats:
         """Hits and misses of this database so far (this process's counts flushed first)."""
         self.flush()
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             row = conn.execute("SELECT hits, misses FROM llm_cache_stats WHERE id = 1").fetchone()
         return CacheStats(0, 0) if row is None else CacheStats(int(row[0]), int(row[1]))
 

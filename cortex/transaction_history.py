@@ -19,7 +19,8 @@ existing database opens with every row). What changed behind the names:
   before the change (install -> remove, remove or purge -> install that version, upgrade
   or downgrade -> install the old version), from validated package names and versions
   only; :attr:`Transaction.rollback_commands` keeps a printable copy. Undo runs them
-  through a :class:`CommandRunner` (tests pass a recording one), never through a shell.
+  through a :class:`~cortex.utils.commands.CommandRunner` (tests pass a recording one),
+  never through a shell.
 * **Undo runs once.** :meth:`UndoManager.undo` claims the transaction in the database
   (``completed`` -> ``rolled_back`` in one ``UPDATE``) before running anything, so two
   threads or processes undoing the same transaction cannot both run its commands.
@@ -34,7 +35,6 @@ import re
 import secrets
 import shlex
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -43,10 +43,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cortex.utils.atomic_file import ensure_private_dir
+from cortex.utils.commands import CommandResult, CommandRunner, SubprocessRunner
 from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
+    # CommandResult, CommandRunner and SubprocessRunner live in cortex.utils.commands and
+    # stay importable from here.
     "CommandResult",
     "CommandRunner",
     "DpkgProbe",
@@ -218,56 +221,7 @@ class Transaction:
         )
 
 
-# -- running commands and reading package state -------------------------------------------
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    """What one command returned."""
-
-    returncode: int
-    stdout: str = ""
-    stderr: str = ""
-
-
-class CommandRunner(Protocol):
-    """Runs one command given as an argument list (never through a shell)."""
-
-    def run(self, argv: Sequence[str]) -> CommandResult:
-        """Run ``argv`` and return its exit status and output."""
-        ...
-
-
-class SubprocessRunner:
-    """The real runner: ``subprocess.run`` with an argument list and a timeout.
-
-    A missing program or a timeout is reported as a failed :class:`CommandResult`
-    (return code 127 or 124), never raised.
-
-    Args:
-        timeout: seconds before a command is stopped.
-        privileged: prefix ``sudo`` when the process is not root (rollback commands change
-            the system's packages; reading state does not need it).
-    """
-
-    def __init__(self, timeout: float = 600.0, privileged: bool = False) -> None:
-        self.timeout = timeout
-        self.privileged = privileged
-
-    def run(self, argv: Sequence[str]) -> CommandResult:
-        """Run ``argv`` (no shell) and capture its output."""
-        full = list(argv)
-        if self.privileged and hasattr(os, "geteuid") and os.geteuid() != 0:
-            full = ["sudo", "--", *full]
-        try:
-            done = subprocess.run(
-                full, capture_output=True, text=True, timeout=self.timeout, check=False
-            )
-        except FileNotFoundError:
-            return CommandResult(127, "", f"command not found: {argv[0]}")
-        except subprocess.TimeoutExpired:
-            return CommandResult(124, "", f"timed out after {self.timeout:g} s")
-        return CommandResult(done.returncode, done.stdout, done.stderr)
+# -- reading package state ----------------------------------------------------------------
 
 
 class PackageProbe(Protocol):
@@ -676,8 +630,9 @@ class UndoManager:
 
     Args:
         history: where transactions are stored; default :func:`get_history`.
-        runner: runs rollback commands; default :class:`SubprocessRunner` (with ``sudo``
-            when not root). Tests pass a runner that records instead of running.
+        runner: runs rollback commands; default
+            :class:`~cortex.utils.commands.SubprocessRunner` (with ``sudo`` when not root).
+            Tests pass a runner that records instead of running.
     """
 
     def __init__(

@@ -27,6 +27,7 @@ from cortex.utils.db_pool import (
     PoolClosedError,
     PoolConfigError,
     PooledConnection,
+    PoolHandle,
     PoolMisuseError,
     PoolTimeoutError,
     SQLiteConnectionPool,
@@ -261,6 +262,48 @@ def test_close_all_pools(db: Path, tmp_path: Path) -> None:
             conn.execute("SELECT 1")
     close_all_pools()
     assert all(pool.closed for pool in pools)
+    assert all_pool_stats() == []
+
+
+# -- PoolHandle: a store's pool --------------------------------------------------------------
+
+
+def test_a_pool_handle_creates_a_private_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    handle = PoolHandle("~/.cortex/store/x.db")
+    directory = tmp_path / ".cortex" / "store"
+    assert directory.is_dir()
+    assert directory.stat().st_mode & 0o777 == 0o700
+    assert handle.db_path == Path(normalize_db_path(directory / "x.db"))
+    assert handle.get() is get_connection_pool(directory / "x.db")
+
+
+def test_a_pool_handle_fetches_the_new_pool_after_close_all_pools(db: Path) -> None:
+    handle = PoolHandle(db)
+    first = handle.get()
+    assert handle.get() is first
+    assert not handle.closed
+    close_all_pools()
+    assert first.closed
+    closed_before_get = handle.closed
+    second = handle.get()
+    assert (closed_before_get, handle.closed, second.closed) == (True, False, False)
+    assert second is not first
+    assert second is get_connection_pool(db)
+    with second.get_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (0,)
+
+
+def test_a_pool_handle_names_the_path_when_the_parent_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    path = blocker / "x.db"
+    with pytest.raises(DatabaseFileError, match="cannot create the directory") as info:
+        PoolHandle(path)
+    assert str(path) in str(info.value)
+    assert isinstance(info.value.__cause__, OSError)
     assert all_pool_stats() == []
 
 

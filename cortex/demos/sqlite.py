@@ -40,7 +40,8 @@ from typing import Protocol
 
 from cortex.demos.harness import run_together
 from cortex.demos.ledger import LEDGER, area_for
-from cortex.transaction_history import CommandResult, PackageState
+from cortex.transaction_history import PackageState
+from cortex.utils.commands import CommandResult
 from cortex.utils.db_pool import SQLiteConnectionPool, close_all_pools, get_connection_pool
 
 __all__ = [

@@ -23,13 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from cortex.utils.atomic_file import ensure_private_dir
-from cortex.utils.db_pool import (
-    DatabaseFileError,
-    SQLiteConnectionPool,
-    get_connection_pool,
-    normalize_db_path,
-)
+from cortex.utils.db_pool import PoolHandle
 
 __all__ = [
     "PRESETS",
@@ -118,24 +112,14 @@ class LimitsDatabase:
     """
 
     def __init__(self, *, db_path: str | os.PathLike[str] | None = None) -> None:
-        path = Path(db_path).expanduser() if db_path is not None else default_db_path()
-        try:
-            ensure_private_dir(path.parent)
-        except OSError as exc:
-            raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
-        self.db_path = Path(normalize_db_path(path))
-        self._pool_ref = get_connection_pool(self.db_path)
-        with self._pool().transaction() as conn:
+        self._pool_handle = PoolHandle(db_path if db_path is not None else default_db_path())
+        self.db_path = self._pool_handle.db_path
+        with self._pool_handle.get().transaction() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS profiles (name TEXT PRIMARY KEY, config TEXT)")
-
-    def _pool(self) -> SQLiteConnectionPool:
-        if self._pool_ref.closed:  # close_all_pools() ran: use the new pool
-            self._pool_ref = get_connection_pool(self.db_path)
-        return self._pool_ref
 
     def save(self, limits: ResourceLimits) -> None:
         """Record (or replace) a profile; committed on return."""
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO profiles (name, config) VALUES (?, ?)",
                 (limits.name, json.dumps(asdict(limits))),
@@ -143,13 +127,13 @@ class LimitsDatabase:
 
     def get(self, name: str) -> ResourceLimits | None:
         """The profile called ``name``, or ``None``."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             row = conn.execute("SELECT config FROM profiles WHERE name = ?", (name,)).fetchone()
         return _limits_from_json(row[0]) if row else None
 
     def list_all(self) -> list[ResourceLimits]:
         """Every profile, by name."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute("SELECT config FROM profiles ORDER BY name").fetchall()
         return [_limits_from_json(row[0]) for row in rows]
 

@@ -31,13 +31,7 @@ from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any
 
-from cortex.utils.atomic_file import ensure_private_dir
-from cortex.utils.db_pool import (
-    DatabaseFileError,
-    SQLiteConnectionPool,
-    get_connection_pool,
-    normalize_db_path,
-)
+from cortex.utils.db_pool import PoolHandle
 
 __all__ = [
     "SHM_PREFIX",
@@ -109,15 +103,6 @@ def _config_from_json(raw: str) -> CacheConfig:
     return CacheConfig(**{k: v for k, v in data.items() if k in known})
 
 
-def _open_pool(db_path: str | os.PathLike[str] | None, fallback: Path) -> SQLiteConnectionPool:
-    path = Path(db_path).expanduser() if db_path is not None else fallback
-    try:
-        ensure_private_dir(path.parent)
-    except OSError as exc:
-        raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
-    return get_connection_pool(normalize_db_path(path))
-
-
 class CacheDatabase:
     """The ``pools``, ``entries`` and ``stats`` tables, on the shared per-file pool.
 
@@ -130,9 +115,9 @@ class CacheDatabase:
     """
 
     def __init__(self, *, db_path: str | os.PathLike[str] | None = None) -> None:
-        self._pool_ref = _open_pool(db_path, default_db_path())
-        self.db_path = Path(self._pool_ref.db_path)
-        with self._pool().transaction() as conn:
+        self._pool_handle = PoolHandle(db_path if db_path is not None else default_db_path())
+        self.db_path = self._pool_handle.db_path
+        with self._pool_handle.get().transaction() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS pools (name TEXT PRIMARY KEY, config TEXT, "
                 "shm_name TEXT)"
@@ -147,14 +132,9 @@ class CacheDatabase:
                 "hits INTEGER DEFAULT 0, misses INTEGER DEFAULT 0)"
             )
 
-    def _pool(self) -> SQLiteConnectionPool:
-        if self._pool_ref.closed:  # close_all_pools() ran: use the new pool
-            self._pool_ref = get_connection_pool(self.db_path)
-        return self._pool_ref
-
     def save_pool(self, cfg: CacheConfig, shm: str) -> None:
         """Record (or replace) a pool and its segment name; committed on return."""
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO pools (name, config, shm_name) VALUES (?, ?, ?)",
                 (cfg.name, json.dumps(asdict(cfg)), shm),
@@ -163,7 +143,7 @@ class CacheDatabase:
 
     def get_pool(self, name: str) -> tuple[CacheConfig, str] | None:
         """``(config, segment name)`` of a recorded pool, or ``None``."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             row = conn.execute(
                 "SELECT config, shm_name FROM pools WHERE name = ?", (name,)
             ).fetchone()
@@ -171,7 +151,7 @@ class CacheDatabase:
 
     def list_pools(self) -> list[CacheConfig]:
         """Every recorded pool, by name."""
-        with self._pool().get_connection() as conn:
+        with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute("SELECT config FROM pools ORDER BY name").fetchall()
         return [_config_from_json(row[0]) for row in rows]
 
@@ -181,7 +161,7 @@ class CacheDatabase:
         Returns:
             True when the pool was recorded.
         """
-        with self._pool().transaction() as conn:
+        with self._pool_handle.get().transaction() as conn:
             conn.execute("DELETE FROM entries WHERE pool = ?", (name,))
             conn.execute("DELETE FROM stats WHERE pool = ?", (name,))
             return conn.execute("DELETE FROM pools WHERE name = ?", (name,)).rowcount > 0

@@ -44,6 +44,11 @@ A checkout whose statement or commit fails because the database or its disk is f
 a rollback, then raises :class:`DatabaseFullError` (a :class:`sqlite3.OperationalError`)
 naming the path and saying that nothing of the transaction was written; SQLite's own error
 is its ``__cause__``.
+
+**A store's handle.** :class:`PoolHandle` is what a module holding one database keeps: it
+creates the file's directory (0700), normalises the path, and its
+:meth:`~PoolHandle.get` returns the registry pool, fetched again once
+:func:`close_all_pools` has closed the one it held.
 """
 
 from __future__ import annotations
@@ -62,12 +67,14 @@ from types import TracebackType
 from typing import Any
 
 from cortex.runtime import load_settings
+from cortex.utils.atomic_file import ensure_private_dir
 
 __all__ = [
     "DatabaseFileError",
     "DatabaseFullError",
     "PoolClosedError",
     "PoolConfigError",
+    "PoolHandle",
     "PoolMisuseError",
     "PoolStats",
     "PoolTimeoutError",
@@ -746,6 +753,51 @@ def all_pool_stats() -> list[PoolStats]:
     with _pools_lock:
         pools = sorted(_pools.values(), key=lambda p: p.db_path)
     return [pool.stats() for pool in pools]
+
+
+class PoolHandle:
+    """The registry pool of one database file, fetched again after :func:`close_all_pools`.
+
+    Creating it makes the file's directory (mode 0700 when it is created here) and looks the
+    pool up in the registry; :meth:`get` is a lock-free attribute read on the fast path. Two
+    threads that both find the pool closed both ask the registry, which hands them the same
+    new pool.
+
+    Args:
+        db_path: the database file (``~`` expanded).
+
+    Raises:
+        DatabaseFileError: the file's directory cannot be created; the message names the
+            file.
+        ValueError: ``db_path`` is ``:memory:`` or another name that cannot be pooled.
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str]) -> None:
+        path = Path(db_path).expanduser()
+        try:
+            ensure_private_dir(path.parent)
+        except OSError as exc:
+            raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
+        self.db_path: Path = Path(normalize_db_path(path))
+        """The normalised path (``~`` expanded, absolute, symlinks resolved)."""
+        # _pool is the pool get() last returned. No lock guards it: it is replaced by one
+        # attribute write, and every writer stores the registry's pool for this file.
+        self._pool = get_connection_pool(self.db_path)
+
+    @property
+    def closed(self) -> bool:
+        """True when the pool last returned has been closed (:meth:`get` would fetch anew)."""
+        return self._pool.closed
+
+    def get(self) -> SQLiteConnectionPool:
+        """The open registry pool for :attr:`db_path` (a new one after ``close_all_pools``)."""
+        pool = self._pool
+        if pool.closed:
+            pool = self._pool = get_connection_pool(self.db_path)
+        return pool
+
+    def __repr__(self) -> str:
+        return f"<PoolHandle {self.db_path}>"
 
 
 def _after_fork_in_child() -> None:
