@@ -133,7 +133,8 @@ publish("08-parallel-llm", "llm_rate_measured", limited[0]["measured_rps"], "sta
 # ## What parallel planning gains
 #
 # 1, 3, 5, 10 and 20 packages: one after another (upstream's path before the executor), on
-# the thread pool and on asyncio, pool size `CORTEX_THREAD_POOL_SIZE` (10), rate limit off.
+# the thread pool and on asyncio, pool size `CORTEX_THREAD_POOL_SIZE` (printed below), rate
+# limit off.
 # The target is a speed-up of at least 0.9 x min(packages, pool size). Beside it, the seed's
 # **projected** figures, never measured upstream.
 
@@ -152,7 +153,9 @@ for row in rows:
         f"{row.packages:>8} {row.sequential:>9.2f}s {row.threads:>7.2f}s {row.asyncio:>7.2f}s "
         f"{row.threads_speedup:>6.2f} {row.asyncio_speedup:>6.2f}  {projected}"
     )
+print("pool size:", rows[0].pool)
 print("target met on every row:", all(row.meets_target for row in rows), f"[{facts.banner()}]")
+publish("08-parallel-llm", "llm_pool_size", rows[0].pool, "workers")
 by_size = {row.packages: row for row in rows}
 publish("08-parallel-llm", "llm_speedup_5_threads", round(by_size[5].threads_speedup, 2), "x")
 publish("08-parallel-llm", "llm_speedup_5_asyncio", round(by_size[5].asyncio_speedup, 2), "x")
