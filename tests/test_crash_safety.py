@@ -7,8 +7,8 @@ complete write, sleeps a random 0-10 ms and kills it with ``SIGKILL``: no ``fina
 one. Two helpers run at once (one per core). The same check on the in-place twin must
 find torn files.
 
-Trial counts: 100 atomic writes, 60 locked counter updates (two files, 30 kills each) and
-40 in-place twin writes: 200 kills in all.
+Trial counts: 100 atomic writes, 100 locked counter updates (two files, 50 kills each) and
+40 in-place twin writes: 240 kills in all.
 """
 
 from __future__ import annotations
@@ -77,12 +77,12 @@ def test_the_same_check_catches_in_place_writes(tmp_path: Path) -> None:
     assert sum(o["state"] == "torn" for o in outcomes) > 0
 
 
-def test_60_killed_locked_updates_never_tear_and_never_go_back(tmp_path: Path) -> None:
-    outcomes = _run_helpers("update", tmp_path, 30)
-    assert len(outcomes) == 60
+def test_100_killed_locked_updates_never_tear_and_never_go_back(tmp_path: Path) -> None:
+    outcomes = _run_helpers("update", tmp_path, 50)
+    assert len(outcomes) == 100
     assert {o["state"] for o in outcomes} == {"ok"}
     for helper in range(2):
-        counters = [o["counter"] for o in outcomes[30 * helper : 30 * (helper + 1)]]
+        counters = [o["counter"] for o in outcomes[50 * helper : 50 * (helper + 1)]]
         # Every writer's first update landed and none was undone by a later kill.
         assert all(b >= a + 1 for a, b in itertools.pairwise(counters))
         assert counters[0] >= 1
