@@ -196,7 +196,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "CORTEX_THREAD_POOL_SIZE",
         "thread_pool_size",
-        16,
+        20,
         "an integer from 1 to 256",
         "Worker threads (or concurrent asyncio tasks) for parallel LLM queries. The default "
         "comes from the pool-size sweep on the performance page.",
