@@ -149,10 +149,13 @@ class UnsafeSpinner:
         """Start a new animation thread (even if one is running)."""
         self.update(message)
         self._running = True
-        self._thread = threading.Thread(
+        thread = threading.Thread(
             target=self._animate, name=f"cortex-spinner-{id(self):x}", daemon=True
         )
-        self._thread.start()
+        self._thread = thread  # only the last one started is remembered (and joined)
+        # Start the local reference: starting self._thread could start another caller's
+        # Thread object twice, which breaks threading's own bookkeeping, not the spinner.
+        thread.start()
 
     def update(self, message: str) -> None:
         """Store the text, then its width: two stores another thread can see half of."""
