@@ -237,6 +237,7 @@ def test(python: Path, extra: list[str]) -> None:
             "notebooks/sanitize.cfg",
             "-p",
             "no:run-parallel",
+            f"--reliability-report={BUILD / 'reliability.json'}",
             *extra,
         ],
         env=env,
