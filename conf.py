@@ -82,6 +82,8 @@ nitpick_ignore_regex = [
     ("py:mod", _STDLIB),
     # ``tuple[str, ...]`` renders the ellipsis as a reference with older typehints releases.
     ("py:data", r"Ellipsis"),
+    # Private helpers (a base class shown in "Bases:") are not documented on purpose.
+    ("py:class", r"cortex(\.\w+)*\._\w+"),
     # Type variables of generic classes and functions.
     ("py:(class|obj)", r"(cortex\.[\w.]+\.)?(T|K|T_co)"),
 ]

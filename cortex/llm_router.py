@@ -40,6 +40,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -351,7 +352,35 @@ def _post_json(
     return decoded
 
 
-class OpenAICompatibleProvider:
+# Runs the HTTP providers' blocking requests for the asyncio engine. Not the loop's default
+# executor: that one has min(32, cores + 4) threads (6 on two cores), which would cap the
+# asyncio engine below CORTEX_THREAD_POOL_SIZE. Threads are created only as requests need.
+_http_pool: LazySingleton[ThreadPoolExecutor] = LazySingleton(
+    lambda: ThreadPoolExecutor(max_workers=256, thread_name_prefix="cortex-http"),
+    name="llm_router.http_pool",
+)
+
+
+class _BlockingHTTPProvider:
+    """``acomplete`` for a provider whose ``complete`` blocks on an HTTP request."""
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        """The request; each provider implements it."""
+        raise NotImplementedError
+
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        """The blocking request on a thread of the shared HTTP pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            _http_pool.get(), self.complete, messages, temperature, max_tokens
+        )
+
+
+class OpenAICompatibleProvider(_BlockingHTTPProvider):
     """Any server with an OpenAI-style ``POST {base_url}/chat/completions``.
 
     Covers OpenAI itself, Kimi (Moonshot), Ollama (``http://localhost:11434/v1``), vLLM and
@@ -400,15 +429,8 @@ class OpenAICompatibleProvider:
             raw_response=answer,
         )
 
-    async def acomplete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        """The blocking request on the running loop's default executor."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.complete, messages, temperature, max_tokens)
 
-
-class AnthropicProvider:
+class AnthropicProvider(_BlockingHTTPProvider):
     """Anthropic's Messages API (``POST {base_url}/v1/messages``), standard library only."""
 
     provider = LLMProvider.CLAUDE
@@ -459,13 +481,6 @@ class AnthropicProvider:
             latency_seconds=time.perf_counter() - started,
             raw_response=answer,
         )
-
-    async def acomplete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        """The blocking request on the running loop's default executor."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self.complete, messages, temperature, max_tokens)
 
 
 PROVIDER_ENVIRONMENT: Mapping[str, str] = {
