@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cortex.context_memory import ContextMemory, MemoryEntry
-from cortex.demos.harness import run_together
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.shared_state import UnsafeContextMemory, tiny_switch_interval
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
 
@@ -173,22 +170,8 @@ for _ in range(20):
 def test_several_processes_record_into_one_database(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"
     ContextMemory(str(db))
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(db)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        assert err == ""
+    outputs = run_python_processes(_CHILD, [[str(db)] for _ in range(3)])
+    assert [err for _out, err in outputs] == ["", "", ""]
     assert _count(db, "SELECT COUNT(*) FROM memory_entries") == 60
     assert _count(db, "SELECT frequency FROM patterns") == 60
 

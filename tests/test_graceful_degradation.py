@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import cortex.graceful_degradation as gd
-from cortex.demos.harness import run_together
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.shared_state import UnsafeFailureTracker, race_failures, tiny_switch_interval
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools, get_connection_pool
 
@@ -138,22 +135,8 @@ for j in range(20):
 def test_several_processes_share_the_response_cache(tmp_path: Path) -> None:
     db = tmp_path / "responses.db"
     gd.ResponseCache(db).put("install shared", "sudo apt install shared")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(db), str(i)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(3)
-    ]
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        assert err == ""
+    outputs = run_python_processes(_CHILD, [[str(db), str(i)] for i in range(3)])
+    assert [err for _out, err in outputs] == ["", "", ""]
     stats = gd.ResponseCache(db).get_stats()
     assert (stats["total_entries"], stats["total_hits"]) == (61, 60)
 

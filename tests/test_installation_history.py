@@ -11,15 +11,13 @@ import json
 import logging
 import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from cortex.demos.harness import run_together
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.sqlite import LeakyPool, RecordingRunner, StaticProbe
 from cortex.installation_history import (
     InstallationHistory,
@@ -409,20 +407,8 @@ def test_several_processes_write_with_nothing_lost(tmp_path: Path, leaky: str, h
     path = tmp_path / "shared.db"
     InstallationHistory(str(path), probe=StaticProbe())
     close_all_pools()
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(path), str(w), "25", leaky],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for w in range(4)
-    ]
-    failures = 0
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        failures += int(out)
+    outputs = run_python_processes(_CHILD, [[str(path), str(w), "25", leaky] for w in range(4)])
+    failures = sum(int(out) for out, _err in outputs)
     raw = sqlite3.connect(path)
     try:
         (rows,) = raw.execute(

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cortex.demos.harness import run_together
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.shared_state import LostCommitLimitsDatabase, tiny_switch_interval
 from cortex.kernel_features import accelerator_limits as al
 from cortex.kernel_features import kv_cache_manager as kv
@@ -128,22 +125,8 @@ for j in range(20):
 def test_several_processes_save_profiles(tmp_path: Path) -> None:
     db = tmp_path / "limits.db"
     al.LimitsDatabase(db_path=db)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(db), str(i)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(3)
-    ]
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        assert err == ""
+    outputs = run_python_processes(_CHILD, [[str(db), str(i)] for i in range(3)])
+    assert [err for _out, err in outputs] == ["", "", ""]
     assert _read(db, "SELECT COUNT(*) FROM profiles") == [(60,)]
 
 

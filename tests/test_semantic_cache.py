@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import cortex.semantic_cache as sc
-from cortex.demos.harness import run_together
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.shared_state import (
     UnsafeCountingCache,
     race_counters,
@@ -238,22 +236,8 @@ cache.close()
 def test_several_processes_write_the_same_database(tmp_path: Path) -> None:
     db = str(tmp_path / "shared.db")
     SemanticCache(db).flush()  # create it first, as the installed app would have
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CHILD, db, str(i)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for i in range(3)
-    ]
-    for child in children:
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        assert err == ""
+    outputs = run_python_processes(_CHILD, [[db, str(i)] for i in range(3)])
+    assert [err for _out, err in outputs] == ["", "", ""]
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT COUNT(*) FROM llm_cache_entries").fetchone()[0] == 120
         assert raw.execute("SELECT hits, misses FROM llm_cache_stats").fetchone() == (120, 0)

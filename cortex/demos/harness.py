@@ -9,15 +9,20 @@ dumps every thread's stack before failing, so a deadlock is a clear error, not a
 from __future__ import annotations
 
 import faulthandler
+import os
+import subprocess
 import sys
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from cortex.demos.ledger import LEDGER
 
-__all__ = ["ThreadsHung", "run_together"]
+__all__ = ["ThreadsHung", "run_python_processes", "run_together"]
+
+_CHECKOUT = Path(__file__).resolve().parents[2]  # the directory that holds cortex/
 
 T = TypeVar("T")
 
@@ -69,3 +74,34 @@ def run_together(
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]
+
+
+def run_python_processes(
+    code: str, argvs: list[list[str]], *, timeout: float = 120.0, area: str = "processes"
+) -> list[tuple[str, str]]:
+    """Start one ``python -c code *argv`` per entry of ``argvs`` at once; wait for them all.
+
+    The children import this checkout's ``cortex``. Returns each child's ``(stdout,
+    stderr)`` in order and adds the processes to :data:`cortex.demos.ledger.LEDGER`.
+
+    Raises:
+        RuntimeError: a child exited with a non-zero status (its stderr is in the message).
+    """
+    env = {**os.environ, "PYTHONPATH": str(_CHECKOUT)}
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, *argv],
+            cwd=_CHECKOUT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for argv in argvs
+    ]
+    outputs = [child.communicate(timeout=timeout) for child in children]
+    LEDGER.add(area, processes=len(children))
+    for child, (_out, err) in zip(children, outputs, strict=True):
+        if child.returncode != 0:
+            raise RuntimeError(f"child process exited with {child.returncode}: {err[-2000:]}")
+    return outputs
