@@ -36,6 +36,7 @@ extensions = [
     "cortex_tables",
     "cortex_perf",
     "cortex_reliability",
+    "cortex_readiness",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.
@@ -49,6 +50,7 @@ exclude_patterns = [
     "docs/_templates/**",
     "docs/_ext/**",
     "docs/_generated/**",
+    "docs/_data/**",
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "substitution"]
