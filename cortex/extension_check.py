@@ -61,17 +61,17 @@ class DistributionCheck:
 
     distribution: str
     modules: tuple[str, ...]
-    """Its extension modules (dotted names), in the order they were imported."""
+    """Its extension modules as dotted names, in the order they were imported."""
     enabled_by: str | None = None
     """The first module whose import turned the GIL on, if any."""
     failed: tuple[tuple[str, str], ...] = ()
-    """``(module, error)`` for modules that could not be imported on their own."""
+    """A ``(module, error)`` pair for each module that could not be imported on its own."""
     checked: bool = False
-    """False on a GIL build (or if the GIL was already on): nothing was imported."""
+    """Whether anything was imported (never on a GIL build, where the GIL is always on)."""
 
     @property
     def keeps_gil_off(self) -> bool | None:
-        """True/False once checked; ``None`` when nothing was imported."""
+        """Whether the GIL stayed off, once checked, or ``None`` when nothing was imported."""
         return (self.enabled_by is None) if self.checked else None
 
 

@@ -162,7 +162,12 @@ def print_results_table(results_dir: Path) -> None:
             if isinstance(value, str):
                 continue  # labels (the interpreter banner) are summarised below
             shown = f"{value:,.3g}" if isinstance(value, float) else str(value)
-            print(f"{path.stem:<16} {key:<28} {shown:>14}  {figure['unit']}")
+            spread = ""
+            if figure.get("repeats", 1) > 1:
+                spread = (
+                    f"  median of {figure['repeats']}: {figure['min']:,.3g} to {figure['max']:,.3g}"
+                )
+            print(f"{path.stem:<16} {key:<28} {shown:>14}  {figure['unit']}{spread}")
     gil = "GIL on" if runtime.get("gil_enabled") else "GIL off"
     build = "free-threaded build" if runtime.get("free_threaded_build") else "GIL build"
     print(
@@ -217,6 +222,8 @@ def guide(python: Path) -> None:
     )
     print(f"\nThe guide is at {html / 'index.html'}")
     print_results_table(results)
+    # Last: the pages as a reader sees them (headless Chromium where installed).
+    run([str(python), "tools/check_pages.py", str(html)], env=env)
     print(f"guide built in {time.monotonic() - started:.0f} s")
 
 
