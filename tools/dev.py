@@ -246,6 +246,9 @@ def test(python: Path, extra: list[str]) -> None:
             "-p",
             "no:run-parallel",
             f"--reliability-report={BUILD / 'reliability.json'}",
+            # A private base directory: pytest's clean-up of the shared numbered directories
+            # under /tmp/pytest-of-$USER races with any other pytest run on the machine.
+            f"--basetemp={BUILD / 'pytest' / python.parent.parent.name}",
             *extra,
         ],
         env=env,
