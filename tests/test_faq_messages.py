@@ -7,6 +7,7 @@ version) and checks that the page quotes what the interpreter really says.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -221,3 +222,50 @@ def test_cpython_118172_shared_connection_returns_wrong_rows(tmp_path: Path) -> 
     faq = _page("faq.md")
     assert "https://github.com/python/cpython/issues/118172" in faq
     assert "sqlite3.InterfaceError: bad parameter or other API misuse" in faq
+
+
+# -- a connection used from another thread ---------------------------------------------
+
+
+def test_connection_from_another_thread_is_refused() -> None:
+    connection = sqlite3.connect(":memory:")
+    errors: list[BaseException] = []
+
+    def use() -> None:
+        try:
+            connection.execute("SELECT 1")
+        except sqlite3.ProgrammingError as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=use)
+    worker.start()
+    worker.join()
+    connection.close()
+    [error] = errors
+    message = str(error)
+    assert message.startswith(
+        "SQLite objects created in a thread can only be used in that same thread."
+    )
+    assert "The object was created in thread id" in message
+    quoted = "SQLite objects created in a thread can only be used in that same thread"
+    assert f"sqlite3.ProgrammingError: {quoted}" in _page("faq.md")
+
+
+# -- an asyncio primitive shared by two event loops ------------------------------------
+
+
+def test_semaphore_shared_by_two_event_loops_fails() -> None:
+    semaphore = asyncio.Semaphore(1)
+
+    async def contend() -> None:
+        async def hold() -> None:
+            async with semaphore:
+                await asyncio.sleep(0)
+
+        # Two tasks: the second one waits, which binds the semaphore to this loop.
+        await asyncio.gather(hold(), hold())
+
+    asyncio.run(contend())
+    with pytest.raises(RuntimeError, match="is bound to a different event loop"):
+        asyncio.run(contend())
+    assert "RuntimeError: ... is bound to a different event loop" in _page("faq.md")
