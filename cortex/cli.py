@@ -132,7 +132,7 @@ class _UserError(Exception):
 # -- doctor ----------------------------------------------------------------------------
 
 
-def _doctor(args: argparse.Namespace) -> int:
+def _doctor(_args: argparse.Namespace) -> int:
     settings = load_settings()  # validate first: a bad setting prints nothing else
     facts = runtime_facts()
     print("Interpreter")
@@ -146,7 +146,6 @@ def _doctor(args: argparse.Namespace) -> int:
         ("threads run in parallel", "yes" if facts.parallel_threads else "no"),
     ):
         print(f"  {label:<24} {value}")
-    _print_extensions(all_installed=bool(getattr(args, "all_extensions", False)))
     print("\nSettings")
     for spec in SETTINGS:
         value = getattr(settings, spec.attribute)
@@ -172,6 +171,9 @@ def _doctor(args: argparse.Namespace) -> int:
     finally:
         for pool in opened:  # opened only to be reported: leave the process as it was
             pool.close()
+
+    # Last, because on a free-threaded build it starts one interpreter per distribution.
+    _print_extensions(all_installed=bool(getattr(_args, "all_extensions", False)))
     return 0
 
 
