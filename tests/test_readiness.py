@@ -84,3 +84,51 @@ def test_page_renders_from_the_committed_result(committed: dict[str, Any]) -> No
     assert isinstance(packages, list)
     assert f"**{len(packages)} packages**" in text
     assert text.count("\n| ") == len(packages) + 1  # header + one row per package
+
+
+def test_a_package_without_a_wheel_is_named(
+    readiness: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole set fails for cp314t; each package of the GIL resolution is tried alone."""
+    gil_set = [
+        {"name": "pure", "version": "1", "wheel": "pure-1-py3-none-any.whl"},
+        {
+            "name": "ready",
+            "version": "2",
+            "wheel": "ready-2-cp314-cp314t-manylinux_2_28_x86_64.whl",
+        },
+        {"name": "stuck", "version": "3", "wheel": "stuck-3-cp314-cp314-manylinux_2_28_x86_64.whl"},
+    ]
+
+    def fake_pip(
+        requirements: list[str], abi: str, report: Path, *, deps: bool = True
+    ) -> str | None:
+        if abi == "cp314":
+            install = gil_set
+        elif deps:
+            return "ERROR: No matching distribution found for stuck"
+        else:
+            [name] = requirements
+            if name == "stuck":
+                return "ERROR: No matching distribution found for stuck"
+            install = [p for p in gil_set if p["name"] == name]
+        items = [
+            {
+                "metadata": {"name": p["name"], "version": p["version"]},
+                "download_info": {"url": f"https://files.example/{p['wheel']}"},
+            }
+            for p in install
+        ]
+        report.write_text(json.dumps({"install": items}), encoding="utf-8")
+        return None
+
+    monkeypatch.setattr(readiness, "_pip", fake_pip)
+    result = readiness.resolve(["top"])
+    assert result["resolved"] is False
+    assert "stuck" in result["error"]
+    kinds = {p["name"]: p["kind"] for p in result["packages"]}
+    assert kinds == {
+        "pure": "pure Python",
+        "ready": "free-threaded",
+        "stuck": "no free-threaded or pure-Python wheel",
+    }
