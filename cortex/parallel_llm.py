@@ -40,7 +40,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -274,12 +274,32 @@ class _BatchMonitor:
         self.rate_limit_wait_seconds = 0.0
         executor._gauge(queued=queries)
 
-    def started(self) -> None:
+        self.closed = False
+
+    def start(self) -> bool:
+        """Move one query from queued to active; ``False`` once the batch was abandoned."""
         with self.lock:
+            if self.closed:
+                return False
             self.queued -= 1
             self.active += 1
             self.peak_active = max(self.peak_active, self.active)
         self.executor._gauge(queued=-1, active=1)
+        return True
+
+    def close(self) -> None:
+        """The batch is over (finished or cancelled): queries never started leave the gauge.
+
+        Queries still running keep their ``active`` count until they return; none starts
+        after this.
+        """
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            never_started, self.queued = self.queued, 0
+        if never_started:
+            self.executor._gauge(queued=-never_started)
 
     def finished(self, success: bool) -> None:
         with self.lock:
@@ -461,10 +481,16 @@ class ParallelLLMExecutor:
 
     def _run_one_sync(self, query: ParallelQuery, monitor: _BatchMonitor) -> ParallelResult:
         started = time.perf_counter()
-        monitor.started()
         result = ParallelResult(query.id, None, "not attempted", False)
+        if not monitor.start():
+            result.error = "cancelled"
+            return result
         try:
             for attempt in range(self._attempts):
+                # A plain read of a flag only ever set to True: the batch was cancelled.
+                if monitor.closed:
+                    result.error = result.error or "cancelled"
+                    break
                 waited = self.rate_limiter.acquire_blocking()
                 if waited:
                     monitor.waited(waited)
@@ -494,8 +520,10 @@ class ParallelLLMExecutor:
     ) -> ParallelResult:
         async with limit:
             started = time.perf_counter()
-            monitor.started()
             result = ParallelResult(query.id, None, "not attempted", False)
+            if not monitor.start():
+                result.error = "cancelled"
+                return result
             try:
                 for attempt in range(self._attempts):
                     waited = await self.rate_limiter.acquire_timed()
@@ -530,8 +558,13 @@ class ParallelLLMExecutor:
     def _execute_threads(self, queries: Sequence[ParallelQuery]) -> BatchResult:
         started = time.perf_counter()
         monitor = _BatchMonitor(self, next(_batch_ids), len(queries))
-        with ThreadPoolExecutor(self._workers(queries), thread_name_prefix="cortex-llm") as pool:
-            results = list(pool.map(lambda q: self._run_one_sync(q, monitor), queries))
+        try:
+            with ThreadPoolExecutor(
+                self._workers(queries), thread_name_prefix="cortex-llm"
+            ) as pool:
+                results = list(pool.map(lambda q: self._run_one_sync(q, monitor), queries))
+        finally:
+            monitor.close()
         return self._finish_batch(monitor, results, started)
 
     async def _execute_async(
@@ -549,25 +582,50 @@ class ParallelLLMExecutor:
             if on_complete is not None:
                 on_complete(result)
 
-        if self.engine == "asyncio":
-            # Created here, on the loop that runs this batch: never shared with another loop.
-            limit = asyncio.Semaphore(self._workers(queries))
-            jobs: list[asyncio.Future[ParallelResult]] = [
-                asyncio.ensure_future(self._run_one_async(q, monitor, limit)) for q in queries
+        try:
+            if self.engine == "asyncio":
+                # Created here, on the loop running this batch: never shared with another.
+                limit = asyncio.Semaphore(self._workers(queries))
+                jobs: list[asyncio.Future[ParallelResult]] = [
+                    asyncio.ensure_future(self._run_one_async(q, monitor, limit)) for q in queries
+                ]
+                try:
+                    await asyncio.gather(*(run(i, job) for i, job in enumerate(jobs)))
+                finally:
+                    for job in jobs:  # cancelled: no query outlives its batch
+                        job.cancel()
+            else:
+                await self._gather_on_threads(queries, monitor, run)
+        finally:
+            monitor.close()
+        return self._finish_batch(monitor, [r for r in results if r is not None], started)
+
+    async def _gather_on_threads(
+        self,
+        queries: Sequence[ParallelQuery],
+        monitor: _BatchMonitor,
+        run: Callable[[int, asyncio.Future[ParallelResult]], Coroutine[Any, Any, None]],
+    ) -> None:
+        """The threads engine under a coroutine: cancelling it never blocks the loop.
+
+        On cancellation the queries not yet started are dropped and the pool is shut down
+        without waiting: its threads finish the requests already in flight (a blocking
+        call cannot be interrupted) and exit on their own, off the event loop's thread.
+        """
+        loop = asyncio.get_running_loop()
+        pool = ThreadPoolExecutor(self._workers(queries), thread_name_prefix="cortex-llm")
+        finished = False
+        try:
+            jobs = [
+                asyncio.wrap_future(pool.submit(self._run_one_sync, q, monitor), loop=loop)
+                for q in queries
             ]
             await asyncio.gather(*(run(i, job) for i, job in enumerate(jobs)))
-        else:
-            loop = asyncio.get_running_loop()
-            pool = ThreadPoolExecutor(self._workers(queries), thread_name_prefix="cortex-llm")
-            try:
-                jobs = [
-                    asyncio.wrap_future(pool.submit(self._run_one_sync, q, monitor), loop=loop)
-                    for q in queries
-                ]
-                await asyncio.gather(*(run(i, job) for i, job in enumerate(jobs)))
-            finally:
-                pool.shutdown(wait=True)
-        return self._finish_batch(monitor, [r for r in results if r is not None], started)
+            finished = True
+        finally:
+            # Every job is done when the gather finished, so waiting costs nothing then;
+            # otherwise (cancelled, or a callback raised) never wait on the loop's thread.
+            pool.shutdown(wait=finished, cancel_futures=True)
 
     async def execute_batch_async(self, queries: Sequence[ParallelQuery]) -> BatchResult:
         """Run ``queries`` from a coroutine, on this executor's engine; results in order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import math
 import threading
@@ -327,3 +328,74 @@ def test_query_builders() -> None:
     ]
     assert [q.id for q in create_error_diagnosis_queries(["e1", "e2"])] == ["error_0", "error_1"]
     assert create_hardware_check_queries(["gpu"])[0].metadata == {"check": "gpu"}
+
+
+# -- cancellation ------------------------------------------------------------------------------
+
+
+class Hung:
+    """Blocks (threads) or sleeps (asyncio) until ``release`` is set: a hung provider."""
+
+    provider = LLMProvider.OPENAI
+    model = "hung"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        self.release.wait(30)
+        return LLMResponse("late", self.provider, self.model, 1, 0.0, 0.0)
+
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+        return LLMResponse("late", self.provider, self.model, 1, 0.0, 0.0)
+
+
+def _gauges(executor: ParallelLLMExecutor) -> tuple[int, int]:
+    stats = executor.stats()
+    return stats["queue_depth"], stats["active_workers"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cancelling_a_batch_never_blocks_the_loop_and_empties_the_gauges(
+    engine: Engine,
+) -> None:
+    hung = Hung()
+    router = LLMRouter(providers={LLMProvider.OPENAI: hung})
+    executor = ParallelLLMExecutor(router, 2, 0, retry_failed=False, engine=engine)
+    queries = create_package_queries([f"p{i}" for i in range(6)])
+
+    async def cancel_after(seconds: float) -> tuple[float, float]:
+        ticks: list[float] = []
+
+        async def ticker() -> None:  # measures the longest stall of this loop
+            while True:
+                ticks.append(time.perf_counter())
+                await asyncio.sleep(0.02)
+
+        watch = asyncio.ensure_future(ticker())
+        started = time.perf_counter()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(executor.execute_batch_async(queries), seconds)
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(0.05)
+        watch.cancel()
+        stall = max(b - a for a, b in itertools.pairwise(ticks))
+        return elapsed, stall
+
+    elapsed, stall = asyncio.run(cancel_after(0.5))
+    # Generous bounds (shared machine); before the fix the threads engine waited for the
+    # hung provider (30 s) inside the loop.
+    assert elapsed < 5.0
+    assert stall < 2.0
+    assert _gauges(executor)[0] == 0  # never-started queries left the queue gauge
+    hung.release.set()  # the two requests in flight return, and their workers end
+    deadline = time.monotonic() + 10
+    while _gauges(executor) != (0, 0) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _gauges(executor) == (0, 0)
