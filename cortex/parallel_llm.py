@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from cortex.llm.answers import PREFERRED_FORMAT
 from cortex.llm_router import LLMProvider, LLMResponse, LLMRouter, TaskType
 from cortex.runtime import RuntimeFacts, Settings, load_settings, runtime_facts
 
@@ -68,9 +69,10 @@ logger = logging.getLogger(__name__)
 Engine = Literal["threads", "asyncio"]
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are a Debian/Ubuntu package manager. Answer with the apt commands that install "
-    "the requested package, one command per line, no explanations."
+    "You are a Debian/Ubuntu package manager. Give the apt commands that install the "
+    "requested package. " + PREFERRED_FORMAT
 )
+"""Asks for the format :func:`cortex.llm.answers.parse_answer` reads best."""
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Talking to language models: routing, providers, and reading their answers."""
