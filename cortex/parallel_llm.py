@@ -17,9 +17,10 @@ types). What differs:
   only for arithmetic, so one executor serves many batches, threads and loops.
   :meth:`ParallelLLMExecutor.execute_batch` called from a running loop (a notebook) runs
   the batch on a fresh loop in a worker thread.
-* **The rate limit holds over any window.** Starts are spaced at least
-  ``1 / requests_per_second`` apart (no burst), so any half-open window of ``T`` seconds
-  holds at most ``ceil(T * rps)`` starts, across every thread and loop.
+* **The rate limit allows bursts and still holds.** A sliding-window log
+  (:class:`RateLimiter`): any 1-second window holds at most ``requests_per_second``
+  starts, across every thread and loop, and up to that many start at once (upstream's
+  token bucket also started a burst, but let twice the rate into one second).
 * **Backoff is exponential with jitter** (upstream's was linear although documented as
   exponential).
 * **Monitoring**: active workers, queue depth, rate-limit waits, retries and failures, per
@@ -144,36 +145,91 @@ class BatchResult:
 
 
 class RateLimiter:
-    """At most ``requests_per_second`` starts per second over any window, from anywhere.
+    """At most ``requests_per_second`` starts in any 1-second window, bursts allowed.
 
-    Each grant is at least ``1 / requests_per_second`` after the previous one (a spacing
-    limiter, no burst), measured on one monotonic clock under one thread lock. The lock is
-    held only to compare and update two floats, never while sleeping, so it is safe from
-    any number of threads and event loops at once: :meth:`acquire` (a coroutine, as
-    upstream) sleeps with ``asyncio.sleep``, :meth:`acquire_blocking` with ``time.sleep``.
+    A **sliding-window log**: a start is granted when fewer than ``capacity`` starts were
+    granted in the last ``window`` seconds, otherwise the caller waits until the oldest of
+    them leaves the window. With ``rps >= 1`` the capacity is ``floor(rps)`` and the window
+    1 s, so any half-open 1-second window holds at most ``rps`` starts (a fractional rate
+    is rounded down); with ``0 < rps < 1`` one start is allowed per ``1 / rps`` seconds.
+    A burst of up to ``capacity`` starts goes out at once: five queries at the default
+    5 rps start together. (A token bucket of capacity ``rps`` would not hold the window
+    property: a full bucket plus one second of refill lets ``2 * rps`` starts into one
+    second.)
+
+    Grants are decided on one monotonic clock under one thread lock, held only to compare
+    and update a few floats, never while sleeping, so the limiter is safe from any number
+    of threads and event loops at once: :meth:`acquire` (a coroutine, as upstream) sleeps
+    with ``asyncio.sleep``, :meth:`acquire_blocking` with ``time.sleep``.
     ``requests_per_second=0`` turns the limit off.
+
+    Upstream's attributes keep their meaning: :attr:`rate` is the configured rate and
+    :attr:`tokens` the starts available right now (``capacity`` when idle, one fewer per
+    start).
     """
 
     def __init__(self, requests_per_second: float = 5.0, *, history: int = 10_000) -> None:
         if requests_per_second < 0 or math.isnan(requests_per_second):
             raise ValueError(f"requests_per_second must be >= 0, not {requests_per_second}")
         self.requests_per_second = requests_per_second
-        self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
-        # Guards _next_allowed, _grants and the counters below.
+        self.capacity = max(1, math.floor(requests_per_second)) if requests_per_second else 0
+        """Starts allowed in one window (0: no limit)."""
+        self.window = (
+            1.0
+            if requests_per_second >= 1
+            else (1.0 / requests_per_second if requests_per_second else 0.0)
+        )
+        """Length of the sliding window in seconds."""
+        # Guards _recent, _grants and the counters below.
         self._lock = threading.Lock()
-        self._next_allowed = -math.inf
+        self._recent: collections.deque[float] = collections.deque()  # grants in the window
         self._grants: collections.deque[float] = collections.deque(maxlen=history)
         self.granted = 0
         self.waits = 0
         self.wait_seconds = 0.0
 
+    @property
+    def rate(self) -> float:
+        """Upstream's name for :attr:`requests_per_second`."""
+        return self.requests_per_second
+
+    def _expire(self, now: float) -> None:
+        """Drop grants older than the window (caller holds the lock)."""
+        while self._recent and now - self._recent[0] >= self.window:
+            self._recent.popleft()
+
+    @property
+    def tokens(self) -> float:
+        """Starts that may begin right now without waiting (upstream's token count)."""
+        if not self.capacity:
+            return math.inf
+        with self._lock:
+            self._expire(time.monotonic())
+            return float(self.capacity - len(self._recent))
+
+    @tokens.setter
+    def tokens(self, value: float) -> None:
+        """Make only ``value`` starts available now (upstream tests drain the bucket so)."""
+        if not self.capacity:
+            return
+        with self._lock:
+            now = time.monotonic()
+            self._expire(now)
+            used = self.capacity - max(0, min(self.capacity, math.floor(value)))
+            while len(self._recent) < used:
+                self._recent.append(now)
+            while len(self._recent) > used:
+                self._recent.popleft()
+
     def _try_acquire(self) -> float:
         """Grant now and return 0, or return how long to wait before trying again."""
         with self._lock:
             now = time.monotonic()
-            if now < self._next_allowed:
-                return self._next_allowed - now
-            self._next_allowed = now + self._interval
+            if self.capacity:
+                self._expire(now)
+                if len(self._recent) >= self.capacity:
+                    return self._recent[0] + self.window - now
+                self._recent.append(now)
             self._grants.append(now)
             self.granted += 1
             return 0.0
@@ -223,6 +279,8 @@ class RateLimiter:
         with self._lock:
             return {
                 "requests_per_second": self.requests_per_second,
+                "capacity": self.capacity,
+                "window_seconds": self.window,
                 "granted": self.granted,
                 "waits": self.waits,
                 "wait_seconds": round(self.wait_seconds, 6),
