@@ -545,8 +545,8 @@ def providers_from_environment(
 _ROUTING: Mapping[TaskType, LLMProvider] = {
     TaskType.USER_CHAT: LLMProvider.CLAUDE,
     TaskType.REQUIREMENT_PARSING: LLMProvider.CLAUDE,
-    TaskType.ERROR_DEBUGGING: LLMProvider.CLAUDE,
     TaskType.SYSTEM_OPERATION: LLMProvider.KIMI_K2,
+    TaskType.ERROR_DEBUGGING: LLMProvider.KIMI_K2,
     TaskType.CODE_GENERATION: LLMProvider.KIMI_K2,
     TaskType.DEPENDENCY_RESOLUTION: LLMProvider.KIMI_K2,
     TaskType.CONFIGURATION: LLMProvider.KIMI_K2,
@@ -594,6 +594,9 @@ class LLMRouter:
     With no key, base URL or ``providers``, the only provider is :class:`OfflineProvider`.
     The router is thread-safe and event-loop-agnostic: share one.
     """
+
+    ROUTING_RULES: Mapping[TaskType, LLMProvider] = _ROUTING
+    """The provider each task type prefers (upstream's class attribute)."""
 
     def __init__(
         self,
@@ -643,7 +646,7 @@ class LLMRouter:
                 raise ValueError(
                     f"provider {force_provider.value} is not configured (have: {configured})"
                 )
-            return RoutingDecision(force_provider, task_type, "forced by caller", 1.0)
+            return RoutingDecision(force_provider, task_type, "Forced by caller", 1.0)
         preferred = _ROUTING.get(task_type, self.default_provider)
         if preferred in self.providers:
             return RoutingDecision(preferred, task_type, f"best suited to {task_type.value}", 0.9)

@@ -41,7 +41,7 @@ import math
 import random
 import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -743,33 +743,52 @@ def create_package_queries(
     ]
 
 
-def create_error_diagnosis_queries(errors: Sequence[str]) -> list[ParallelQuery]:
-    """One diagnosis query per error message, id ``error_<n>``."""
-    return [
-        ParallelQuery(
-            id=f"error_{n}",
-            messages=[
-                {"role": "system", "content": "You diagnose Linux installation errors."},
-                {"role": "user", "content": f"Diagnose this error and suggest a fix: {error}"},
-            ],
-            task_type=TaskType.ERROR_DEBUGGING,
-            metadata={"error": error},
+def create_error_diagnosis_queries(
+    errors: Sequence[str | Mapping[str, str]],
+) -> list[ParallelQuery]:
+    """One diagnosis query per error, id ``err_<id>``.
+
+    An error is upstream's ``{"id": ..., "message": ...}`` (id ``err_<id>``) or a plain
+    message (id ``err_<n>``, its position from 0). ``metadata`` holds ``error`` (the
+    message) and upstream's ``original_error``.
+    """
+    queries = []
+    for n, error in enumerate(errors):
+        if isinstance(error, str):
+            key, message, original = str(n), error, {"id": str(n), "message": error}
+        else:
+            key, message, original = str(error["id"]), error["message"], dict(error)
+        queries.append(
+            ParallelQuery(
+                id=f"err_{key}",
+                messages=[
+                    {"role": "system", "content": "You diagnose Linux installation errors."},
+                    {
+                        "role": "user",
+                        "content": f"Diagnose this error and suggest a fix: {message}",
+                    },
+                ],
+                task_type=TaskType.ERROR_DEBUGGING,
+                metadata={"error": message, "original_error": original},
+            )
         )
-        for n, error in enumerate(errors)
-    ]
+    return queries
 
 
 def create_hardware_check_queries(checks: Sequence[str]) -> list[ParallelQuery]:
-    """One configuration query per hardware check, id ``hw_<n>``."""
+    """One configuration query per hardware check, id ``hw_<check in lower case>``.
+
+    ``metadata`` holds ``check`` and upstream's ``hardware_type`` (both the check).
+    """
     return [
         ParallelQuery(
-            id=f"hw_{n}",
+            id=f"hw_{check.lower()}",
             messages=[
                 {"role": "system", "content": "You configure Linux drivers and hardware."},
                 {"role": "user", "content": f"Check the configuration of: {check}"},
             ],
             task_type=TaskType.CONFIGURATION,
-            metadata={"check": check},
+            metadata={"check": check, "hardware_type": check},
         )
-        for n, check in enumerate(checks)
+        for check in checks
     ]

@@ -342,8 +342,12 @@ def test_query_builders() -> None:
         {"role": "system", "content": "sys"},
         {"role": "user", "content": "get nginx"},
     ]
-    assert [q.id for q in create_error_diagnosis_queries(["e1", "e2"])] == ["error_0", "error_1"]
-    assert create_hardware_check_queries(["gpu"])[0].metadata == {"check": "gpu"}
+    assert [q.id for q in create_error_diagnosis_queries(["e1", "e2"])] == ["err_0", "err_1"]
+    upstream_style = create_error_diagnosis_queries([{"id": "1", "message": "dpkg locked"}])
+    assert upstream_style[0].id == "err_1"
+    assert upstream_style[0].metadata["error"] == "dpkg locked"
+    gpu = create_hardware_check_queries(["GPU"])[0]
+    assert (gpu.id, gpu.metadata) == ("hw_gpu", {"check": "GPU", "hardware_type": "GPU"})
 
 
 # -- cancellation ------------------------------------------------------------------------------
