@@ -9,7 +9,7 @@ the planning and validation machinery; it prints nothing and reads no arguments.
   :class:`~cortex.dependency_resolver.PackageIndex`. It returns an :class:`InstallPlan`
   with one :class:`PackagePlan` per package; it runs nothing.
 * :func:`check_known` refuses, before anyone is asked, a name that breaks Debian's rules
-  or that the index (with :data:`~cortex.llm_router.PACKAGE_ALIASES`) does not know.
+  or that the index (with :data:`~cortex.dependency_resolver.PACKAGE_ALIASES`) does not know.
 * :func:`validate_command` is the only way a model's command line becomes an argument
   list: a short allow-list of ``apt-get``/``apt``/``dpkg`` forms, every package a valid
   name the index knows, and no shell syntax at all. A line that fails is kept in the plan
@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from cortex.dependency_resolver import (
+    PACKAGE_ALIASES,
     DependencyResolver,
     PackageIndex,
     is_valid_package_name,
@@ -46,7 +47,7 @@ from cortex.installation_history import (
     InstallationType,
 )
 from cortex.llm.answers import parse_answer
-from cortex.llm_router import PACKAGE_ALIASES, LLMRouter, TaskType
+from cortex.llm_router import LLMRouter, TaskType
 from cortex.parallel_llm import (
     DEFAULT_SYSTEM_PROMPT,
     ParallelLLMExecutor,

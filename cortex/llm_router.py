@@ -45,7 +45,12 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from cortex.dependency_resolver import PackageIndex, get_default_index
+from cortex.dependency_resolver import (
+    ALIAS_NOTES,
+    PACKAGE_ALIASES,
+    PackageIndex,
+    get_default_index,
+)
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
@@ -174,22 +179,6 @@ def _count_tokens(text: str) -> int:
 # The offline provider
 # --------------------------------------------------------------------------------------
 
-PACKAGE_ALIASES: Mapping[str, str] = {
-    "docker": "docker.io",  # Debian's "docker" is wmdocker, a system-tray dock
-    "node": "nodejs",
-    "postgres": "postgresql",
-    "mysql": "default-mysql-server",
-    "python": "python3",
-    "apache": "apache2",
-    "httpd": "apache2",
-}
-"""What people type -> the Debian package they mean, where the two differ."""
-
-_ALIAS_NOTES: Mapping[str, str] = {
-    "docker": "Debian's 'docker' package is wmdocker (a system-tray dock); "
-    "the Docker engine is packaged as docker.io",
-}
-
 _WORD = re.compile(r"[a-z0-9][a-z0-9+.-]*[a-z0-9+]|[a-z0-9]")
 # "install nginx, redis and docker" up to the end of the line or a word that ends the list.
 _INSTALL = re.compile(r"\binstall\s+(.*?)(?:\s+(?:on|with|using|for|in|from)\b|[;:!?]|$)", re.M)
@@ -249,8 +238,8 @@ class OfflineProvider:
                 continue
             target = PACKAGE_ALIASES.get(word)
             if target is not None and target in index:
-                if word in _ALIAS_NOTES:
-                    lines.append(f"# {_ALIAS_NOTES[word]}")
+                if word in ALIAS_NOTES:
+                    lines.append(f"# {ALIAS_NOTES[word]}")
                 wanted.append(target)
             elif word in index:
                 wanted.append(word)
