@@ -149,9 +149,11 @@ class RateLimiter:
 
     A **sliding-window log**: a start is granted when fewer than ``capacity`` starts were
     granted in the last ``window`` seconds, otherwise the caller waits until the oldest of
-    them leaves the window. With ``rps >= 1`` the capacity is ``floor(rps)`` and the window
-    1 s, so any half-open 1-second window holds at most ``rps`` starts (a fractional rate
-    is rounded down); with ``0 < rps < 1`` one start is allowed per ``1 / rps`` seconds.
+    them leaves the window. The window is 1 s by default and the capacity
+    ``floor(rps x window)``, so any half-open 1-second window holds at most ``rps`` starts
+    (a fractional rate is rounded down); below one start per window, one start is allowed
+    per ``1 / rps`` seconds. (``window`` exists for benchmarks that run a situation
+    faster: 50 starts/s in 0.1 s windows is 5/s in 1 s windows, ten times faster.)
     A burst of up to ``capacity`` starts goes out at once: five queries at the default
     5 rps start together. (A token bucket of capacity ``rps`` would not hold the window
     property: a full bucket plus one second of refill lets ``2 * rps`` starts into one
@@ -168,18 +170,25 @@ class RateLimiter:
     start).
     """
 
-    def __init__(self, requests_per_second: float = 5.0, *, history: int = 10_000) -> None:
+    def __init__(
+        self, requests_per_second: float = 5.0, *, window: float = 1.0, history: int = 10_000
+    ) -> None:
         if requests_per_second < 0 or math.isnan(requests_per_second):
             raise ValueError(f"requests_per_second must be >= 0, not {requests_per_second}")
+        if not window > 0:
+            raise ValueError(f"window must be > 0 seconds, not {window}")
         self.requests_per_second = requests_per_second
-        self.capacity = max(1, math.floor(requests_per_second)) if requests_per_second else 0
+        rps = requests_per_second
+        self.capacity: int
         """Starts allowed in one window (0: no limit)."""
-        self.window = (
-            1.0
-            if requests_per_second >= 1
-            else (1.0 / requests_per_second if requests_per_second else 0.0)
-        )
+        self.window: float
         """Length of the sliding window in seconds."""
+        if not rps:
+            self.capacity, self.window = 0, 0.0
+        elif rps * window >= 1:
+            self.capacity, self.window = math.floor(rps * window + 1e-9), window
+        else:
+            self.capacity, self.window = 1, 1.0 / rps
         # Guards _recent, _grants and the counters below.
         self._lock = threading.Lock()
         self._recent: collections.deque[float] = collections.deque()  # grants in the window

@@ -192,6 +192,10 @@ def test_a_burst_up_to_the_rate_starts_at_once_and_tokens_count_it() -> None:
     assert RateLimiter(0.5).capacity == 1
     assert RateLimiter(0.5).window == 2.0
     assert RateLimiter(2.5).capacity == 2
+    scaled = RateLimiter(50.0, window=0.1)  # the default 5/s, ten times faster
+    assert (scaled.capacity, scaled.window) == (5, 0.1)
+    with pytest.raises(ValueError, match="window"):
+        RateLimiter(5.0, window=0)
 
 
 def test_the_window_check_catches_a_token_bucket_of_capacity_rps() -> None:

@@ -1,30 +1,41 @@
 """Measurements of parallel LLM planning: sequential vs threads vs asyncio, rate limit, pools.
 
-Shared by ``benchmarks/parallel_llm_bench.py`` and the ``08-parallel-llm`` notebook. Every
-run uses the offline provider, whose simulated latency stands for a model's; nothing here
-touches the network. Every figure should be printed with
+Shared by ``benchmarks/parallel_llm_bench.py`` and the ``08-parallel-llm`` notebook. Most
+runs use the offline provider, whose simulated latency stands for a model's;
+:func:`default_settings_runs` goes through the real HTTP path instead, to an
+OpenAI-compatible server on 127.0.0.1 (:mod:`cortex.demos.model_server`). Nothing here
+leaves the machine. Every figure should be printed with
 :meth:`cortex.runtime.RuntimeFacts.banner`.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from cortex.demos.model_server import running_server
 from cortex.dependency_resolver import PackageIndex, generate_index_text, parse_packages
 from cortex.llm_router import LLMRouter
-from cortex.parallel_llm import Engine, ParallelLLMExecutor, create_package_queries
+from cortex.parallel_llm import (
+    Engine,
+    ParallelLLMExecutor,
+    RateLimiter,
+    create_package_queries,
+)
 from cortex.runtime import load_settings
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
     "POPULAR_PACKAGES",
+    "SEED_LATENCY",
     "SEED_PROJECTION",
     "EngineRow",
     "bench_index",
+    "default_settings_runs",
     "max_starts_in_window",
     "pool_sweep",
     "rate_limited_run",
@@ -35,6 +46,9 @@ __all__ = [
 
 SEED_PROJECTION: dict[int, tuple[float, float]] = {5: (18.0, 10.0), 20: (70.0, 25.0)}
 """The seed's *projected* (never measured) seconds, sequential and parallel, by packages."""
+
+SEED_LATENCY = 3.6
+"""Seconds per model answer in the seed's situation (the scale of the default-settings runs)."""
 
 POPULAR_PACKAGES: tuple[str, ...] = (
     "nginx", "redis", "postgresql", "docker", "nodejs", "git", "curl", "python3",
@@ -198,3 +212,81 @@ def pool_sweep(
         elapsed = min(time_engine(count, latency, engine, pool, rps)[0] for _ in range(runs))
         rows.append({"pool": pool, "seconds": round(elapsed, 3)})
     return rows
+
+
+def default_settings_runs(
+    counts: Sequence[int] = (5, 20),
+    *,
+    scale: float = 10.0,
+    engines: Sequence[Engine] = ("threads", "asyncio"),
+    repeat: int = 3,
+) -> dict[str, Any]:
+    """What users get at the default settings, through the real HTTP path.
+
+    A loopback OpenAI-compatible server answers (a sentence and a fenced block, as chat
+    models do) after the seed's :data:`SEED_LATENCY` divided by ``scale``; the executor
+    uses the documented defaults (``CORTEX_THREAD_POOL_SIZE``, ``CORTEX_RATE_LIMIT_RPS``),
+    the rate limiter's window divided by ``scale`` (the default 5 starts per 1 s become 5
+    per 0.1 s at ``scale=10``) so that the whole situation runs ``scale`` times faster:
+    multiply the seconds by ``scale`` to read them at the seed's scale; speed-ups are
+    unchanged by the scaling. Sequential is one request after another on the same
+    server. Each parallel figure is the median of ``repeat`` batches, with the spread.
+    ``peak_in_flight`` is counted by the server: the requests it was answering at once.
+    """
+    settings = load_settings({})  # the documented defaults, not this shell's variables
+    latency = SEED_LATENCY / scale
+    rps = settings.rate_limit_rps * scale
+    rows: list[dict[str, Any]] = []
+    with running_server(bench_index(), latency, style="fenced") as server:
+        router = LLMRouter(environ={"OPENAI_BASE_URL": server.base_url})
+        for count in counts:
+            queries = create_package_queries(_packages(count))
+            started = time.perf_counter()
+            for query in queries:
+                router.complete(query.messages, task_type=query.task_type)
+            sequential = time.perf_counter() - started
+            for engine in engines:
+                times, peaks = [], []
+                for _ in range(repeat):
+                    executor = ParallelLLMExecutor(
+                        router, settings.thread_pool_size, rps, engine=engine, settings=settings
+                    )
+                    # The default limit, time scaled: rps/scale starts per 1/scale seconds.
+                    executor.rate_limiter = RateLimiter(rps, window=1.0 / scale)
+                    server.reset_counts()
+                    started = time.perf_counter()
+                    batch = executor.execute_batch(queries)
+                    times.append(time.perf_counter() - started)
+                    peaks.append(server.peak_in_flight)
+                    if batch.failure_count:
+                        raise RuntimeError(f"{batch.failure_count} queries failed in a batch")
+                median = statistics.median(times)
+                rows.append(
+                    {
+                        "packages": count,
+                        "engine": engine,
+                        "sequential_s": round(sequential, 3),
+                        "parallel_s": round(median, 3),
+                        "parallel_min_s": round(min(times), 3),
+                        "parallel_max_s": round(max(times), 3),
+                        "repeats": repeat,
+                        "speedup": round(sequential / median, 3),
+                        "peak_in_flight": max(peaks),
+                    }
+                )
+    return {
+        "path": "HTTP: OpenAI-compatible provider -> loopback server on 127.0.0.1",
+        "answer_style": "fenced",
+        "scale": scale,
+        "label": (
+            f"seed's {SEED_LATENCY} s per answer and CORTEX_RATE_LIMIT_RPS="
+            f"{settings.rate_limit_rps:g}, run {scale:g}x faster: {latency:.2f} s per answer, "
+            f"{settings.rate_limit_rps:g} starts per {1 / scale:g} s"
+        ),
+        "latency_s": round(latency, 4),
+        "limit_rps": rps,
+        "default_rps": settings.rate_limit_rps,
+        "pool": settings.thread_pool_size,
+        "targets": {"5": 4.5, "20": 9.0},
+        "rows": rows,
+    }
