@@ -634,14 +634,15 @@ class ProgressIndicator:
 
     def __init__(self, use_rich: bool = True, *, stream: TextIO | None = None) -> None:
         self.stream = stream
-        self.console: Console | None = Console(file=stream) if RICH_AVAILABLE else None
+        console = Console(file=stream) if RICH_AVAILABLE and use_rich else None
         self.use_rich = bool(
-            use_rich
-            and self.console is not None
-            and self.console.is_terminal
+            console is not None
+            and console.is_terminal
             and _is_terminal(_out(stream))  # FORCE_COLOR must not animate a CI log
         )
         """True when displays are drawn by rich (a terminal); else the plain fallback."""
+        self.console: Console | None = console if self.use_rich else None
+        """The rich console when :attr:`use_rich`, else ``None`` (as upstream)."""
         # Guards nothing but the order of plain lines: one line is one write under it.
         self._write_lock = threading.Lock()
 

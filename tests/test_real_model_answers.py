@@ -64,7 +64,12 @@ def test_cortex_install_plans_five_packages_from_a_chat_model_with_nothing_rejec
     index_file = tmp_path / "Packages"
     index_file.write_text(index_text, encoding="utf-8")
     ran: list[tuple[str, ...]] = []
-    monkeypatch.setattr(cli, "_run_command", lambda argv: ran.append(tuple(argv)) or 0)
+
+    def fake_run(argv: list[str]) -> int:
+        ran.append(tuple(argv))
+        return 0
+
+    monkeypatch.setattr(cli, "_run_command", fake_run)
     status = cli.main(["install", *PACKAGES, "--index", str(index_file), "--no-cache"])
     out = capsys.readouterr().out
     assert status == 0, out
