@@ -47,6 +47,28 @@ def _cost(provider: LLMProvider, input_tokens: int, output_tokens: int) -> float
     return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
 
 
+def _usage(provider: LLMProvider, answer: Mapping[str, Any], *names: str) -> tuple[int, ...]:
+    """The token counts ``names`` of ``answer["usage"]``; absent counts are 0.
+
+    A missing or ``null`` usage block means "not reported" (some local servers omit it).
+    A block that is there but malformed (not an object, a count that is ``null``, negative,
+    fractional or not a number) makes the whole answer malformed: a :class:`ProviderError`,
+    so the router falls back and counts the failure instead of crashing with ``TypeError``.
+    """
+    usage = answer.get("usage")
+    if usage is None:
+        return tuple(0 for _ in names)
+    if not isinstance(usage, Mapping):
+        raise ProviderError(provider, f"answer's usage is not an object: {type(usage).__name__}")
+    counts = []
+    for name in names:
+        value = usage.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ProviderError(provider, f"answer's usage.{name} is not a count: {value!r}")
+        counts.append(value)
+    return tuple(counts)
+
+
 def _post_json(
     provider: LLMProvider, url: str, body: Mapping[str, Any], headers: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -139,17 +161,19 @@ class OpenAICompatibleProvider(_BlockingHTTPProvider):
         }
         answer = _post_json(self.provider, f"{self.base_url}/chat/completions", body, headers)
         try:
-            content = str(answer["choices"][0]["message"]["content"])
+            content = answer["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
             raise ProviderError(self.provider, "answer has no choices[0].message") from None
-        usage = answer.get("usage") or {}
-        input_tokens = int(usage.get("prompt_tokens", 0))
-        output_tokens = int(usage.get("completion_tokens", 0))
+        if not isinstance(content, str):
+            raise ProviderError(self.provider, "answer's message content is not text")
+        input_tokens, output_tokens, total_tokens = _usage(
+            self.provider, answer, "prompt_tokens", "completion_tokens", "total_tokens"
+        )
         return LLMResponse(
             content=content,
             provider=self.provider,
             model=str(answer.get("model", self.model)),
-            tokens_used=int(usage.get("total_tokens", input_tokens + output_tokens)),
+            tokens_used=total_tokens or input_tokens + output_tokens,
             cost_usd=_cost(self.provider, input_tokens, output_tokens),
             latency_seconds=time.perf_counter() - started,
             raw_response=answer,
@@ -195,9 +219,7 @@ class AnthropicProvider(_BlockingHTTPProvider):
             )
         except (KeyError, TypeError, AttributeError):
             raise ProviderError(self.provider, "answer has no content blocks") from None
-        usage = answer.get("usage") or {}
-        input_tokens = int(usage.get("input_tokens", 0))
-        output_tokens = int(usage.get("output_tokens", 0))
+        input_tokens, output_tokens = _usage(self.provider, answer, "input_tokens", "output_tokens")
         return LLMResponse(
             content=content,
             provider=self.provider,
