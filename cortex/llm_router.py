@@ -34,7 +34,11 @@ variables), ``cortex.llm.router`` (routing and statistics) and ``cortex.llm.help
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from cortex.dependency_resolver import PACKAGE_ALIASES
+from cortex.llm import http as _http
+from cortex.llm import offline as _offline
 from cortex.llm.base import (
     AllProvidersFailedError,
     LLMProvider,
@@ -51,13 +55,20 @@ from cortex.llm.helpers import (
     query_multiple_packages,
 )
 from cortex.llm.http import (
-    PROVIDER_ENVIRONMENT,
     AnthropicProvider,
     OpenAICompatibleProvider,
     providers_from_environment,
 )
-from cortex.llm.offline import DEFAULT_OFFLINE_LATENCY, OfflineProvider
+from cortex.llm.offline import OfflineProvider
 from cortex.llm.router import LLMRouter
+
+# The module's data, documented here where the reference shows it (same objects).
+DEFAULT_OFFLINE_LATENCY: float = _offline.DEFAULT_OFFLINE_LATENCY
+"""Seconds the offline provider waits before answering (stands for a model's latency)."""
+
+PROVIDER_ENVIRONMENT: Mapping[str, str] = _http.PROVIDER_ENVIRONMENT
+"""The environment variables that configure real providers (name -> what it selects).
+With none set, the router uses :class:`OfflineProvider`."""
 
 __all__ = [
     "DEFAULT_OFFLINE_LATENCY",

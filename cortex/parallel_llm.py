@@ -180,7 +180,7 @@ class RateLimiter:
         self.requests_per_second = requests_per_second
         rps = requests_per_second
         self.capacity: int
-        """Starts allowed in one window (0: no limit)."""
+        """Starts allowed in one window; no limit when it is 0."""
         self.window: float
         """Length of the sliding window in seconds."""
         if not rps:
@@ -199,7 +199,7 @@ class RateLimiter:
 
     @property
     def rate(self) -> float:
-        """Upstream's name for :attr:`requests_per_second`."""
+        """Upstream's name for ``requests_per_second``."""
         return self.requests_per_second
 
     def _expire(self, now: float) -> None:

@@ -10,8 +10,8 @@ Formats understood, in the order they are tried:
 
 1. **JSON** ``{"commands": ["...", ...]}`` (upstream Cortex's format), bare or inside a
    fenced block; a bare JSON list of strings too. Any other text around it becomes notes.
-2. **Fenced blocks** (```` ``` ```` or ``~~~``, any language tag; an unclosed fence runs
-   to the end): the fence lines themselves are dropped, the lines inside and outside are
+2. **Fenced blocks** (three backticks or three tildes, any language tag; an unclosed
+   fence runs to the end): the fence lines themselves are dropped, the lines inside and outside are
    read as plain lines.
 3. **Plain lines**: each line is a candidate unless it is prose.
 

@@ -34,8 +34,9 @@ class OfflineProvider:
     """Deterministic apt command lists for the packages a prompt names; no network.
 
     The answer for a prompt depends only on the prompt and the index: the packages named
-    in the last user message (known names and :data:`PACKAGE_ALIASES`) get
-    ``apt-get update`` and one ``apt-get install -y`` line each. Names not in the index are
+    in the last user message (known names and
+    :data:`~cortex.dependency_resolver.PACKAGE_ALIASES`) get ``apt-get update`` and one
+    ``apt-get install -y`` line each. Names not in the index are
     reported in a comment line. It sleeps ``latency`` seconds first (``time.sleep`` when
     blocking, ``asyncio.sleep`` as a coroutine), like a remote model would take.
 
