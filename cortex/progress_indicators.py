@@ -641,8 +641,8 @@ class ProgressIndicator:
             and _is_terminal(_out(stream))  # FORCE_COLOR must not animate a CI log
         )
         """True when displays are drawn by rich (a terminal); else the plain fallback."""
+        # The rich console when use_rich, else None (as upstream).
         self.console: Console | None = console if self.use_rich else None
-        """The rich console when :attr:`use_rich`, else ``None`` (as upstream)."""
         # Guards nothing but the order of plain lines: one line is one write under it.
         self._write_lock = threading.Lock()
 
