@@ -215,6 +215,7 @@ def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
 
 
 _get_ident = threading.get_ident
+_execute = sqlite3.Connection.execute  # the base method: no owner check (see fetch_one)
 
 
 def _misuse() -> PoolMisuseError:
@@ -588,6 +589,33 @@ class SQLiteConnectionPool:
                 failed because the database or its disk is full; rolled back.
         """
         return _Checkout(self, immediate=False)
+
+    def fetch_one(self, sql: str, parameters: Any = (), /) -> Any:
+        """The first row of one read-only statement, run on a pooled connection.
+
+        The fast path for a single look-up: the connection never leaves this call, so the
+        checkout's context manager and its per-statement owner checks are not needed (the
+        statement runs on :class:`sqlite3.Connection`'s own methods). A statement that
+        leaves a transaction open is committed, one that raises is rolled back, as in a
+        checkout.
+
+        Raises:
+            PoolClosedError: the pool was closed.
+            PoolTimeoutError: no connection became free within ``timeout`` seconds.
+        """
+        conn = self._acquire()
+        try:
+            row = _execute(conn, sql, parameters).fetchone()
+        except BaseException as exc:
+            self._finish(conn, failed=True)
+            if _is_disk_full(exc):
+                raise _database_full(self.db_path, exc) from exc
+            raise
+        if conn.in_transaction:
+            self._finish(conn, failed=False)
+        else:
+            self._release(conn, broken=False)
+        return row
 
     def _finish(self, conn: PooledConnection, failed: bool) -> None:
         """End a checkout: commit or roll back, then hand the connection back."""
