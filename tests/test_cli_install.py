@@ -560,6 +560,7 @@ def test_an_unusable_history_is_reported_and_the_install_goes_on(
     home.mkdir()
     (home / ".cortex").write_text("", encoding="utf-8")
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the fallback is ~/.cortex only without it
     history = functools.partial(InstallationHistory, str(blocker / "history.db"), stores.probe)
     monkeypatch.setattr(installation_history, "InstallationHistory", history)
     monkeypatch.setattr(install_plan, "InstallationHistory", history)

@@ -162,6 +162,8 @@ def _database_full(db_path: str, exc: BaseException) -> DatabaseFullError:
 
 _SQLITE_READONLY = 8  # the primary result code of every SQLITE_READONLY_* error
 _SQLITE_CANTOPEN = 14
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
 
 
 def _is_read_only_error(exc: BaseException) -> bool:
@@ -184,6 +186,14 @@ def _may_write(path: Path) -> bool:
         return os.access(path, os.W_OK)
     except OSError:
         return True  # missing: SQLite will say what is wrong
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY and SQLITE_LOCKED: another connection holds a lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _cannot_open_in(exc: BaseException, directory: Path) -> bool:
@@ -443,38 +453,56 @@ class SQLiteConnectionPool:
             ) from exc
         assert isinstance(conn, PooledConnection)
         conn._owner = threading.get_ident()  # the opening thread configures it
-        try:
-            # The first statements only read: a non-SQLite file, a damaged header or
-            # schema fails here, before anything could write to it. Switching a file to
-            # WAL rewrites its header, so an existing file not yet in WAL is checked first.
-            conn.pragma("schema_version")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            if existed and conn.pragma("journal_mode") != "wal":
-                check = conn.pragma("quick_check(1)")
-                if check != "ok":
-                    raise sqlite3.DatabaseError(f"quick_check: {check}")
-            if read_only:  # healthy, but nothing may be written: say so, not "move it"
-                raise _read_only(self.db_path)
-            mode = conn.pragma("journal_mode=WAL")
-            conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
-            conn.pragma("synchronous=NORMAL")
-            conn.pragma(f"cache_size=-{_PAGE_CACHE_KIB}")
-        except DatabaseReadOnlyError:
-            conn.close()
-            raise
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if read_only or _is_read_only_error(exc) or _cannot_open_in(exc, path.parent):
-                raise _read_only(self.db_path) from exc
-            raise DatabaseFileError(
-                f"{self.db_path} is not a usable SQLite database ({exc}); "
-                "it was left untouched: move it aside to start a new one"
-            ) from exc
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            try:
+                mode = self._configure(conn, existed=existed, read_only=read_only)
+                break
+            except DatabaseReadOnlyError:
+                conn.close()
+                raise
+            except sqlite3.DatabaseError as exc:
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    # Another process holds a lock SQLite does not wait for here (a
+                    # journal-mode switch or a schema migration in progress): it is
+                    # healthy, so wait and configure again.
+                    time.sleep(min(0.2, 0.005 * 2**attempt))
+                    attempt += 1
+                    continue
+                conn.close()
+                if _is_busy(exc):
+                    raise
+                if read_only or _is_read_only_error(exc) or _cannot_open_in(exc, path.parent):
+                    raise _read_only(self.db_path) from exc
+                raise DatabaseFileError(
+                    f"{self.db_path} is not a usable SQLite database ({exc}); "
+                    "it was left untouched: move it aside to start a new one"
+                ) from exc
         if not existed:
             with contextlib.suppress(OSError):
                 os.chmod(self.db_path, 0o600)
         self._note_journal_mode(mode)
         return conn
+
+    def _configure(self, conn: PooledConnection, *, existed: bool, read_only: bool) -> str:
+        """Check a new connection's file and set it up; return the journal mode obtained."""
+        # The first statements only read: a non-SQLite file, a damaged header or schema
+        # fails here, before anything could write to it. Switching a file to WAL rewrites
+        # its header, so an existing file not yet in WAL is checked first.
+        conn.pragma("schema_version")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if existed and conn.pragma("journal_mode") != "wal":
+            check = conn.pragma("quick_check(1)")
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
+        if read_only:  # healthy, but nothing may be written: say so, not "move it aside"
+            raise _read_only(self.db_path)
+        mode = conn.pragma("journal_mode=WAL")
+        conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
+        conn.pragma("synchronous=NORMAL")
+        conn.pragma(f"cache_size=-{_PAGE_CACHE_KIB}")
+        return mode
 
     def _note_journal_mode(self, mode: str) -> None:
         with self._lock:
