@@ -347,7 +347,7 @@ def test_cortex_data_dir_places_every_store(
 ) -> None:
     data = tmp_path / "data"
     monkeypatch.setenv("CORTEX_DATA_DIR", str(data))
-    stores = [
+    stores: list[Any] = [
         TransactionHistory(),
         InstallationHistory(),
         SemanticCache(),
