@@ -694,6 +694,7 @@ def doctor_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     home.mkdir()
     system.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # doctor looks in the home and system directories
     monkeypatch.setattr(cli, "_SYSTEM_DB_DIR", str(system))
     close_all_pools()  # earlier tests' pools would be listed too
     return home, system

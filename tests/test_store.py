@@ -120,7 +120,10 @@ def test_close_all_pools_never_breaks_a_store(kind: str, tmp_path: Path) -> None
     LEDGER.add(AREA, operations=3)
 
 
-def test_close_all_pools_never_breaks_the_shared_history() -> None:
+def test_close_all_pools_never_breaks_the_shared_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CORTEX_DATA_DIR", str(tmp_path))  # its own default history
     history = get_history()
     history.probe = _Probe()
     first = history.begin_transaction(TransactionType.INSTALL, ["nginx"])
