@@ -24,11 +24,23 @@ a write by this instance updates the dictionary at once, and a write by another 
 noticed within ``coherence_interval`` seconds (the dictionary is then dropped). An exact
 hit costs one dictionary look-up under a lock, no SQL.
 
-**Counts are exact.** Hits, misses and each entry's accesses are counted under one lock in
-memory and added to SQLite (``hits = hits + ?``) in batches, at most every
-``coherence_interval`` seconds, before every eviction, and on :meth:`SemanticCache.stats`,
-:meth:`SemanticCache.flush` and :meth:`SemanticCache.close` (and at interpreter exit). A
-batch whose transaction fails is put back, never lost or counted twice.
+**Counts are exact, whatever happens to the instance.** Hits, misses and each entry's
+accesses are counted under one lock in memory and added to SQLite (``hits = hits + ?``) in
+batches, at most every ``coherence_interval`` seconds, before every eviction, and on
+:meth:`SemanticCache.stats`, :meth:`SemanticCache.flush` and :meth:`SemanticCache.close`
+(and at interpreter exit). A batch whose transaction fails is put back, never lost or
+counted twice. The counts waiting in memory belong to the *file*, not the instance: every
+instance on one database in a process shares them, so ``stats()`` and the LRU eviction of
+any instance see the others' hits. An instance dropped without ``close()`` (upstream's
+habit: one per call) has them written by a finalizer. A child created by ``fork`` starts
+from zero (``os.register_at_fork``): the parent writes what it counted, the child only its
+own.
+
+**The SQL path.** A look-up that misses the in-memory exact hits runs one indexed query
+through :meth:`~cortex.utils.db_pool.SQLiteConnectionPool.fetch_one` (no context manager,
+no per-statement owner checks: the connection never leaves the call) and memoises two pure
+functions, the prompt's SHA-256 and the decoded command list of a row; the benchmark
+compares it with a bare query on the same connection.
 
 **LRU with sub-second order.** ``last_accessed_ns`` (integer nanoseconds) orders the
 eviction; upstream's ``last_accessed`` text had one-second resolution, so entries touched
