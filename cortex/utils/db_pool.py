@@ -26,6 +26,9 @@ factory, isolation level, open transaction) before the next thread gets it. A co
 cursor (executing or fetching) used after its block, or from another thread, raises
 :class:`PoolMisuseError` instead of silently sharing the connection; a connection closed
 inside its block, or whose rollback failed, is discarded instead of being handed out again.
+:meth:`SQLiteConnectionPool.fetch_one` is the fast path for one look-up: the connection
+never leaves the call, so it runs the statement without the context manager or the owner
+checks, with the same commit-or-rollback rule.
 
 **Settings conflicts.** :func:`get_connection_pool` called again for the same file with an
 explicit ``pool_size`` or ``timeout`` that differs from the existing pool's raises
