@@ -87,7 +87,7 @@ from cortex.utils.db_pool import (
     PoolHandle,
     PoolTimeoutError,
 )
-from cortex.utils.store import SQLiteStore, StoreSchema
+from cortex.utils.store import SQLiteStore, StoreSchema, format_time
 from cortex.utils.thread_utils import SingleFlight
 
 __all__ = [
@@ -348,8 +348,8 @@ def _sha256(text: str) -> str:
 
 
 def _iso(ns: int) -> str:
-    stamp = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The text columns' form of a time: the stores' one convention (UTC, aware)."""
+    return format_time(datetime.fromtimestamp(ns / 1e9, tz=timezone.utc))
 
 
 _Pending = tuple[int, int, dict[int, list[int]]]  # hits, misses, entry id -> [n, last ns]
