@@ -482,3 +482,56 @@ def test_counts_are_written_at_exit_by_a_process_that_never_closes(tmp_path: Pat
     db = str(tmp_path / "cache.db")
     run_python_processes(code, [[db]], area=AREA)
     assert _stats(db) == (7, 0)
+
+
+# -- upstream databases open without loss ----------------------------------------------------
+
+
+def test_an_upstream_installation_ledger_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    with sqlite3.connect(path) as raw:
+        raw.execute(
+            "CREATE TABLE installations (id TEXT PRIMARY KEY, timestamp TEXT NOT NULL, "
+            "operation_type TEXT NOT NULL, packages TEXT NOT NULL, status TEXT NOT NULL, "
+            "before_snapshot TEXT, after_snapshot TEXT, commands_executed TEXT, "
+            "error_message TEXT, rollback_available INTEGER, duration_seconds REAL)"
+        )
+        raw.execute("CREATE INDEX idx_timestamp ON installations(timestamp)")
+        raw.execute(
+            "INSERT INTO installations VALUES ('abc', '2024-03-01T10:00:00.000000', 'install',"
+            " '[\"nginx\"]', 'success', '[]', '[]', '[\"apt-get install nginx\"]', NULL, 1,"
+            " 2.5)"
+        )
+    raw.close()
+    ledger = InstallationHistory(str(path), probe=_Probe())
+    new_id = ledger.record_installation(
+        InstallationType.INSTALL, ["curl"], ["apt-get install curl"], datetime.now()
+    )
+    old = ledger.get_installation("abc")
+    assert old is not None
+    assert (old.timestamp, old.packages, old.duration_seconds) == (
+        "2024-03-01T10:00:00.000000",
+        ["nginx"],
+        2.5,
+    )
+    assert {r.id for r in ledger.get_history(limit=0)} == {"abc", new_id}
+
+
+def test_upstream_kernel_feature_databases_keep_their_rows(tmp_path: Path) -> None:
+    kv_path, limits_path = tmp_path / "kv_cache.db", tmp_path / "limits.db"
+    config = {"name": "old", "size_bytes": 4096}
+    with sqlite3.connect(kv_path) as raw:
+        raw.execute("CREATE TABLE pools (name TEXT PRIMARY KEY, config TEXT, shm_name TEXT)")
+        raw.execute("INSERT INTO pools VALUES ('old', ?, 'cortex_kv_old')", (json.dumps(config),))
+    raw.close()
+    profile = json.dumps({"name": "job", "preset": "inference"})
+    with sqlite3.connect(limits_path) as raw:
+        raw.execute("CREATE TABLE profiles (name TEXT PRIMARY KEY, config TEXT)")
+        raw.execute("INSERT INTO profiles VALUES ('job', ?)", (profile,))
+    raw.close()
+    found = CacheDatabase(db_path=kv_path).get_pool("old")
+    assert found is not None
+    assert (found[0].name, found[1]) == ("old", "cortex_kv_old")
+    limits = LimitsDatabase(db_path=limits_path).get("job")
+    assert limits is not None
+    assert limits.name == "job"
