@@ -161,7 +161,7 @@ class AcceleratorLimitsManager:
         self.db = LimitsDatabase(db_path=db_path)
 
     def close(self) -> None:
-        """Release the profiles database (:meth:`LimitsDatabase.close`)."""
+        """Release the profiles database (:meth:`cortex.utils.store.SQLiteStore.close`)."""
         self.db.close()
 
     def create(self, limits: ResourceLimits) -> bool:

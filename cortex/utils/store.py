@@ -79,7 +79,7 @@ SCHEMA_TABLE = "cortex_schema"
 # -- time -------------------------------------------------------------------------------
 
 Clock = Callable[[], datetime]
-"""What a store asks for "now": a function returning an aware datetime."""
+"""The type of a store's clock, a function returning an aware datetime for "now"."""
 
 
 def utc_now() -> datetime:
@@ -188,7 +188,7 @@ class StoreSchema:
     columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Table -> column -> the ``ALTER TABLE ... ADD COLUMN`` adding it to an older table."""
     migrate: Callable[[sqlite3.Connection, int], None] | None = None
-    """Data migration, given the version found (0: never set up by this module)."""
+    """Data migration, called with the version found (0 when none was recorded)."""
     after: tuple[str, ...] = ()
     """Statements that need the added columns (indexes on them)."""
 
