@@ -185,12 +185,12 @@ ALLOWED_SQL: dict[tuple[str, str, str], str] = {
     ): "the PRAGMA wrapper itself; every call of .pragma() is checked as an SQL sink",
     (
         "cortex/utils/db_pool.py",
-        "_open",
+        "_configure",
         'f"busy_timeout={int(self.timeout * 1000)}"',
     ): "an int() of the timeout, validated positive in SQLiteConnectionPool.__init__",
     (
         "cortex/utils/db_pool.py",
-        "_open",
+        "_configure",
         'f"cache_size=-{_PAGE_CACHE_KIB}"',
     ): "a module integer constant",
 }
