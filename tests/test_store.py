@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from cortex.context_memory import ContextMemory, MemoryEntry
-from cortex.demos.harness import run_python_processes
+from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.ledger import LEDGER
 from cortex.graceful_degradation import ResponseCache
 from cortex.installation_history import InstallationHistory, InstallationType
@@ -179,6 +179,27 @@ def test_a_closed_store_releases_its_pool_and_reopens_on_use(tmp_path: Path) -> 
         assert len(again.get_recent()) == 1
     store.close()
     assert path not in {s.path for s in all_pool_stats()}
+
+
+@pytest.mark.stress
+def test_stores_opened_and_closed_from_32_threads_lose_nothing(tmp_path: Path) -> None:
+    # Holds taken and let go at once on one file: a pool is closed only by its last
+    # holder, so no thread ever finds the pool it holds closed under it.
+    path = tmp_path / "t.db"
+    TransactionHistory(path).close()
+
+    def work(_index: int) -> int:
+        for _ in range(5):
+            with TransactionHistory(path, probe=_Probe()) as history:
+                history.begin_transaction(TransactionType.INSTALL, ["nginx"])
+        return 5
+
+    written = sum(run_together(work, 32, area=AREA))
+    with TransactionHistory(path) as history:
+        stored = history.get_stats()["total_transactions"]
+    LEDGER.add(AREA, operations=written, data_lost=written - stored)
+    assert stored == written == 160
+    assert str(path.resolve()) not in {s.path for s in all_pool_stats()}
 
 
 # -- defect 5: schema set up once, with a version, in BEGIN IMMEDIATE ---------------------
