@@ -42,6 +42,9 @@ for _name in PROVIDER_ENVIRONMENT:
 _REAL_HOME = os.environ.get("HOME")
 _SESSION_HOME = tempfile.mkdtemp(prefix="cortex-test-home-")
 os.environ["HOME"] = _SESSION_HOME
+# Every store's default database goes to one private directory, never to ~/.cortex or
+# /var/lib/cortex (tests may run as root); removed with the home directory.
+os.environ["CORTEX_DATA_DIR"] = os.path.join(_SESSION_HOME, "data")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

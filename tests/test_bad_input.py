@@ -360,6 +360,7 @@ def test_a_home_under_a_regular_file_gives_an_error_naming_it(
     blocker.write_text("not a directory\n")
     home = blocker / "home"
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the stores' defaults, under this home
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(blocker.read_text() != "not a directory\n"))
     # NotADirectoryError or DatabaseFileError, naming the directory it could not create.
     with pytest.raises((OSError, sqlite3.DatabaseError), match=re.escape(str(home / ".cortex"))):
@@ -388,12 +389,13 @@ def test_the_hardware_cache_degrades_to_no_cache_in_an_impossible_home(
 def _fill_the_disk(path: Path) -> None:
     """Let the database grow no more: SQLite then fails writes with SQLITE_FULL.
 
-    ``max_page_count`` is per connection: it is set on every connection of the file's
-    pool (all idle here, so checking out as many as are open reaches each one).
+    ``max_page_count`` is per connection: it is set on every connection the file's pool
+    can hold (checked out all at once, so each is opened and reached). The pool is pinned
+    by :func:`get_connection_pool`, so the stores opened next use these connections.
     """
     pool = get_connection_pool(path)
     with contextlib.ExitStack() as stack:
-        for _ in range(pool.stats().opened):
+        for _ in range(pool.pool_size):
             conn = stack.enter_context(pool.get_connection())
             conn.execute("PRAGMA max_page_count = 1")  # raised to the current page count
 

@@ -16,6 +16,8 @@ def _documented() -> dict[str, str]:
 
 
 def _shown(default: object) -> str:
+    if default is None:
+        return "unset"
     if isinstance(default, bool):
         return "1" if default else "0"
     return str(default)

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the default cache lands here
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # (not in the session's shared data directory)
     for name in PROVIDER_ENVIRONMENT:  # no real provider configured
         monkeypatch.delenv(name, raising=False)
     yield

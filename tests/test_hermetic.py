@@ -24,8 +24,18 @@ _PROVIDER_PREFIXES = ("ANTHROPIC_", "OPENAI_", "MOONSHOT_", "OLLAMA_", "KIMI_")
 
 def test_no_provider_or_cortex_variable_reaches_the_tests() -> None:
     leaked = [name for name in PROVIDER_ENVIRONMENT if name in os.environ]
-    leaked += [spec.env_var for spec in SETTINGS if spec.env_var in os.environ]
+    leaked += [
+        spec.env_var
+        for spec in SETTINGS
+        if spec.env_var in os.environ and spec.env_var != "CORTEX_DATA_DIR"
+    ]
     assert leaked == []
+
+
+def test_every_store_lives_in_the_session_data_directory() -> None:
+    """conftest.py sets ``CORTEX_DATA_DIR`` itself, inside the session's private home."""
+    data_dir = Path(os.environ["CORTEX_DATA_DIR"])
+    assert data_dir.is_relative_to(os.environ["HOME"])
 
 
 def test_every_provider_variable_read_by_the_package_is_listed() -> None:

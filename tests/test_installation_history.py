@@ -148,6 +148,7 @@ def test_an_unwritable_directory_falls_back_to_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: StaticProbe
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the fallback is ~/.cortex only without it
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     ledger = InstallationHistory(str(blocker / "history.db"), probe=probe)

@@ -345,6 +345,7 @@ def test_the_same_check_fails_on_upstreams_pool(history: TransactionHistory) -> 
 @pytest.mark.stress
 def test_singletons_from_100_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the default path, under this home
     original = TransactionHistory.__init__
 
     def slow_init(self: TransactionHistory, *args: object, **kwargs: object) -> None:
@@ -364,6 +365,7 @@ def test_singletons_from_100_threads(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_module_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # a fresh default history, under this home
     monkeypatch.setattr(th.DpkgProbe, "state", lambda _self, name: PackageState(name))
     tx = th.record_install(["redis"], "cortex install redis")
     th.get_history().complete_transaction(tx)
