@@ -40,7 +40,7 @@ from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.commands import program_output
 from cortex.utils.file_lock import FileLockTimeout, path_lock
 from cortex.utils.locked_file import CorruptFileError, read_json, write_json
-from cortex.utils.thread_utils import LazySingleton, SingleFlight
+from cortex.utils.thread_utils import LazySingleton, SingleFlight, at_fork_reinit
 
 __all__ = [
     "CACHE_FILENAME",
@@ -520,6 +520,13 @@ def _system_info_from_dict(data: Any) -> SystemInfo:
 _reported_corrupt: set[tuple[str, int, int, int]] = set()
 # Guards _reported_corrupt (check-then-add must be one step).
 _reported_lock = threading.Lock()
+
+
+@at_fork_reinit
+def _reinit_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """A forked child gets a fresh lock: a parent thread may have held the old one."""
+    global _reported_lock  # noqa: PLW0603
+    _reported_lock = threading.Lock()
 
 
 def _report_corrupt_once(path: Path, error: Exception) -> None:

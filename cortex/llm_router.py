@@ -358,6 +358,7 @@ def _post_json(
 _http_pool: LazySingleton[ThreadPoolExecutor] = LazySingleton(
     lambda: ThreadPoolExecutor(max_workers=256, thread_name_prefix="cortex-http"),
     name="llm_router.http_pool",
+    fork_reset=True,  # a forked child has none of the pool's threads: it makes its own
 )
 
 

@@ -54,6 +54,7 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 from cortex.runtime import runtime_facts
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
+from cortex.utils.thread_utils import at_fork_reinit
 
 __all__ = [
     "ColoredConsoleFormatter",
@@ -221,6 +222,16 @@ class _Installed:
 _installed: dict[str, _Installed] = {}
 # Guards _installed and the handler lists of the loggers it names (attach, detach, close).
 _installed_lock = threading.Lock()
+
+
+@at_fork_reinit
+def _reinit_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """A forked child gets a fresh lock: a parent thread may have held the old one.
+
+    The handlers themselves are kept; :mod:`logging` re-creates their locks in the child.
+    """
+    global _installed_lock  # noqa: PLW0603
+    _installed_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
