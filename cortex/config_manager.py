@@ -8,7 +8,7 @@ defaults). What differs:
   (:mod:`cortex.utils.locked_file`). Upstream locked only the preferences, per instance, and
   wrote every file in place, so two managers or two processes lost updates and a crash left
   a torn file.
-* A malformed YAML file raises :class:`~cortex.utils.locked_file.CorruptFileError` naming
+* A malformed YAML file raises :class:`~cortex.utils.decode.CorruptFileError` naming
   the file and the line, and is never overwritten.
 * ``~/.cortex`` is created ``0700``; every file written here is ``0600``.
 * Package lists come from small :class:`PackageReader` objects (``dpkg-query``, ``pip``,

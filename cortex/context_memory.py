@@ -32,6 +32,7 @@ from typing import Any
 
 from cortex.utils.atomic_file import atomic_write_text
 from cortex.utils.db_pool import PoolHandle
+from cortex.utils.decode import CorruptFileError, load_json
 
 __all__ = ["ContextMemory", "MemoryEntry", "Pattern", "Suggestion"]
 
@@ -190,12 +191,15 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _loads(raw: str | None, default: Any) -> Any:
+def _loads(raw: str | None, default: Any, *, typed: bool = True) -> Any:
+    """A stored JSON column; ``default`` when empty or undecodable and, with ``typed``,
+    when its value is not of ``default``'s type."""
     if not raw:
         return default
+    expect = type(default) if typed and default is not None else None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return load_json(raw, source="context_memory column", expect=expect)
+    except CorruptFileError:
         return default
 
 
@@ -478,7 +482,7 @@ class ContextMemory:
         """The stored preference, or ``default``."""
         with self._pool_handle.get().get_connection() as conn:
             row = conn.execute("SELECT value FROM preferences WHERE key = ?", (key,)).fetchone()
-        return default if row is None else _loads(row[0], default)
+        return default if row is None else _loads(row[0], default, typed=False)
 
     # -- reporting ---------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ from cortex.transaction_history import (
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
 from cortex.utils.commands import CommandRunner, SubprocessRunner
 from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
+from cortex.utils.decode import json_column
 
 __all__ = [
     "InstallationHistory",
@@ -233,8 +234,12 @@ _ADD_COLUMN = {
 """Column name -> the statement adding it to an older ``installations`` table."""
 
 
-def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
-    items = json.loads(text) if text else []
+def _snapshots_from_json(
+    text: str | None, path: str | os.PathLike[str], row: object, column: str
+) -> list[PackageSnapshot]:
+    items = json_column(
+        text, path=path, table="installations", row=row, column=column, expect=list, default=[]
+    )
     return [
         PackageSnapshot(
             package_name=str(item.get("package_name", "")),
@@ -247,19 +252,33 @@ def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
     ]
 
 
-def _from_row(row: Sequence[Any]) -> InstallationRecord:
+def _from_row(row: Sequence[Any], path: str | os.PathLike[str]) -> InstallationRecord:
     data = dict(zip(_COLUMNS, row, strict=True))
+
+    def column(name: str) -> Any:
+        return json_column(
+            data[name],
+            path=path,
+            table="installations",
+            row=data["id"],
+            column=name,
+            expect=list,
+            default=[],
+        )
+
     return InstallationRecord(
         id=str(data["id"]),
         timestamp=str(data["timestamp"]),
         operation_type=InstallationType(data["operation_type"]),
-        packages=list(json.loads(data["packages"]) if data["packages"] else []),
+        packages=column("packages"),
         status=InstallationStatus(data["status"]),
-        before_snapshot=_snapshots_from_json(data["before_snapshot"]),
-        after_snapshot=_snapshots_from_json(data["after_snapshot"]),
-        commands_executed=list(
-            json.loads(data["commands_executed"]) if data["commands_executed"] else []
+        before_snapshot=_snapshots_from_json(
+            data["before_snapshot"], path, data["id"], "before_snapshot"
         ),
+        after_snapshot=_snapshots_from_json(
+            data["after_snapshot"], path, data["id"], "after_snapshot"
+        ),
+        commands_executed=column("commands_executed"),
         error_message=data["error_message"],
         rollback_available=True
         if data["rollback_available"] is None
@@ -379,7 +398,15 @@ class InstallationHistory:
         if row is None:
             log.error("installation %s not found", install_id)
             return
-        packages = json.loads(row[0]) if row[0] else []
+        packages = json_column(
+            row[0],
+            path=self.db_path,
+            table="installations",
+            row=install_id,
+            column="packages",
+            expect=list,
+            default=[],
+        )
         try:
             started = datetime.fromisoformat(row[1])
             duration: float | None = (datetime.now(started.tzinfo) - started).total_seconds()
@@ -409,9 +436,11 @@ class InstallationHistory:
         records = []
         for row in rows:
             try:
-                records.append(_from_row(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("skipping unreadable installation %s: %s", row[0], exc)
+                records.append(_from_row(row, self.db_path))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                log.warning(
+                    "skipping unreadable installation %s in %s: %s", row[0], self.db_path, exc
+                )
         return records
 
     def get_history(

@@ -54,6 +54,7 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 from cortex.runtime import runtime_facts
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
+from cortex.utils.decode import CorruptFileError, load_json
 from cortex.utils.thread_utils import at_fork_reinit
 
 __all__ = [
@@ -533,13 +534,14 @@ class CortexLogger:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:  # rotated away by another process meanwhile
                 continue
-            for line in text.splitlines():
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
                 try:
-                    data = json.loads(line)
-                except ValueError:
+                    data = load_json(line, source=path, expect=dict, line=number)
+                except CorruptFileError:
                     continue  # a line being written right now, or foreign content
-                if isinstance(data, dict):
-                    yield LogEntry.from_dict(data)
+                yield LogEntry.from_dict(data)
 
     @staticmethod
     def _since(since: datetime | str | None) -> datetime | None:
@@ -562,6 +564,8 @@ class CortexLogger:
                 stamp = datetime.fromisoformat(entry.timestamp)
             except ValueError:
                 continue
+            if stamp.tzinfo is None:  # not written by this module: take it as local time
+                stamp = stamp.astimezone()
             if moment is not None and stamp < moment:
                 continue
             yield stamp, entry

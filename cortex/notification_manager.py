@@ -66,6 +66,31 @@ def notify_send(argv: Sequence[str]) -> bool:
     return completed.returncode == 0
 
 
+_CONFIG_TYPES: dict[str, type] = {
+    "enabled": bool,
+    "dnd_start": str,
+    "dnd_end": str,
+    "critical_bypasses_dnd": bool,
+}
+"""The type each known setting of ``notification_config.json`` must have."""
+
+
+def _check_file(path: Path, value: Any) -> Any:
+    """``value`` (the configuration mapping or the history list) if its entries have the
+    right types; raises :class:`CorruptFileError` naming ``path`` otherwise."""
+    if isinstance(value, dict):
+        for key, kind in _CONFIG_TYPES.items():
+            if key in value and not isinstance(value[key], kind):
+                found = type(value[key]).__name__
+                raise CorruptFileError(path, f"{key} must be a {kind.__name__}, not a {found}")
+    elif isinstance(value, list):
+        for number, entry in enumerate(value):
+            if not isinstance(entry, dict):
+                found = type(entry).__name__
+                raise CorruptFileError(path, f"entry {number} is a {found}, not an object")
+    return value
+
+
 def _parse_hhmm(value: Any) -> time:
     """``"22:30"`` -> :class:`datetime.time`; raises ValueError otherwise."""
     hours, _, minutes = str(value).partition(":")
@@ -126,8 +151,9 @@ class NotificationManager:
         logger.warning("%s; notifications keep working without it", error)
 
     def _load(self, path: Path, default: Any) -> Any:
+        """The file's value checked by :func:`_check_file`, or ``default`` (reported once)."""
         try:
-            return read_json(path, default=default)
+            return _check_file(path, read_json(path, default=default))
         except (CorruptFileError, OSError) as exc:
             self._report_once(path, exc)
             return default
@@ -151,6 +177,7 @@ class NotificationManager:
                 _parse_hhmm(changes[key])
 
         def apply(config: dict[str, Any]) -> dict[str, Any]:
+            _check_file(self.config_file, config)  # raising here leaves the file as it is
             config.update(changes)
             return config
 
@@ -232,6 +259,7 @@ class NotificationManager:
         limit = self.history_limit
 
         def append(history: list[Any]) -> list[Any]:
+            _check_file(self.history_file, history)  # raising here leaves the file as it is
             history.append(entry)
             return history[-limit:]
 

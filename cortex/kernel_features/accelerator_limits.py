@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cortex.utils.db_pool import PoolHandle
+from cortex.utils.decode import json_column
 
 __all__ = [
     "PRESETS",
@@ -94,8 +95,10 @@ class ResourceLimits:
         )
 
 
-def _limits_from_json(raw: str) -> ResourceLimits:
-    data: dict[str, Any] = json.loads(raw)
+def _limits_from_json(raw: str, path: Path, name: str | None = None) -> ResourceLimits:
+    data: dict[str, Any] = json_column(
+        raw, path=path, table="profiles", row=name, column="config", expect=dict
+    )
     known = {f.name for f in fields(ResourceLimits)}
     return ResourceLimits(**{k: v for k, v in data.items() if k in known})
 
@@ -129,13 +132,13 @@ class LimitsDatabase:
         """The profile called ``name``, or ``None``."""
         with self._pool_handle.get().get_connection() as conn:
             row = conn.execute("SELECT config FROM profiles WHERE name = ?", (name,)).fetchone()
-        return _limits_from_json(row[0]) if row else None
+        return _limits_from_json(row[0], self.db_path, name) if row else None
 
     def list_all(self) -> list[ResourceLimits]:
         """Every profile, by name."""
         with self._pool_handle.get().get_connection() as conn:
             rows = conn.execute("SELECT config FROM profiles ORDER BY name").fetchall()
-        return [_limits_from_json(row[0]) for row in rows]
+        return [_limits_from_json(row[0], self.db_path) for row in rows]
 
 
 class AcceleratorLimitsManager:
