@@ -55,6 +55,7 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 from cortex.runtime import runtime_facts
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
 from cortex.utils.decode import CorruptFileError, load_json
+from cortex.utils.terminal import printable
 from cortex.utils.thread_utils import at_fork_reinit
 
 __all__ = [
@@ -166,11 +167,17 @@ class ColoredConsoleFormatter(logging.Formatter):
         self.use_color = use_color
 
     def format(self, record: logging.LogRecord) -> str:
-        """Return the formatted record; the level name is coloured if ``use_color``."""
+        """Return the formatted record; the level name is coloured if ``use_color``.
+
+        Control characters in the message are shown escaped
+        (:func:`cortex.utils.terminal.printable`)."""
         text = super().format(record)
         context = _record_context(record)
         if context:
             text = f"{text} {json.dumps(context, default=str, ensure_ascii=False)}"
+        # A message can quote a model's answer or a file: its control characters are shown
+        # escaped; the only escape sequences reaching the terminal are the colours below.
+        text = printable(text)
         if self.use_color and record.levelname in self.COLORS:
             colored = f"{self.COLORS[record.levelname]}{record.levelname}{self.RESET}"
             text = text.replace(record.levelname, colored, 1)
