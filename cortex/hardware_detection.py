@@ -488,7 +488,7 @@ def _field_value(where: str, hint: Any, value: Any) -> Any:
         TypeError: the value has another type; the message names the field (``where``).
     """
     found = type(value).__name__
-    if dataclasses.is_dataclass(hint):  # a section the caller has built already
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # built by the caller
         if isinstance(value, hint):
             return value
         raise TypeError(f"{where} must be an object, found a {found}")
@@ -630,6 +630,11 @@ class HardwareDetector:
         process)."""
         self.cache_loads = 0
         """How many of :attr:`detections` were loads of a fresh on-disk cache."""
+
+    def _reinit_after_fork(self) -> None:  # pragma: no cover - runs in forked children
+        """In a forked child (called for the shared detector): a fresh lock, as a parent
+        thread may have held the old one. The flight is reset by :mod:`thread_utils`."""
+        self._cached_lock = threading.Lock()
 
     def detect(self, force_refresh: bool = False) -> SystemInfo:
         """Detect everything, or return the remembered result.

@@ -76,7 +76,7 @@ from cortex.utils.db_pool import (
     PoolHandle,
     PoolTimeoutError,
 )
-from cortex.utils.thread_utils import SingleFlight
+from cortex.utils.thread_utils import SingleFlight, at_fork_reinit
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -333,6 +333,13 @@ def _resolve_db_path(db_path: str | os.PathLike[str]) -> Path:
 
 _live_caches: weakref.WeakSet[SemanticCache] = weakref.WeakSet()
 _live_lock = threading.Lock()  # guards _live_caches (WeakSet iteration vs insertion)
+
+
+@at_fork_reinit
+def _reinit_live_lock_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """A forked child gets a fresh lock: a parent thread may have held the old one."""
+    global _live_lock  # noqa: PLW0603
+    _live_lock = threading.Lock()
 
 
 def _flush_at_exit() -> None:

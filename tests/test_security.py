@@ -21,7 +21,7 @@ import ast
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import pytest
 
 from cortex.demos.ledger import LEDGER
 from cortex.demos.sqlite import StaticProbe
+from cortex.llm_router import LLMProvider, LLMResponse
 from cortex.utils.db_pool import close_all_pools
 
 REPO = Path(__file__).resolve().parent.parent
@@ -415,20 +416,20 @@ def test_printable_shows_every_control_character_escaped() -> None:
 class _Scripted:
     """A provider whose every answer is ``content`` (as a hostile or broken model's)."""
 
+    provider = LLMProvider.OPENAI
     model = "scripted"
 
     def __init__(self, content: str) -> None:
-        from cortex.llm_router import LLMProvider
-
-        self.provider = LLMProvider.OPENAI
         self.content = content
 
-    def complete(self, _messages: object, _temperature: float, _max_tokens: int) -> object:
-        from cortex.llm_router import LLMResponse
-
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
         return LLMResponse(self.content, self.provider, self.model, 1, 0.0, 0.0)
 
-    async def acomplete(self, messages: object, temperature: float, max_tokens: int) -> object:
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
         return self.complete(messages, temperature, max_tokens)
 
 
@@ -441,7 +442,7 @@ def test_the_plan_shown_before_execute_shows_escape_codes_visibly(
 ) -> None:
     from cortex import cli
     from cortex.dependency_resolver import generate_index_text
-    from cortex.llm_router import LLMProvider, LLMRouter
+    from cortex.llm_router import LLMRouter
 
     code = FORGERY[kind]
     answer = (

@@ -258,3 +258,56 @@ def test_a_waiter_with_a_timeout_gives_up_with_timeout_error() -> None:
     finally:
         release.set()
         leader.join(30)
+
+
+def _module_locks() -> dict[str, Callable[[], threading.Lock]]:
+    """Every module-level lock outside the SQLite pool (which has its own fork test), by
+    name, each read at call time (an at-fork reset rebinds the module attribute)."""
+    from cortex import hardware_detection, logging_system, semantic_cache
+    from cortex.utils import file_lock, thread_utils
+
+    return {
+        "thread_utils._registry_lock": lambda: thread_utils._registry_lock,
+        "thread_utils._flights_lock": lambda: thread_utils._flights_lock,
+        "file_lock._locks_guard": lambda: file_lock._locks_guard,
+        "hardware_detection._reported_lock": lambda: hardware_detection._reported_lock,
+        "hardware_detection._detector._lock": lambda: hardware_detection._detector._lock,
+        "HardwareDetector._cached_lock": lambda: hardware_detection.get_detector()._cached_lock,
+        "logging_system._installed_lock": lambda: logging_system._installed_lock,
+        "semantic_cache._live_lock": lambda: semantic_cache._live_lock,
+    }
+
+
+@pytest.mark.thread_unsafe(reason="forks the test process and holds process-wide locks")
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_while_every_module_lock_is_held_can_take_each_one() -> None:
+    from cortex.hardware_detection import get_detector
+
+    get_detector()  # the shared detector exists, as in a program that detected already
+    locks = _module_locks()
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        held = [get() for get in locks.values()]
+        for lock in held:
+            lock.acquire()
+        try:
+            inside.set()
+            release.wait(FORK_BOUND_S)
+        finally:
+            for lock in reversed(held):
+                lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+
+    def child() -> str:
+        stuck = [name for name, get in locks.items() if not get().acquire(timeout=5)]
+        return "ok" if not stuck else " ".join(stuck)
+
+    try:
+        answer, _ = _fork_while(inside, release, child)
+    finally:
+        release.set()
+        holder.join(FORK_BOUND_S)
+    assert answer == "ok"

@@ -121,11 +121,15 @@ class LazySingleton(Generic[T]):
         """In a forked child: a fresh lock (a parent thread may have held the old one).
 
         The instance is kept, unless it was created with ``fork_reset=True`` (an object
-        that owns threads, such as a thread pool, is useless in the child).
+        that owns threads, such as a thread pool, is useless in the child). A kept
+        instance with a ``_reinit_after_fork()`` method has it called, to replace its own
+        locks.
         """
         self._lock = threading.Lock()
         if self._fork_reset:
             self._instance = None
+        elif (hook := getattr(self._instance, "_reinit_after_fork", None)) is not None:
+            hook()  # the instance replaces its own locks (see HardwareDetector)
 
     def __repr__(self) -> str:
         state = "created" if self._instance is not None else "not created"
