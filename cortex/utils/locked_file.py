@@ -5,10 +5,10 @@ path, across threads and processes) and :func:`cortex.utils.atomic_file.atomic_w
 (temp file, fsync, rename). :func:`locked_update` holds the lock from the read to the
 rename, so no update is lost, and the file on disk is always the old or the new content.
 
-A file that cannot be parsed raises :class:`CorruptFileError` (from the shared decoder,
-:mod:`cortex.utils.decode`), which names the file and, where the parser knows it, the
-line. The file is left exactly as it was: nothing here replaces a corrupt file unless the
-caller decides to (as the hardware cache does).
+A file that cannot be parsed raises :class:`~cortex.utils.decode.CorruptFileError` (from
+the shared decoder, :mod:`cortex.utils.decode`), which names the file and, where the
+parser knows it, the line. The file is left exactly as it was: nothing here replaces a
+corrupt file unless the caller decides to (as the hardware cache does).
 
 Example::
 
@@ -130,7 +130,8 @@ def locked_update(
         fn: receives the current value (``default()`` when the file does not exist) and
             returns the new one. It runs under the lock: keep it short, and never let it
             take another file's lock.
-        read: turns the file's bytes into a value; raises :class:`CorruptFileError`.
+        read: turns the file's bytes into a value; raises
+            :class:`~cortex.utils.decode.CorruptFileError`.
         write: turns a value into the bytes to store.
         default: the value of a missing file.
         mode: permission bits of a new file (an existing file keeps its own).

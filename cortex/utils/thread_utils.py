@@ -167,11 +167,10 @@ class SingleFlight(Generic[K, T]):
     while it runs wait and receive the same result (or the same exception). Calls that
     arrive after it finished start a new execution: this is de-duplication, not a cache.
 
-    A waiter never waits on a leader that is gone: it wakes every
-    :data:`_LEADER_CHECK_S` seconds and, if the leader's thread has ended without
-    publishing (it cannot in this process: a child created by ``fork`` mid-flight), it
-    takes over. In a forked child every flight is also cleared at once (see the module
-    docstring).
+    A waiter never waits on a leader that is gone: it wakes every half second and, if the
+    leader's thread has ended without publishing (it cannot in this process: a child
+    created by ``fork`` mid-flight), it takes over. In a forked child every flight is also
+    cleared at once (see the module docstring).
 
     Example::
 
