@@ -9,8 +9,9 @@ A drop-in for upstream Cortex's ``cortex.notification_manager`` (``NotificationM
   managers or processes all land, and a crash leaves the old file or the new one.
 * ``notification_config.json`` is read-modify-written the same way.
 * A notification is shown with ``notify-send`` run from an argument list (never a shell;
-  ``--`` ends the options, so a title starting with ``-`` is text). Without
-  ``notify-send`` (a server, CI) it is only recorded.
+  ``--`` ends the options, so a title starting with ``-`` is text), its control
+  characters and bidi overrides shown escaped (:func:`cortex.utils.terminal.printable`).
+  Without ``notify-send`` (a server, CI) it is only recorded.
 * A corrupt history or configuration file is reported once in the log and left untouched;
   the manager keeps working in memory with the defaults.
 """
@@ -30,6 +31,7 @@ from typing import Any
 
 from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.locked_file import CorruptFileError, read_json, update_json
+from cortex.utils.terminal import printable
 
 __all__ = ["DEFAULT_CONFIG", "LEVELS", "NotificationManager", "notify_send"]
 
@@ -240,7 +242,10 @@ class NotificationManager:
         ):
             status = "suppressed"
         else:
-            argv = ["--urgency", level, "--app-name", "Cortex", "--", title, message]
+            # Shown with control characters and bidi overrides escaped (a model's text can
+            # carry them); the history keeps the text as given.
+            shown = [printable(title, newlines=False), printable(message)]
+            argv = ["--urgency", level, "--app-name", "Cortex", "--", *shown]
             status = "shown" if self._notifier(argv) else "recorded"
         entry = {
             "timestamp": self._clock().isoformat(timespec="seconds"),

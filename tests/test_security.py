@@ -502,3 +502,24 @@ def test_console_log_lines_show_escape_codes_visibly() -> None:
     assert "\\x1b[1A" in plain
     # With colour on, the only escape sequences are the formatter's own colour codes.
     assert colored.replace("\x1b[33m", "").replace("\x1b[0m", "") == plain
+
+
+def test_notification_text_is_shown_with_escape_codes_visible(tmp_path: Path) -> None:
+    from cortex.notification_manager import NotificationManager
+
+    shown: list[list[str]] = []
+
+    def notifier(argv: Sequence[str]) -> bool:
+        shown.append(list(argv))
+        return True
+
+    manager = NotificationManager(
+        config_dir=tmp_path, clock=lambda: datetime(2026, 1, 5, 12, 0), notifier=notifier
+    )
+    text = "done" + "".join(FORGERY.values())
+    assert manager.send(text, text) is True
+    LEDGER.add("security", bad_inputs=1)
+    (argv,) = shown
+    assert [c for c in RAW for arg in argv if c in arg] == []
+    assert "done\\x1b[1A" in argv[-1]
+    assert manager.get_history()[-1]["message"] == text  # the history keeps the text as sent

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from cortex.demos.harness import run_together
+from cortex.demos.ledger import LEDGER
 from cortex.demos.singletons import (
     ConstructionCounter,
     UnsafeLazySingleton,
@@ -166,6 +167,7 @@ def _fork_while(
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     waited = time.monotonic() - started
+    LEDGER.add("singletons", processes=1, faults=1)  # a fork mid-operation is the fault
     answer = os.read(read_fd, 1000).decode() if status is not None and status == 0 else ""
     os.close(read_fd)
     return answer, waited
