@@ -345,7 +345,7 @@ def _post_json(
         raise ProviderError(provider, f"cannot reach {url}: {reason}") from None
     try:
         decoded = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: an answer nested too deeply
         raise ProviderError(provider, f"answer from {url} is not JSON") from None
     if not isinstance(decoded, dict):
         raise ProviderError(provider, f"answer from {url} is not a JSON object")

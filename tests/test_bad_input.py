@@ -996,3 +996,44 @@ def test_search_logs_skips_a_hostile_line(tmp_path: Path, kind: str) -> None:
     assert found == ["needle 0"]
     assert isinstance(since, list)
     assert _sha(path) == before
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int"])
+def test_a_hostile_provider_answer_is_a_provider_error_and_falls_back(kind: str) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cortex.llm_router import LLMProvider, OfflineProvider, OpenAICompatibleProvider
+
+    body = DEEP if kind == "deep" else b'{"choices": ' + HUGE_INT + b"}"
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        http = OpenAICompatibleProvider(f"http://127.0.0.1:{server.server_address[1]}/v1", "m")
+        index = parse_packages(generate_index_text(300))
+        router = LLMRouter(
+            providers={LLMProvider.OPENAI: http, LLMProvider.OFFLINE: OfflineProvider(index, 0.0)},
+            default_provider=LLMProvider.OPENAI,
+        )
+        response = router.complete([{"role": "user", "content": "install nginx"}])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    LEDGER.add(AREA, bad_inputs=1)
+    assert response.provider is LLMProvider.OFFLINE  # the fallback was tried
+    assert router.get_stats()["providers"]["openai"]["failures"] == 1

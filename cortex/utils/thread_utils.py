@@ -168,9 +168,9 @@ class SingleFlight(Generic[K, T]):
     arrive after it finished start a new execution: this is de-duplication, not a cache.
 
     A waiter never waits on a leader that is gone: it wakes every half second and, if the
-    leader's thread has ended without publishing (it cannot in this process: a child
-    created by ``fork`` mid-flight), it takes over. In a forked child every flight is also
-    cleared at once (see the module docstring).
+    leader's thread has ended without publishing (which happens only in a child created
+    by ``fork`` mid-flight, where the leader was not copied), it takes over. In a forked
+    child every flight is also cleared at once (see the module docstring).
 
     Example::
 
