@@ -263,6 +263,8 @@ def test_a_bad_hardware_cache_is_reported_and_rewritten(
     assert _detector(path).detect().hostname == "fresh"
 
 
+NOON = datetime(2026, 1, 5, 12, 0)
+"""The notification tests' clock: outside the default do-not-disturb window (22:00-08:00)."""
 NOTIFICATIONS = json.dumps([{"title": "t", "message": "old"}] * 3).encode()
 
 
@@ -275,7 +277,9 @@ def test_bad_notification_files_fall_back_and_are_kept(
     path.write_bytes(_bad_text(kind, NOTIFICATIONS.replace(b'"old"', b'"quoted old"')))
     before = _sha(path)
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
-        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+        manager = NotificationManager(
+            config_dir=tmp_path, clock=lambda: NOON, notifier=lambda _argv: True
+        )
         assert manager.send("title", "message") is True  # defaults: enabled, no DND
         history = manager.get_history()
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))
@@ -731,8 +735,6 @@ def _hostile_json(kind: str, wrong: bytes) -> bytes:
 
 
 HOSTILE_JSON = ["deep", "deep-value", "huge-int", "wrong-type"]
-NOON = datetime(2026, 1, 5, 12, 0)
-"""The notification tests' clock: outside the default do-not-disturb window."""
 
 
 @pytest.mark.parametrize("kind", HOSTILE_JSON)
@@ -829,7 +831,7 @@ HOSTILE_YAML: dict[str, bytes] = {
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE_YAML))
 def test_hostile_preferences_are_refused_by_name_and_left_untouched(
-    tmp_path: Path, kind: str
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     manager = ConfigManager(config_dir=tmp_path)
     path = manager.preferences_file
@@ -838,6 +840,12 @@ def test_hostile_preferences_are_refused_by_name_and_left_untouched(
         manager.load_preferences()
     with _refused_untouched(path, CorruptFileError):
         manager.set_preference("theme", "light")  # must not overwrite what it cannot read
+    before = _sha(path)
+    with caplog.at_level(logging.WARNING, logger="cortex.config_manager"):
+        theme = manager.get_preference("theme", "default")  # a reader falls back, and says so
+    assert theme == "default"
+    assert str(path) in caplog.text
+    assert _sha(path) == before
 
 
 def _poison(path: Path, table: str, column: str, row_id: str, value: bytes) -> None:
