@@ -1045,3 +1045,18 @@ def test_a_hostile_provider_answer_is_a_provider_error_and_falls_back(kind: str)
     LEDGER.add(AREA, bad_inputs=1)
     assert response.provider is LLMProvider.OFFLINE  # the fallback was tried
     assert router.get_stats()["providers"]["openai"]["failures"] == 1
+
+
+def test_preferences_made_of_aliases_of_aliases_load_without_expanding(tmp_path: Path) -> None:
+    # "Billion laughs": 10 aliases of 10 aliases ... 9 levels deep is 10**10 leaves when
+    # expanded. PyYAML shares the nodes; the decoder's checks must not expand them either.
+    lines, previous = ["a: &a [x, x, x, x, x, x, x, x, x, x]"], "a"
+    for name in "bcdefghij":
+        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * 10)}]")
+        previous = name
+    manager = ConfigManager(config_dir=tmp_path)
+    manager.preferences_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    LEDGER.add(AREA, bad_inputs=1)
+    prefs = manager.load_preferences()  # finishes: the checks walk each shared node once
+    assert prefs["j"][0] is prefs["j"][9]  # shared, not copied
+    assert prefs["a"] == ["x"] * 10

@@ -107,7 +107,11 @@ def _shape_problem(value: Any, expect: type | tuple[type, ...] | None) -> str | 
         return f"expected a {_type_name(expect)}, found a {type(value).__name__}"
     # Iterative walk, so that checking a deep value cannot itself overflow the stack. A
     # container met again on the current path is a cycle (a YAML alias of its own parent).
+    # A container shared through YAML aliases is walked again only when met deeper than
+    # before, so a document of aliases of aliases ("billion laughs") is checked in linear
+    # time instead of being expanded.
     on_path: set[int] = set()
+    checked_at: dict[int, int] = {}  # id -> the deepest depth it was walked from
     stack: list[tuple[Any, int, bool]] = [(value, 1, False)]
     while stack:
         node, depth, leaving = stack.pop()
@@ -120,6 +124,9 @@ def _shape_problem(value: Any, expect: type | tuple[type, ...] | None) -> str | 
             return f"nested deeper than {MAX_DEPTH} levels"
         if id(node) in on_path:
             return "a value that contains itself"
+        if depth <= checked_at.get(id(node), 0):
+            continue  # its subtree was checked from this depth or a deeper one already
+        checked_at[id(node)] = depth
         on_path.add(id(node))
         stack.append((node, depth, True))
         children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
