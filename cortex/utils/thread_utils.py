@@ -208,10 +208,7 @@ class SingleFlight(Generic[K, T]):
                 if call.error is not None:
                     raise call.error
                 return call.result  # type: ignore[return-value]
-            # The leader died without publishing: forget its call and try again.
-            with self._lock:
-                if self._calls.get(key) is call:
-                    del self._calls[key]
+            self._forget(key, call)  # the leader died without publishing: try again
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"single-flight call for {key!r} did not finish in {timeout} s")
 
@@ -222,11 +219,16 @@ class SingleFlight(Generic[K, T]):
             call.error = exc
             raise
         finally:
-            with self._lock:
-                if self._calls.get(key) is call:  # a forked child may have cleared it
-                    del self._calls[key]
+            self._forget(key, call)
             call.done.set()
         return call.result
+
+    def _forget(self, key: K, call: _Call[T]) -> None:
+        """Remove ``call`` from the flights, unless it is gone already (a forked child
+        clears them all) or was replaced."""
+        with self._lock:
+            if self._calls.get(key) is call:
+                del self._calls[key]
 
     @staticmethod
     def _wait(call: _Call[T], deadline: float | None) -> bool:
