@@ -19,7 +19,9 @@ What it measures (every figure printed next to the interpreter that produced it)
 4. Resident memory (``VmRSS``) with every database-backed module's database open and 100
    threads working.
 
-It takes about half a minute on two cores.
+The whole measurement runs ``--repeats`` times (default 3); each figure is the median of
+the runs, stored with its minimum, maximum, the number of repeats and the machine's load
+average before and after (:func:`cortex.demos.measure.combine_runs`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from cortex.context_memory import ContextMemory, MemoryEntry  # noqa: E402
 from cortex.demos.harness import run_together  # noqa: E402
+from cortex.demos.measure import combine_runs, load_average  # noqa: E402
 from cortex.demos.shared_state import PerCallConnectionCache  # noqa: E402
 from cortex.graceful_degradation import ResponseCache  # noqa: E402
 from cortex.kernel_features.accelerator_limits import LimitsDatabase, ResourceLimits  # noqa: E402
@@ -307,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="JSON file to write (default: benchmarks/results/cache_<tag>.json)",
     )
+    parser.add_argument("--repeats", type=int, default=3, help="whole runs (default 3)")
     args = parser.parse_args(argv)
     facts = runtime_facts()
     if args.output is None:
@@ -315,8 +319,14 @@ def main(argv: list[str] | None = None) -> int:
         args.output = ROOT / "benchmarks" / "results" / f"cache_{tag}.json"
     print(facts.banner())
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="cortex-cache-bench-") as tmp:
-        figures = measure(Path(tmp))
+    load_before = load_average()
+    runs = []
+    for run in range(1, args.repeats + 1):
+        print(f"run {run} of {args.repeats}")
+        with tempfile.TemporaryDirectory(prefix="cortex-cache-bench-") as tmp:
+            runs.append(measure(Path(tmp)))
+    load_after = load_average()
+    figures = combine_runs(runs, load_before, load_after)
     targets = {
         "exact_hits_per_s_100_threads >= 50000": figures["exact_hits_per_s_100_threads"]["value"]
         >= 50_000,
@@ -329,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         "banner": facts.banner(),
         "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
+        "repeats": args.repeats,
+        "load_average_before_after": [load_before, load_after],
         "figures": figures,
         "targets": targets,
     }

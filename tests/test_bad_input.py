@@ -71,6 +71,11 @@ REPO = Path(__file__).resolve().parent.parent
 AREA = "bad input"
 
 
+def _noon() -> datetime:
+    """A fixed daytime clock: the default do-not-disturb window (22:00-08:00) is never on."""
+    return datetime(2026, 1, 15, 12, 0)
+
+
 @pytest.fixture(autouse=True)
 def _close_pools() -> Iterator[None]:
     yield
@@ -263,8 +268,6 @@ def test_a_bad_hardware_cache_is_reported_and_rewritten(
     assert _detector(path).detect().hostname == "fresh"
 
 
-NOON = datetime(2026, 1, 5, 12, 0)
-"""The notification tests' clock: outside the default do-not-disturb window (22:00-08:00)."""
 NOTIFICATIONS = json.dumps([{"title": "t", "message": "old"}] * 3).encode()
 
 
@@ -277,9 +280,7 @@ def test_bad_notification_files_fall_back_and_are_kept(
     path.write_bytes(_bad_text(kind, NOTIFICATIONS.replace(b'"old"', b'"quoted old"')))
     before = _sha(path)
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
-        manager = NotificationManager(
-            config_dir=tmp_path, clock=lambda: NOON, notifier=lambda _argv: True
-        )
+        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
         assert manager.send("title", "message") is True  # defaults: enabled, no DND
         history = manager.get_history()
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))
@@ -347,7 +348,7 @@ HOME_STORES: dict[str, Callable[[], object]] = {
     "kv_cache": CacheDatabase,
     "accelerator_limits": LimitsDatabase,
     "config_manager": ConfigManager,
-    "notification_manager": lambda: NotificationManager(notifier=lambda _argv: True),
+    "notification_manager": lambda: NotificationManager(notifier=lambda _argv: True, clock=_noon),
     "logging_system": lambda: CortexLogger(console_level="CRITICAL"),
 }
 
@@ -484,7 +485,7 @@ def test_a_full_disk_leaves_the_old_preferences_intact(
 def test_a_full_disk_keeps_the_notification_history_and_hardware_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+    manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
     manager.send("title", "first")
     cache = tmp_path / "hardware_cache.json"
     _detector(cache).detect()
@@ -508,7 +509,9 @@ def test_a_full_disk_error_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = ConfigManager(config_dir=tmp_path)
-    notifications = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+    notifications = NotificationManager(
+        config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon
+    )
     monkeypatch.setattr(os, "fsync", _no_space)  # what atomic_write_bytes calls
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
         notifications.send("title", "message")
@@ -735,6 +738,7 @@ def _hostile_json(kind: str, wrong: bytes) -> bytes:
 
 
 HOSTILE_JSON = ["deep", "deep-value", "huge-int", "wrong-type"]
+NOON = _noon()
 
 
 @pytest.mark.parametrize("kind", HOSTILE_JSON)
@@ -747,9 +751,7 @@ def test_hostile_notification_files_fall_back_and_are_kept(
     path.write_bytes(_hostile_json(kind, wrong))
     before = _sha(path)
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
-        manager = NotificationManager(
-            config_dir=tmp_path, clock=lambda: NOON, notifier=lambda _argv: True
-        )
+        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
         assert manager.send("title", "message") is True  # defaults: enabled, no DND
         history = manager.get_history()
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))

@@ -252,7 +252,7 @@ def test_close_wakes_waiting_threads(db: Path) -> None:
         pool.close()
     thread.join(5)
     assert outcome == ["closed"]
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # generous: it must not wait for the holder
 
 
 def test_close_all_pools(db: Path, tmp_path: Path) -> None:

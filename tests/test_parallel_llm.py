@@ -6,7 +6,6 @@ import asyncio
 import logging
 import math
 import threading
-import time
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -196,11 +195,9 @@ def test_executor_batches_respect_the_rate_limit(index: PackageIndex, engine: En
 
 def test_zero_turns_the_limit_off() -> None:
     limiter = RateLimiter(0)
-    started = time.perf_counter()
     for _ in range(1000):
         limiter.acquire_blocking()
-    assert time.perf_counter() - started < 1.0
-    assert limiter.snapshot()["waits"] == 0
+    assert limiter.snapshot()["waits"] == 0  # never waited: no wall-clock bound needed
     with pytest.raises(ValueError, match="requests_per_second"):
         RateLimiter(-1)
 

@@ -32,6 +32,12 @@ from cortex.demos.sqlite import StaticProbe
 from cortex.llm_router import LLMProvider, LLMResponse
 from cortex.utils.db_pool import close_all_pools
 
+
+def _noon() -> datetime:
+    """A fixed daytime clock, outside the default do-not-disturb window."""
+    return datetime(2026, 1, 15, 12, 0)
+
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "cortex"
 
@@ -88,7 +94,7 @@ def _exercise_every_store(home: Path) -> None:
     detector._detect_uncached = lambda: SystemInfo(hostname="demo")  # type: ignore[method-assign]
     detector.detect()
     ConfigManager().set_preference("theme", "dark")
-    notifications = NotificationManager(notifier=lambda _argv: True)
+    notifications = NotificationManager(notifier=lambda _argv: True, clock=_noon)
     notifications.update_config(enabled=True)
     notifications.send("title", "message")
     logger = CortexLogger(name="cortex", console_level="CRITICAL")
