@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
@@ -38,6 +37,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cortex.llm_router import providers_from_environment
 from cortex.semantic_cache import extract_intent
 from cortex.utils.db_pool import PoolHandle
 from cortex.utils.thread_utils import LazySingleton
@@ -390,7 +390,11 @@ class GracefulDegradation:
                 self._last_health_check = result
 
     def check_api_health(self, api_check_fn: Callable[[], bool] | None = None) -> HealthCheckResult:
-        """Check the API (``api_check_fn()``, or whether an API key is configured).
+        """Check the API (``api_check_fn()``, or whether any real provider is configured).
+
+        Without ``api_check_fn`` the answer is the router's:
+        :func:`cortex.llm_router.providers_from_environment` (the one reader of the provider
+        variables) configures at least one provider.
 
         A healthy answer resets the failure count; an unhealthy one or an exception adds
         one failure. Either way the mode is recomputed atomically with the count.
@@ -400,9 +404,7 @@ class GracefulDegradation:
             if api_check_fn is not None:
                 healthy = bool(api_check_fn())
             else:
-                healthy = bool(
-                    os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("OPENAI_API_KEY")
-                )
+                healthy = bool(providers_from_environment())
             latency = (time.monotonic() - started) * 1000
             if healthy:
                 status = (

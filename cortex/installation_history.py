@@ -183,6 +183,22 @@ _COLUMNS = (
     "rollback_available",
     "duration_seconds",
 )
+
+# CSV column titles: upstream's for the columns upstream exports (it wrote ID, Timestamp,
+# Operation, Packages, Status, Duration, Error), title case for the columns only we export.
+_CSV_HEADER: Mapping[str, str] = {
+    "id": "ID",
+    "timestamp": "Timestamp",
+    "operation_type": "Operation",
+    "packages": "Packages",
+    "status": "Status",
+    "before_snapshot": "Before Snapshot",
+    "after_snapshot": "After Snapshot",
+    "commands_executed": "Commands Executed",
+    "error_message": "Error",
+    "rollback_available": "Rollback Available",
+    "duration_seconds": "Duration",
+}
 # Every statement is one literal, columns in the order of _COLUMNS (no SQL is built by
 # string formatting; see tests/test_security.py).
 _INSERT = (
@@ -556,7 +572,7 @@ class InstallationHistory:
         elif format == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(_COLUMNS)
+            writer.writerow(_CSV_HEADER[c] for c in _COLUMNS)
             for record in records:
                 data = record.to_dict()
                 writer.writerow(

@@ -42,6 +42,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from cortex.dependency_resolver import is_valid_package_name
 from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.commands import CommandResult, CommandRunner, SubprocessRunner
 from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
@@ -80,7 +81,6 @@ DEFAULT_DB_PATH = "~/.cortex/transaction_history.db"
 
 # Debian policy: lower-case letters, digits, "+", "-", "."; at least two characters,
 # starting with a letter or digit; optionally ":arch".
-_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.\-]+(?::[a-z0-9][a-z0-9\-]*)?$")
 # Debian versions: [epoch:]upstream[-revision] with these characters only.
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~:\-]*$")
 
@@ -98,9 +98,10 @@ _CRITICAL_PACKAGES = (
 )
 
 
-def is_valid_package_name(name: str) -> bool:
-    """True when ``name`` is a Debian package name (optionally ``:arch``-qualified)."""
-    return bool(_PACKAGE_RE.match(name))
+def _is_recordable(spec: str) -> bool:
+    """A Debian name, or upstream's ``name@version`` spec (``node@18``) with a valid name."""
+    name, at, version = spec.partition("@")
+    return is_valid_package_name(name) and (not at or is_valid_version(version))
 
 
 def is_valid_version(version: str) -> bool:
@@ -503,11 +504,14 @@ class TransactionHistory:
     ) -> Transaction:
         """Record the start of an operation, with each package's state before it.
 
+        A ``name@version`` spec (upstream accepted ``node@18``) is recorded as given; it
+        is not a Debian name, so it gets no rollback command.
+
         Raises:
-            ValueError: a package name is not a valid Debian package name (such a name
-                could never be rolled back safely).
+            ValueError: a package is neither a valid Debian package name nor
+                ``name@version`` (such a name could never be rolled back safely).
         """
-        bad = [name for name in packages if not is_valid_package_name(name)]
+        bad = [name for name in packages if not _is_recordable(name)]
         if bad:
             raise ValueError(f"not valid package names: {', '.join(map(repr, bad))}")
         now = datetime.now()

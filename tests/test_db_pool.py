@@ -101,6 +101,15 @@ def test_the_same_check_catches_upstreams_lost_commit(db: Path) -> None:
 # -- use after return, and from another thread ------------------------------------------
 
 
+def test_the_pool_is_a_context_manager_that_closes_it(db: Path) -> None:
+    with SQLiteConnectionPool(db, pool_size=2) as pool, pool.get_connection() as conn:
+        _insert(conn)
+    assert pool.stats().closed
+    with pytest.raises(PoolClosedError), pool.get_connection():
+        pass
+    assert _raw_count(db) == 1
+
+
 def test_use_after_return_raises(pool: SQLiteConnectionPool) -> None:
     with pool.get_connection() as conn:
         cursor = conn.cursor()

@@ -294,13 +294,14 @@ def test_export_json_and_csv_round_trip(
     ledger.export_history(str(csv_path), format="csv")
     with csv_path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["id"] for row in rows] == [r.id for r in records]
+    assert list(rows[0])[:5] == ["ID", "Timestamp", "Operation", "Packages", "Status"]
+    assert [row["ID"] for row in rows] == [r.id for r in records]
     for row, record in zip(rows, records, strict=True):
-        assert json.loads(row["packages"]) == record.packages
-        assert json.loads(row["commands_executed"]) == record.commands_executed
-        assert row["status"] == record.status.value
-        assert row["operation_type"] == record.operation_type.value
-        assert [d["version"] for d in json.loads(row["before_snapshot"])] == [
+        assert json.loads(row["Packages"]) == record.packages
+        assert json.loads(row["Commands Executed"]) == record.commands_executed
+        assert row["Status"] == record.status.value
+        assert row["Operation"] == record.operation_type.value
+        assert [d["version"] for d in json.loads(row["Before Snapshot"])] == [
             s.version for s in record.before_snapshot
         ]
     with pytest.raises(ValueError, match="unknown export format"):

@@ -115,10 +115,20 @@ def test_a_failed_transaction_keeps_its_error(history: TransactionHistory) -> No
 
 
 def test_invalid_package_names_are_refused(history: TransactionHistory) -> None:
-    for bad in ["nginx; rm -rf /", "-y", "Nginx", "$(reboot)", "a"]:
+    for bad in ["nginx; rm -rf /", "-y", "Nginx", "$(reboot)", "a", "node@", "x@$(id)"]:
         with pytest.raises(ValueError, match="not valid package names"):
             history.begin_transaction(TransactionType.INSTALL, [bad])
     assert history.get_stats()["total_transactions"] == 0
+
+
+def test_an_upstream_package_spec_is_recorded_without_a_rollback(
+    history: TransactionHistory,
+) -> None:
+    tx = history.begin_transaction(TransactionType.INSTALL, ["node@18", "redis"], "npm i")
+    stored = history.get_transaction(tx.id)
+    assert stored is not None
+    assert stored.packages == ["node@18", "redis"]
+    assert all("node" not in command for command in stored.rollback_commands)
 
 
 def test_rollback_commands_per_type() -> None:

@@ -617,6 +617,13 @@ class SQLiteConnectionPool:
         """Upstream's name for :meth:`close`."""
         self.close()
 
+    def __enter__(self) -> SQLiteConnectionPool:
+        """``with SQLiteConnectionPool(path) as pool:`` closes the pool at the end (upstream)."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _forget_after_fork(self) -> None:
         """In a forked child: drop the parent's connections without touching them.
 

@@ -158,6 +158,35 @@ def _projection_table(run: Run) -> str:
     return _table(["Packages", "Sequential (projected)", "Parallel (projected)", "Ratio"], rows)
 
 
+def _default_settings_table(run: Run) -> str:
+    """Default settings, through HTTP: one row per batch size and engine."""
+    block = run.data.get("default_settings")
+    if not block:
+        return "*(this run predates the default-settings measurement)*\n"
+    rows = [
+        [
+            str(row["packages"]),
+            row["engine"],
+            f"{row['sequential_s']:.2f} s",
+            f"{row['parallel_s']:.2f} s ({row['parallel_min_s']:.2f}-{row['parallel_max_s']:.2f})",
+            f"{row['speedup']:.2f}x",
+            f"{block['targets'][str(row['packages'])]:g}x",
+            str(row["peak_in_flight"]),
+        ]
+        for row in block["rows"]
+    ]
+    headers = [
+        "Packages",
+        "Engine",
+        "Sequential",
+        f"Parallel (median of {block['rows'][0]['repeats']}, range)",
+        "Speed-up",
+        "Target",
+        "Peak in flight",
+    ]
+    return f"{block['label']}; pool {block['pool']}.\n\n{_table(headers, rows)}"
+
+
 def _resolution_table(runs: list[Run]) -> str:
     rows = []
     for run in runs:
@@ -331,6 +360,8 @@ def generate(_app: Sphinx | None = None) -> None:
     (OUT / "perf_runs.md").write_text(_runs_table(runs), encoding="utf-8")
     planning = "".join(f"**{r.label}** ({r.source})\n\n{_planning_table(r)}\n" for r in llm)
     (OUT / "perf_planning.md").write_text(planning, encoding="utf-8")
+    defaults = "".join(f"**{r.label}** ({r.source})\n\n{_default_settings_table(r)}\n" for r in llm)
+    (OUT / "perf_default_settings.md").write_text(defaults, encoding="utf-8")
     (OUT / "perf_resolution.md").write_text(_resolution_table(llm), encoding="utf-8")
     (OUT / "perf_cache.md").write_text(_cache_table(cache), encoding="utf-8")
 
