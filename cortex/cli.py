@@ -16,6 +16,11 @@
   history and the semantic cache.
 * ``cortex audit PATH...`` runs the static free-threading audit (:mod:`cortex.audit.cli`).
 
+Everything printed goes through :func:`cortex.utils.terminal.printable`: a control
+character in a model's answer, a package index, a history record or an error message is
+shown escaped (``\x1b``), so no escape sequence can move the cursor over, erase or hide
+the plan shown before ``--execute`` asks for confirmation.
+
 Errors a user can fix (a bad setting, an unknown package, an unreachable provider, a
 missing index, an unreadable history) print one line and exit non-zero; they never end in
 a traceback. A cache or history that cannot be opened during an install (a corrupt file,
@@ -54,6 +59,7 @@ from cortex.utils.db_pool import (
     get_connection_pool,
     normalize_db_path,
 )
+from cortex.utils.terminal import printable
 
 if TYPE_CHECKING:
     from cortex.install_plan import InstallLedger, InstallPlan
@@ -69,6 +75,17 @@ EXIT_PROVIDER = 3
 # sqlite3.Error (a corrupt file is a cortex.utils.db_pool.DatabaseFileError), OSError (a
 # directory that cannot be created; PoolTimeoutError is a TimeoutError) and ValueError.
 _STORE_ERRORS = (sqlite3.Error, OSError, ValueError)
+
+
+def _print(*parts: object, file: TextIO | None = None, flush: bool = False) -> None:
+    """:func:`print` with every control character of every part shown escaped.
+
+    What the command line prints mixes its own words with text it did not write (a
+    model's answer, package names from an index, history records, error messages naming
+    files), so all of it goes through :func:`~cortex.utils.terminal.printable`.
+    """
+    print(*(printable(part) for part in parts), file=file, flush=flush)
+
 
 # Where the default databases live: the per-user directory and upstream's system one.
 _USER_DB_DIR = "~/.cortex"
@@ -87,7 +104,7 @@ def _open_cache(out: TextIO) -> SemanticCache | None:
     try:
         return SemanticCache()
     except _STORE_ERRORS as exc:
-        print(f"cache: unavailable ({exc}); asking the model", file=out)
+        _print(f"cache: unavailable ({exc}); asking the model", file=out)
         return None
 
 
@@ -96,7 +113,7 @@ def _close_cache(cache: SemanticCache, out: TextIO) -> None:
     try:
         cache.close()
     except _STORE_ERRORS as exc:
-        print(f"cache: could not save its hit counts ({exc})", file=out)
+        _print(f"cache: could not save its hit counts ({exc})", file=out)
 
 
 def _open_ledger(out: TextIO) -> InstallLedger | None:
@@ -106,7 +123,7 @@ def _open_ledger(out: TextIO) -> InstallLedger | None:
     try:
         return InstallationHistoryLedger()
     except _STORE_ERRORS as exc:
-        print(f"history: unavailable ({exc})", file=out)
+        _print(f"history: unavailable ({exc})", file=out)
         return None
 
 
@@ -135,7 +152,7 @@ class _UserError(Exception):
 def _doctor(_args: argparse.Namespace) -> int:
     settings = load_settings()  # validate first: a bad setting prints nothing else
     facts = runtime_facts()
-    print("Interpreter")
+    _print("Interpreter")
     for label, value in (
         ("implementation", facts.implementation),
         ("version", facts.python_version),
@@ -145,17 +162,17 @@ def _doctor(_args: argparse.Namespace) -> int:
         ("usable cores", str(facts.cores)),
         ("threads run in parallel", "yes" if facts.parallel_threads else "no"),
     ):
-        print(f"  {label:<24} {value}")
-    print("\nSettings")
+        _print(f"  {label:<24} {value}")
+    _print("\nSettings")
     for spec in SETTINGS:
         value = getattr(settings, spec.attribute)
         source = settings.sources[spec.env_var]
-        print(f"  {spec.env_var:<34} {value!s:<8} ({source}; {spec.accepted})")
+        _print(f"  {spec.env_var:<34} {value!s:<8} ({source}; {spec.accepted})")
 
     engine, reason = choose_engine(settings, facts)
     configured = [p.value for p in providers_from_environment()] or ["offline (no key set)"]
     rate = f"{settings.rate_limit_rps:g} requests/s" if settings.rate_limit_rps else "off"
-    print("\nParallel LLM executor")
+    _print("\nParallel LLM executor")
     for label, value in (
         ("engine", f"{engine} ({reason})"),
         ("max concurrent", str(settings.thread_pool_size)),
@@ -163,7 +180,7 @@ def _doctor(_args: argparse.Namespace) -> int:
         ("providers", ", ".join(configured)),
         ("monitoring", "per-batch figures logged by cortex.parallel_llm at INFO"),
     ):
-        print(f"  {label:<24} {value}")
+        _print(f"  {label:<24} {value}")
 
     opened, problems = _open_existing_pools()
     try:
@@ -188,9 +205,9 @@ def _print_extensions(*, all_installed: bool) -> None:
     )
     checks = extension_check.check_distributions(distributions)
     scope = "installed" if all_installed else "Cortex's runtime dependencies"
-    print(f"\nExtension modules ({scope})")
+    _print(f"\nExtension modules ({scope})")
     if not checks:
-        print("  none: every distribution checked is pure Python")
+        _print("  none: every distribution checked is pure Python")
         return
     for check in checks:
         if check.keeps_gil_off is None:
@@ -202,7 +219,7 @@ def _print_extensions(*, all_installed: bool) -> None:
         if check.failed:
             verdict += f" ({len(check.failed)} could not be imported on their own)"
         count = f"{len(check.modules)} module{'s' if len(check.modules) != 1 else ''}"
-        print(f"  {check.distribution:<24} {count:<11} {verdict}")
+        _print(f"  {check.distribution:<24} {count:<11} {verdict}")
 
 
 def _existing_databases() -> list[str]:
@@ -247,24 +264,24 @@ def _open_existing_pools() -> tuple[list[SQLiteConnectionPool], list[tuple[str, 
 
 
 def _print_pools(problems: Sequence[tuple[str, str]]) -> None:
-    print("\nSQLite pools")
+    _print("\nSQLite pools")
     every = all_pool_stats()
     if not every:
-        print("  no database opened in this process")
+        _print("  no database opened in this process")
     for stats in every:
-        print(f"  {stats.path}")
-        print(
+        _print(f"  {stats.path}")
+        _print(
             f"    size {stats.size}, open {stats.opened}, in use {stats.in_use}, "
             f"checkouts {stats.checkouts}, journal {stats.journal_mode}"
         )
-        print(
+        _print(
             f"    wait total {stats.wait_total_s * 1000:.2f} ms, "
             f"max {stats.wait_max_s * 1000:.2f} ms, timeouts {stats.timeouts}, "
             f"busy retries {stats.busy_retries}, rollbacks {stats.rollbacks}"
         )
     for path, reason in problems:
-        print(f"  {path}")
-        print(f"    unavailable: {reason}")
+        _print(f"  {path}")
+        _print(f"    unavailable: {reason}")
 
 
 # -- install ---------------------------------------------------------------------------
@@ -282,25 +299,25 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
         return True
     if not sys.stdin.isatty():
         raise _UserError("refusing to execute without a terminal to confirm; pass --yes")
-    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+    return input(f"{printable(question)} [y/N] ").strip().lower() in {"y", "yes"}
 
 
 def _print_plan(plan: InstallPlan) -> None:
     for package in plan.packages:
-        print(
+        _print(
             f"\n{package.requested}  ({package.source}, {len(package.closure)} packages in closure)"
         )
         for note in package.notes:
-            print(f"  note: {note}")
+            _print(f"  note: {note}")
         for argv in package.argv:
-            print(f"  $ {shlex.join(argv)}")
+            _print(f"  $ {shlex.join(argv)}")
         for line, reason in package.rejected:
-            print(f"  rejected: {line!r}: {reason}")
+            _print(f"  rejected: {line!r}: {reason}")
         if package.closure:
             shown = ", ".join(package.closure[:12])
             more = f" and {len(package.closure) - 12} more" if len(package.closure) > 12 else ""
-            print(f"  brings: {shown}{more}")
-    print(
+            _print(f"  brings: {shown}{more}")
+    _print(
         f"\nplanned {len(plan.packages)} package(s) in {plan.elapsed:.2f} s "
         f"(engine {plan.engine}, cache {plan.cache})"
     )
@@ -310,7 +327,7 @@ def _install(args: argparse.Namespace) -> int:
     plan = _plan(args, sys.stdout)
     _print_plan(plan)
     if not args.execute:
-        print("dry run: nothing was executed (pass --execute to run the accepted commands)")
+        _print("dry run: nothing was executed (pass --execute to run the accepted commands)")
         return 0
     return _execute(args, plan, sys.stdout)
 
@@ -337,7 +354,7 @@ def _plan(args: argparse.Namespace, out: TextIO) -> InstallPlan:
     executor = ParallelLLMExecutor(router, engine=args.engine, settings=settings)
     cache = None if args.no_cache else _open_cache(out)
     providers = ", ".join(p.value for p in router.providers)
-    print(f"planning {len(args.packages)} package(s) with {providers}")
+    _print(f"planning {len(args.packages)} package(s) with {providers}")
     try:
         plan = plan_install(
             args.packages,
@@ -345,7 +362,7 @@ def _plan(args: argparse.Namespace, out: TextIO) -> InstallPlan:
             executor=executor,
             index=index,
             cache=cache,
-            progress=lambda line: print(line, flush=True),
+            progress=lambda line: _print(line, flush=True),
         )
     except UnknownPackagesError as exc:
         raise _UserError(str(exc)) from None
@@ -363,7 +380,7 @@ def _execute(args: argparse.Namespace, plan: InstallPlan, out: TextIO) -> int:
     if not commands:
         raise _UserError("nothing to execute: no command passed validation")
     if not _confirm(args, f"Run these {len(commands)} command(s)?"):
-        print("cancelled")
+        _print("cancelled")
         return 1
     ledger = _open_ledger(out)
     lines = [shlex.join(argv) for argv in commands]
@@ -373,16 +390,16 @@ def _execute(args: argparse.Namespace, plan: InstallPlan, out: TextIO) -> int:
         try:
             record_id = ledger.record(installs, lines, datetime.now())
         except _STORE_ERRORS as exc:  # the history never stops an install
-            print(f"history: could not record this installation ({exc})", file=out)
+            _print(f"history: could not record this installation ({exc})", file=out)
     for argv in commands:
-        print(f"running: {shlex.join(argv)}", flush=True)
+        _print(f"running: {shlex.join(argv)}", flush=True)
         status = _run_command(argv)
         if status != 0:
             message = f"{shlex.join(argv)} exited with status {status}"
             _finish(ledger, record_id, False, message, out)
             raise _UserError(message)
     if _finish(ledger, record_id, True, None, out):
-        print(f"recorded as installation {record_id}")
+        _print(f"recorded as installation {record_id}")
     return 0
 
 
@@ -399,7 +416,7 @@ def _finish(
     try:
         ledger.finish(record_id, success, error)
     except _STORE_ERRORS as exc:  # report, do not fail the install
-        print(f"history: could not update installation {record_id} ({exc})", file=out)
+        _print(f"history: could not update installation {record_id} ({exc})", file=out)
         return False
     return True
 
@@ -415,10 +432,10 @@ def _history(args: argparse.Namespace) -> int:
     except _STORE_ERRORS as exc:
         raise _UserError(f"cannot read the installation history: {exc}") from None
     if not records:
-        print("no installations recorded")
+        _print("no installations recorded")
         return 0
     for record in records:
-        print(
+        _print(
             f"{record.id}  {record.timestamp}  {record.operation_type.value:<8} "
             f"{record.status.value:<11} {', '.join(record.packages)}"
         )
@@ -437,14 +454,14 @@ def _undo(args: argparse.Namespace) -> int:
                 raise _UserError("nothing to undo: no installations recorded")
             install_id = latest[0].id
         if args.execute and not _confirm(args, f"Roll back installation {install_id}?"):
-            print("cancelled")
+            _print("cancelled")
             return 1
         ok, message = history.rollback(install_id, dry_run=not args.execute)
     except _STORE_ERRORS as exc:
         raise _UserError(f"cannot read the installation history: {exc}") from None
-    print(message)
+    _print(message)
     if not args.execute:
-        print("dry run: nothing was changed (pass --execute to roll back)")
+        _print("dry run: nothing was changed (pass --execute to roll back)")
     return 0 if ok else 1
 
 
@@ -455,9 +472,9 @@ def _cache_stats(_args: argparse.Namespace) -> int:
         stats = SemanticCache().stats()
     except _STORE_ERRORS as exc:
         raise _UserError(f"cannot open the semantic cache: {exc}") from None
-    print(f"hits      {stats.hits}")
-    print(f"misses    {stats.misses}")
-    print(f"hit rate  {stats.hit_rate:.1%}")
+    _print(f"hits      {stats.hits}")
+    _print(f"misses    {stats.misses}")
+    _print(f"hit rate  {stats.hit_rate:.1%}")
     return 0
 
 
@@ -537,12 +554,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.handler(args)
     except SettingsError as exc:
-        print(f"cortex: invalid setting: {exc}", file=sys.stderr)
+        _print(f"cortex: invalid setting: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
     except _UserError as exc:
-        print(f"cortex: {exc}", file=sys.stderr)
+        _print(f"cortex: {exc}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
-        print("cortex: interrupted", file=sys.stderr)
+        _print("cortex: interrupted", file=sys.stderr)
         return 130
     return status

@@ -8,8 +8,10 @@ defaults). What differs:
   (:mod:`cortex.utils.locked_file`). Upstream locked only the preferences, per instance, and
   wrote every file in place, so two managers or two processes lost updates and a crash left
   a torn file.
-* A malformed YAML file raises :class:`~cortex.utils.locked_file.CorruptFileError` naming
-  the file and the line, and is never overwritten.
+* A malformed YAML file (a syntax error, nesting too deep, an over-long integer, the
+  wrong type) raises :class:`~cortex.utils.decode.CorruptFileError` naming the file and
+  the line, and is never overwritten; :meth:`ConfigManager.get_preference` falls back to
+  its default and logs that warning.
 * ``~/.cortex`` is created ``0700``; every file written here is ``0600``.
 * Package lists come from small :class:`PackageReader` objects (``dpkg-query``, ``pip``,
   ``npm``; argument lists with timeouts, never a shell) that tests replace.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import os
 import platform
 import re
@@ -36,6 +39,7 @@ from typing import Any, ClassVar, Protocol
 from cortex import __version__
 from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.commands import program_output
+from cortex.utils.decode import CorruptFileError
 from cortex.utils.locked_file import read_yaml, update_yaml, write_yaml
 
 __all__ = [
@@ -46,6 +50,8 @@ __all__ = [
     "PackageReader",
     "PipPackages",
 ]
+
+logger = logging.getLogger(__name__)
 
 _COMMAND_TIMEOUT_S = 60.0
 # A package name that cannot be mistaken for an option or a path trick.
@@ -222,8 +228,18 @@ class ConfigManager:
         self.update_preferences(lambda _old: dict(preferences))
 
     def get_preference(self, key: str, default: Any = None) -> Any:
-        """One preference, or ``default``."""
-        return self.load_preferences().get(key, default)
+        """One preference, or ``default``.
+
+        A malformed preferences file does not stop a caller that only reads one setting:
+        ``default`` is returned and the problem is logged (a warning naming the file). The
+        file is left untouched, and writes still refuse it.
+        """
+        try:
+            prefs = self.load_preferences()
+        except CorruptFileError as exc:
+            logger.warning("%s; using the default for %r", exc, key)
+            return default
+        return prefs.get(key, default)
 
     def set_preference(self, key: str, value: Any) -> None:
         """Set one preference, keeping every other (a locked read-modify-write)."""

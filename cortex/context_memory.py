@@ -33,6 +33,7 @@ from datetime import timedelta
 from typing import Any
 
 from cortex.utils.atomic_file import atomic_write_text
+from cortex.utils.decode import CorruptFileError, load_json
 from cortex.utils.store import Clock, SQLiteStore, StoreSchema, format_time, utc_now
 
 __all__ = ["ContextMemory", "MemoryEntry", "Pattern", "Suggestion"]
@@ -200,12 +201,15 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def _loads(raw: str | None, default: Any) -> Any:
+def _loads(raw: str | None, default: Any, *, typed: bool = True) -> Any:
+    """A stored JSON column; ``default`` when empty or undecodable and, with ``typed``,
+    when its value is not of ``default``'s type."""
     if not raw:
         return default
+    expect = type(default) if typed and default is not None else None
     try:
-        return json.loads(raw)
-    except ValueError:
+        return load_json(raw, source="context_memory column", expect=expect)
+    except CorruptFileError:
         return default
 
 
@@ -487,7 +491,7 @@ class ContextMemory(SQLiteStore):
         """The stored preference, or ``default``."""
         with self._pool.get_connection() as conn:
             row = conn.execute("SELECT value FROM preferences WHERE key = ?", (key,)).fetchone()
-        return default if row is None else _loads(row[0], default)
+        return default if row is None else _loads(row[0], default, typed=False)
 
     # -- reporting ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ programs are run with an argument list and a timeout, never through a shell.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 import os
@@ -31,6 +32,7 @@ import shutil
 import socket
 import threading
 import time
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
 from pathlib import Path
@@ -40,7 +42,7 @@ from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.commands import program_output
 from cortex.utils.file_lock import FileLockTimeout, path_lock
 from cortex.utils.locked_file import CorruptFileError, read_json, write_json
-from cortex.utils.thread_utils import LazySingleton, SingleFlight
+from cortex.utils.thread_utils import LazySingleton, SingleFlight, at_fork_reinit
 
 __all__ = [
     "CACHE_FILENAME",
@@ -479,39 +481,96 @@ def default_cache_path() -> Path:
     return Path.home() / ".cortex" / CACHE_FILENAME
 
 
-def _build(cls: type[Any], data: Any) -> Any:
-    """A dataclass from a mapping, keeping only its fields (derived keys are dropped)."""
+def _field_value(where: str, hint: Any, value: Any) -> Any:
+    """``value`` checked against the field's type ``hint`` (a float field takes an int).
+
+    Raises:
+        TypeError: the value has another type; the message names the field (``where``).
+    """
+    found = type(value).__name__
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # built by the caller
+        if isinstance(value, hint):
+            return value
+        raise TypeError(f"{where} must be an object, found a {found}")
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            raise TypeError(f"{where} is not a known {hint.__name__}: {value!r}") from None
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(f"{where} must be a number, found a {found}")
+    if hint in (int, str, bool):
+        if isinstance(value, hint) and (hint is bool or not isinstance(value, bool)):
+            return value
+        raise TypeError(f"{where} must be a {hint.__name__}, found a {found}")
+    if getattr(hint, "__origin__", None) is list:
+        (item,) = hint.__args__
+        if not isinstance(value, list):
+            raise TypeError(f"{where} must be a list, found a {found}")
+        return [_field_value(f"{where}[{n}]", item, v) for n, v in enumerate(value)]
+    raise TypeError(f"{where}: unsupported field type {hint!r}")  # pragma: no cover
+
+
+def _build(cls: type[Any], data: Any, where: str) -> Any:
+    """A dataclass from a mapping, every field's type checked; derived keys are dropped.
+
+    Nested dataclass fields (``SystemInfo.cpu``, ``.gpu``...) are built by the caller and
+    passed in already built; any other field must hold its annotated type.
+
+    Raises:
+        TypeError: the mapping is not an object, or a field has the wrong type.
+    """
     if not isinstance(data, dict):
-        raise TypeError(f"{cls.__name__}: expected an object, found {type(data).__name__}")
-    return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        raise TypeError(f"{where} must be an object, found a {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue  # an older cache: the field's default
+        values[f.name] = _field_value(f"{where}.{f.name}", hints[f.name], data[f.name])
+    return cls(**values)
+
+
+def _items(data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise TypeError(f"system_info.{key} must be a list, found a {type(value).__name__}")
+    return value
 
 
 def _system_info_from_dict(data: Any) -> SystemInfo:
     """Rebuild a :class:`SystemInfo` from :meth:`SystemInfo.to_dict` output.
 
+    Every field is checked against its annotation, so a cache that parses but holds, say,
+    ``"memory": {"total_mb": "lots"}`` is refused here instead of failing later in
+    :func:`get_ram_gb`.
+
     Raises:
-        TypeError, ValueError, KeyError: the mapping does not have that shape.
+        TypeError, KeyError: the mapping does not have that shape (the message names the
+            field).
     """
     if not isinstance(data, dict):
         raise TypeError("system_info is not an object")
-    cpu = _build(CPUInfo, data["cpu"])
-    cpu.vendor = CPUVendor(cpu.vendor)
-    gpus = [_build(GPUInfo, g) for g in data["gpu"]]
-    for gpu in gpus:
-        gpu.vendor = GPUVendor(gpu.vendor)
+    kinds = {"gpu": GPUInfo, "storage": StorageInfo, "network": NetworkInfo}
+    sections = {
+        key: [
+            _build(kind, item, f"system_info.{key}[{n}]")
+            for n, item in enumerate(_items(data, key))
+        ]
+        for key, kind in kinds.items()
+    }
     info: SystemInfo = _build(
         SystemInfo,
         {
             **data,
-            "cpu": cpu,
-            "gpu": gpus,
-            "memory": _build(MemoryInfo, data["memory"]),
-            "storage": [_build(StorageInfo, d) for d in data["storage"]],
-            "network": [_build(NetworkInfo, d) for d in data["network"]],
+            **sections,
+            "cpu": _build(CPUInfo, data["cpu"], "system_info.cpu"),
+            "memory": _build(MemoryInfo, data["memory"], "system_info.memory"),
         },
+        "system_info",
     )
-    if not isinstance(info.hostname, str) or not isinstance(info.cpu.cores, int):
-        raise TypeError("system_info fields have the wrong types")
     return info
 
 
@@ -520,6 +579,13 @@ def _system_info_from_dict(data: Any) -> SystemInfo:
 _reported_corrupt: set[tuple[str, int, int, int]] = set()
 # Guards _reported_corrupt (check-then-add must be one step).
 _reported_lock = threading.Lock()
+
+
+@at_fork_reinit
+def _reinit_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """A forked child gets a fresh lock: a parent thread may have held the old one."""
+    global _reported_lock  # noqa: PLW0603
+    _reported_lock = threading.Lock()
 
 
 def _report_corrupt_once(path: Path, error: Exception) -> None:
@@ -564,6 +630,11 @@ class HardwareDetector:
         process)."""
         self.cache_loads = 0
         """How many of :attr:`detections` were loads of a fresh on-disk cache."""
+
+    def _reinit_after_fork(self) -> None:  # pragma: no cover - runs in forked children
+        """In a forked child (called for the shared detector): a fresh lock, as a parent
+        thread may have held the old one. The flight is reset by :mod:`thread_utils`."""
+        self._cached_lock = threading.Lock()
 
     def detect(self, force_refresh: bool = False) -> SystemInfo:
         """Detect everything, or return the remembered result.
@@ -638,7 +709,7 @@ class HardwareDetector:
             if document.get("format") != _CACHE_FORMAT:
                 raise CorruptFileError(self.cache_path, "unknown cache format")
             written_at = document["written_at"]
-            if not isinstance(written_at, (int, float)):
+            if not isinstance(written_at, (int, float)) or isinstance(written_at, bool):
                 raise CorruptFileError(self.cache_path, "written_at is not a number")
             info = _system_info_from_dict(document["system_info"])
         except (CorruptFileError, KeyError, TypeError, ValueError) as exc:

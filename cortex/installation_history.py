@@ -45,6 +45,7 @@ from cortex.transaction_history import (
 )
 from cortex.utils.atomic_file import atomic_write_text
 from cortex.utils.commands import CommandRunner, SubprocessRunner
+from cortex.utils.decode import json_column
 from cortex.utils.store import (
     Clock,
     SQLiteStore,
@@ -262,8 +263,12 @@ _STORE_SCHEMA = StoreSchema(
 """Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
-def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
-    items = json.loads(text) if text else []
+def _snapshots_from_json(
+    text: str | None, path: str | os.PathLike[str], row: object, column: str
+) -> list[PackageSnapshot]:
+    items = json_column(
+        text, path=path, table="installations", row=row, column=column, expect=list, default=[]
+    )
     return [
         PackageSnapshot(
             package_name=str(item.get("package_name", "")),
@@ -276,19 +281,33 @@ def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
     ]
 
 
-def _from_row(row: Sequence[Any]) -> InstallationRecord:
+def _from_row(row: Sequence[Any], path: str | os.PathLike[str]) -> InstallationRecord:
     data = dict(zip(_COLUMNS, row, strict=True))
+
+    def column(name: str) -> Any:
+        return json_column(
+            data[name],
+            path=path,
+            table="installations",
+            row=data["id"],
+            column=name,
+            expect=list,
+            default=[],
+        )
+
     return InstallationRecord(
         id=str(data["id"]),
         timestamp=str(data["timestamp"]),
         operation_type=InstallationType(data["operation_type"]),
-        packages=list(json.loads(data["packages"]) if data["packages"] else []),
+        packages=column("packages"),
         status=InstallationStatus(data["status"]),
-        before_snapshot=_snapshots_from_json(data["before_snapshot"]),
-        after_snapshot=_snapshots_from_json(data["after_snapshot"]),
-        commands_executed=list(
-            json.loads(data["commands_executed"]) if data["commands_executed"] else []
+        before_snapshot=_snapshots_from_json(
+            data["before_snapshot"], path, data["id"], "before_snapshot"
         ),
+        after_snapshot=_snapshots_from_json(
+            data["after_snapshot"], path, data["id"], "after_snapshot"
+        ),
+        commands_executed=column("commands_executed"),
         error_message=data["error_message"],
         rollback_available=True
         if data["rollback_available"] is None
@@ -405,7 +424,15 @@ class InstallationHistory(SQLiteStore):
         if row is None:
             log.error("installation %s not found", install_id)
             return
-        packages = json.loads(row[0]) if row[0] else []
+        packages = json_column(
+            row[0],
+            path=self.db_path,
+            table="installations",
+            row=install_id,
+            column="packages",
+            expect=list,
+            default=[],
+        )
         try:
             started = to_utc(parse_time(row[1]))  # upstream's rows: naive local time
             duration: float | None = (self._now() - started).total_seconds()
@@ -435,9 +462,11 @@ class InstallationHistory(SQLiteStore):
         records = []
         for row in rows:
             try:
-                records.append(_from_row(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("skipping unreadable installation %s: %s", row[0], exc)
+                records.append(_from_row(row, self.db_path))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                log.warning(
+                    "skipping unreadable installation %s in %s: %s", row[0], self.db_path, exc
+                )
         return records
 
     def get_history(

@@ -54,6 +54,9 @@ from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 from cortex.runtime import runtime_facts
 from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
+from cortex.utils.decode import CorruptFileError, load_json
+from cortex.utils.terminal import printable
+from cortex.utils.thread_utils import at_fork_reinit
 
 __all__ = [
     "ColoredConsoleFormatter",
@@ -164,11 +167,17 @@ class ColoredConsoleFormatter(logging.Formatter):
         self.use_color = use_color
 
     def format(self, record: logging.LogRecord) -> str:
-        """Return the formatted record; the level name is coloured if ``use_color``."""
+        """Return the formatted record; the level name is coloured if ``use_color``.
+
+        Control characters in the message are shown escaped
+        (:func:`cortex.utils.terminal.printable`)."""
         text = super().format(record)
         context = _record_context(record)
         if context:
             text = f"{text} {json.dumps(context, default=str, ensure_ascii=False)}"
+        # A message can quote a model's answer or a file: its control characters are shown
+        # escaped; the only escape sequences reaching the terminal are the colours below.
+        text = printable(text)
         if self.use_color and record.levelname in self.COLORS:
             colored = f"{self.COLORS[record.levelname]}{record.levelname}{self.RESET}"
             text = text.replace(record.levelname, colored, 1)
@@ -221,6 +230,16 @@ class _Installed:
 _installed: dict[str, _Installed] = {}
 # Guards _installed and the handler lists of the loggers it names (attach, detach, close).
 _installed_lock = threading.Lock()
+
+
+@at_fork_reinit
+def _reinit_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """A forked child gets a fresh lock: a parent thread may have held the old one.
+
+    The handlers themselves are kept; :mod:`logging` re-creates their locks in the child.
+    """
+    global _installed_lock  # noqa: PLW0603
+    _installed_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -522,13 +541,14 @@ class CortexLogger:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except FileNotFoundError:  # rotated away by another process meanwhile
                 continue
-            for line in text.splitlines():
+            for number, line in enumerate(text.splitlines(), start=1):
+                if not line.strip():
+                    continue
                 try:
-                    data = json.loads(line)
-                except ValueError:
+                    data = load_json(line, source=path, expect=dict, line=number)
+                except CorruptFileError:
                     continue  # a line being written right now, or foreign content
-                if isinstance(data, dict):
-                    yield LogEntry.from_dict(data)
+                yield LogEntry.from_dict(data)
 
     @staticmethod
     def _since(since: datetime | str | None) -> datetime | None:
@@ -551,6 +571,8 @@ class CortexLogger:
                 stamp = datetime.fromisoformat(entry.timestamp)
             except ValueError:
                 continue
+            if stamp.tzinfo is None:  # not written by this module: take it as local time
+                stamp = stamp.astimezone()
             if moment is not None and stamp < moment:
                 continue
             yield stamp, entry

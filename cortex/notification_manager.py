@@ -9,8 +9,9 @@ A drop-in for upstream Cortex's ``cortex.notification_manager`` (``NotificationM
   managers or processes all land, and a crash leaves the old file or the new one.
 * ``notification_config.json`` is read-modify-written the same way.
 * A notification is shown with ``notify-send`` run from an argument list (never a shell;
-  ``--`` ends the options, so a title starting with ``-`` is text). Without
-  ``notify-send`` (a server, CI) it is only recorded.
+  ``--`` ends the options, so a title starting with ``-`` is text), its control
+  characters and bidi overrides shown escaped (:func:`cortex.utils.terminal.printable`).
+  Without ``notify-send`` (a server, CI) it is only recorded.
 * A corrupt history or configuration file is reported once in the log and left untouched;
   the manager keeps working in memory with the defaults.
 """
@@ -30,6 +31,7 @@ from typing import Any
 
 from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.locked_file import CorruptFileError, read_json, update_json
+from cortex.utils.terminal import printable
 
 __all__ = ["DEFAULT_CONFIG", "LEVELS", "NotificationManager", "notify_send"]
 
@@ -64,6 +66,31 @@ def notify_send(argv: Sequence[str]) -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return completed.returncode == 0
+
+
+_CONFIG_TYPES: dict[str, type] = {
+    "enabled": bool,
+    "dnd_start": str,
+    "dnd_end": str,
+    "critical_bypasses_dnd": bool,
+}
+"""The type each known setting of ``notification_config.json`` must have."""
+
+
+def _check_file(path: Path, value: Any) -> Any:
+    """``value`` (the configuration mapping or the history list) if its entries have the
+    right types; raises :class:`CorruptFileError` naming ``path`` otherwise."""
+    if isinstance(value, dict):
+        for key, kind in _CONFIG_TYPES.items():
+            if key in value and not isinstance(value[key], kind):
+                found = type(value[key]).__name__
+                raise CorruptFileError(path, f"{key} must be a {kind.__name__}, not a {found}")
+    elif isinstance(value, list):
+        for number, entry in enumerate(value):
+            if not isinstance(entry, dict):
+                found = type(entry).__name__
+                raise CorruptFileError(path, f"entry {number} is a {found}, not an object")
+    return value
 
 
 def _parse_hhmm(value: Any) -> time:
@@ -126,8 +153,9 @@ class NotificationManager:
         logger.warning("%s; notifications keep working without it", error)
 
     def _load(self, path: Path, default: Any) -> Any:
+        """The file's value checked by :func:`_check_file`, or ``default`` (reported once)."""
         try:
-            return read_json(path, default=default)
+            return _check_file(path, read_json(path, default=default))
         except (CorruptFileError, OSError) as exc:
             self._report_once(path, exc)
             return default
@@ -151,6 +179,7 @@ class NotificationManager:
                 _parse_hhmm(changes[key])
 
         def apply(config: dict[str, Any]) -> dict[str, Any]:
+            _check_file(self.config_file, config)  # raising here leaves the file as it is
             config.update(changes)
             return config
 
@@ -213,7 +242,10 @@ class NotificationManager:
         ):
             status = "suppressed"
         else:
-            argv = ["--urgency", level, "--app-name", "Cortex", "--", title, message]
+            # Shown with control characters and bidi overrides escaped (a model's text can
+            # carry them); the history keeps the text as given.
+            shown = [printable(title, newlines=False), printable(message)]
+            argv = ["--urgency", level, "--app-name", "Cortex", "--", *shown]
             status = "shown" if self._notifier(argv) else "recorded"
         entry = {
             "timestamp": self._clock().isoformat(timespec="seconds"),
@@ -232,6 +264,7 @@ class NotificationManager:
         limit = self.history_limit
 
         def append(history: list[Any]) -> list[Any]:
+            _check_file(self.history_file, history)  # raising here leaves the file as it is
             history.append(entry)
             return history[-limit:]
 

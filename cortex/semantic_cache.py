@@ -87,6 +87,7 @@ from cortex.utils.db_pool import (
     PoolHandle,
     PoolTimeoutError,
 )
+from cortex.utils.decode import CorruptRecordError, json_column
 from cortex.utils.store import SQLiteStore, StoreSchema, format_time
 from cortex.utils.thread_utils import SingleFlight
 
@@ -755,7 +756,9 @@ class SemanticCache(SQLiteStore):
             hit = self._most_similar(key, system_hash, candidate_limit)
         else:
             hit = None
-        commands = self._decode(hit[1]) if hit is not None else None
+        commands = self._decode(*hit) if hit is not None else None
+        if commands is None:
+            hit = None  # a row whose commands do not decode is a miss (logged by _decode)
         pending = self._pending
         with self._lock:
             if count:
@@ -813,11 +816,32 @@ class SemanticCache(SQLiteStore):
                 best, hit = score, (int(entry_id), str(commands_json))
         return hit if best >= self.similarity_threshold else None
 
-    def _decode(self, commands_json: str) -> tuple[str, ...]:
-        """The commands stored as ``commands_json`` (memoised: rows repeat)."""
+    def _decode(self, entry_id: int, commands_json: str) -> tuple[str, ...] | None:
+        """The commands stored as ``commands_json`` (memoised: rows repeat).
+
+        ``None`` for a row that does not hold a JSON list of strings (hostile bytes, deep
+        nesting, an over-long integer): it is logged with the file and row and served as a
+        miss, so the answer is asked for again and the row replaced.
+        """
         commands = self._decoded.get(commands_json)
         if commands is None:
-            commands = tuple(json.loads(commands_json))
+            try:
+                decoded = json_column(
+                    commands_json,
+                    path=self.db_path,
+                    table="llm_cache_entries",
+                    row=entry_id,
+                    column="commands_json",
+                    expect=list,
+                    default=[],
+                )
+            except CorruptRecordError as exc:
+                log.warning("%s", exc)
+                return None
+            if not all(isinstance(command, str) for command in decoded):
+                log.warning("%s: row %s holds a command that is not text", self.db_path, entry_id)
+                return None
+            commands = tuple(decoded)
             if len(self._decoded) >= _PURE_MEMO_SIZE:
                 self._decoded.clear()
             self._decoded[commands_json] = commands

@@ -48,6 +48,7 @@ from typing import Any, Protocol
 
 from cortex.dependency_resolver import is_valid_package_name
 from cortex.utils.commands import CommandResult, CommandRunner, SubprocessRunner
+from cortex.utils.decode import json_column
 from cortex.utils.store import (
     Clock,
     SQLiteStore,
@@ -453,10 +454,21 @@ def _row_values(tx: Transaction) -> tuple[Any, ...]:
     )
 
 
-def _from_row(row: Sequence[Any]) -> Transaction:
+# The columns holding JSON, and the type each must decode to.
+_JSON_COLUMNS: dict[str, type] = {
+    "packages": list,
+    "before_state": dict,
+    "after_state": dict,
+    "rollback_commands": list,
+}
+
+
+def _from_row(row: Sequence[Any], path: Path) -> Transaction:
     data = dict(zip(_COLUMNS, row, strict=True))
-    for key in ("packages", "before_state", "after_state", "rollback_commands"):
-        data[key] = json.loads(data[key]) if data[key] else None
+    for key, kind in _JSON_COLUMNS.items():
+        data[key] = json_column(
+            data[key], path=path, table="transactions", row=data["id"], column=key, expect=kind
+        )
     if data["is_rollback_safe"] is None:
         data["is_rollback_safe"] = True
     return Transaction.from_dict(data)
@@ -573,9 +585,11 @@ class TransactionHistory(SQLiteStore):
         transactions = []
         for row in rows:
             try:
-                transactions.append(_from_row(row))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.warning("skipping unreadable transaction %s: %s", row[0], exc)
+                transactions.append(_from_row(row, self.db_path))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                log.warning(
+                    "skipping unreadable transaction %s in %s: %s", row[0], self.db_path, exc
+                )
         return transactions
 
     def get_transaction(self, transaction_id: str) -> Transaction | None:

@@ -7,7 +7,7 @@ Each case must end in a clear error that names the file, with the file's bytes u
   the file and leave it untouched; an empty file is an empty SQLite database (SQLite's own
   rule) and is used as one;
 * the hardware cache is unusable, reported and rewritten (it is a cache);
-* ``preferences.yaml`` raises :class:`~cortex.utils.locked_file.CorruptFileError` naming
+* ``preferences.yaml`` raises :class:`~cortex.utils.decode.CorruptFileError` naming
   the file (an empty file is no preferences);
 * the notification files fall back (defaults, the in-memory history), are reported once
   and are not overwritten;
@@ -33,6 +33,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -64,6 +65,7 @@ from cortex.utils.db_pool import (
     get_connection_pool,
 )
 from cortex.utils.locked_file import CorruptFileError, read_json
+from cortex.utils.thread_utils import reset_singletons
 
 REPO = Path(__file__).resolve().parent.parent
 AREA = "bad input"
@@ -710,3 +712,355 @@ def test_a_1mb_prompt_is_answered_by_the_offline_provider() -> None:
     LEDGER.add(AREA, bad_inputs=1)
     assert "nginx" in response.content
     assert response.provider.value == "offline"
+
+
+# -- hostile small files: deep nesting, over-long integers, wrong types -----------------------
+#
+# 200 KB of ``[`` makes the parsers raise RecursionError; a 5,000-digit integer exceeds the
+# interpreter's int-from-string limit (ValueError); a valid document can still hold the wrong
+# types. Every reader goes through cortex.utils.decode and must name the file, leave it
+# untouched and keep working.
+
+DEEP = b"[" * 200_000
+"""200 KB of nesting: RecursionError in ``json.loads`` and in the YAML constructor."""
+HUGE_INT = b"1" * 5_000
+"""5,000 digits: over the default limit (4,300) for converting a string to an int."""
+
+
+def _hostile_json(kind: str, wrong: bytes) -> bytes:
+    if kind == "deep":
+        return DEEP
+    if kind == "deep-value":
+        return b'{"a": ' + DEEP + b"}"
+    if kind == "huge-int":
+        return b'{"a": ' + HUGE_INT + b"}"
+    if kind == "wrong-type":
+        return wrong
+    raise AssertionError(kind)
+
+
+HOSTILE_JSON = ["deep", "deep-value", "huge-int", "wrong-type"]
+NOON = _noon()
+
+
+@pytest.mark.parametrize("kind", HOSTILE_JSON)
+@pytest.mark.parametrize("name", ["notification_history.json", "notification_config.json"])
+def test_hostile_notification_files_fall_back_and_are_kept(
+    tmp_path: Path, kind: str, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / name
+    wrong = b'[1, "two"]' if name.startswith("notification_history") else b'{"enabled": "no"}'
+    path.write_bytes(_hostile_json(kind, wrong))
+    before = _sha(path)
+    with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
+        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
+        assert manager.send("title", "message") is True  # defaults: enabled, no DND
+        history = manager.get_history()
+    LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))
+    assert history[-1]["message"] == "message"
+    assert str(path) in caplog.text
+    assert "Traceback" not in caplog.text
+    assert _sha(path) == before
+
+
+def _cache_with(section: str, key: str | None, value: object) -> bytes:
+    """A fresh, well-formed hardware cache but for ``system_info[section][key] = value``."""
+    info = SystemInfo(hostname="cached").to_dict()
+    if key is None:
+        info[section] = value
+    else:
+        info[section][key] = value
+    return json.dumps({"format": 1, "written_at": time.time(), "system_info": info}).encode()
+
+
+HOSTILE_CACHES: dict[str, bytes] = {
+    **{kind: _hostile_json(kind, b"[]") for kind in ("deep", "deep-value", "huge-int")},
+    "total_mb-lots": _cache_with("memory", "total_mb", "lots"),
+    "total_mb-list": _cache_with("memory", "total_mb", [1]),
+    "total_mb-bool": _cache_with("memory", "total_mb", True),
+    "cpu-vendor-acme": _cache_with("cpu", "vendor", "acme"),
+    "cpu-features-ints": _cache_with("cpu", "features", [1, 2]),
+    "gpu-not-a-list": _cache_with("gpu", None, 3),
+    "storage-item-a-string": _cache_with("storage", None, ["sda"]),
+    "hostname-a-number": _cache_with("hostname", None, 7),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_CACHES))
+def test_a_hostile_hardware_cache_is_refused_by_name_and_detected_again(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "hardware_cache.json"
+    path.write_bytes(HOSTILE_CACHES[kind])
+    LEDGER.add(AREA, bad_inputs=1)
+    with caplog.at_level(logging.WARNING, logger="cortex.hardware_detection"):
+        info = _detector(path).detect()
+    assert info.hostname == "fresh"  # the cache was not served: detected again
+    assert str(path) in caplog.text  # and reported by name
+    assert info.memory.total_gb == 0.0  # the value get_ram_gb returns works
+    assert _detector(path).detect().hostname == "fresh"  # rewritten whole, and served
+
+
+@pytest.mark.thread_unsafe(reason="points the process-wide detector's cache at this test's file")
+def test_get_ram_gb_works_after_a_cache_with_wrong_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Defect 7 through upstream's own entry point: memory.total_mb is "lots".
+    from cortex import hardware_detection
+
+    path = tmp_path / "hardware_cache.json"
+    path.write_bytes(HOSTILE_CACHES["total_mb-lots"])
+    monkeypatch.setattr(hardware_detection, "CACHE_PATH", path)
+    reset_singletons()
+    LEDGER.add(AREA, bad_inputs=1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="cortex.hardware_detection"):
+            ram = hardware_detection.get_ram_gb()
+    finally:
+        reset_singletons()
+    assert isinstance(ram, float)
+    assert str(path) in caplog.text
+
+
+HOSTILE_YAML: dict[str, bytes] = {
+    "huge-int": b"theme: " + HUGE_INT + b"\n",
+    "deep": b"theme: " + b"[" * 200_000 + b"\n",
+    "deep-block": b"".join(b"  " * n + b"- \n" for n in range(2000)),
+    "contains-itself": b"theme: &a [*a]\n",
+    "month-13": b"when: 2020-13-45\n",
+    "unhashable-key": b"? [a, b]\n: c\n",
+    "wrong-type": b"- a list\n- not a mapping\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_YAML))
+def test_hostile_preferences_are_refused_by_name_and_left_untouched(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    manager = ConfigManager(config_dir=tmp_path)
+    path = manager.preferences_file
+    path.write_bytes(HOSTILE_YAML[kind])
+    with _refused_untouched(path, CorruptFileError):
+        manager.load_preferences()
+    with _refused_untouched(path, CorruptFileError):
+        manager.set_preference("theme", "light")  # must not overwrite what it cannot read
+    before = _sha(path)
+    with caplog.at_level(logging.WARNING, logger="cortex.config_manager"):
+        theme = manager.get_preference("theme", "default")  # a reader falls back, and says so
+    assert theme == "default"
+    assert str(path) in caplog.text
+    assert _sha(path) == before
+
+
+def _poison(path: Path, table: str, column: str, row_id: str, value: bytes) -> None:
+    """Replace one stored JSON value behind the store's back, as another program could."""
+    get_connection_pool(path).close()
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute(
+                f"UPDATE {table} SET {column} = ? WHERE id = ?",
+                (value.decode(), row_id),
+            )
+    finally:
+        conn.close()
+
+
+def _stored(path: Path, table: str, column: str, row_id: str) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute(
+            f"SELECT {column} FROM {table} WHERE id = ?",
+            (row_id,),
+        ).fetchone()
+    finally:
+        conn.close()
+    return str(row[0])
+
+
+HOSTILE_COLUMNS = {
+    "deep": DEEP,
+    "huge-int": b"[" + HUGE_INT + b"]",
+    "wrong-type": b'"a string"',
+    "wrong-item": b'{"nginx": [1, 2]}',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_COLUMNS))
+@pytest.mark.parametrize("column", ["packages", "before_state", "rollback_commands"])
+def test_one_hostile_transaction_row_is_skipped_by_name(
+    tmp_path: Path, kind: str, column: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "transactions.db"
+    history = TransactionHistory(path, probe=StaticProbe())
+    good = history.begin_transaction(TransactionType.INSTALL, ["nginx"], command="good").id
+    bad = history.begin_transaction(TransactionType.INSTALL, ["curl"], command="bad").id
+    _poison(path, "transactions", column, bad, HOSTILE_COLUMNS[kind])
+    with caplog.at_level(logging.WARNING, logger="cortex.transaction_history"):
+        recent = TransactionHistory(path, probe=StaticProbe()).get_recent(limit=10)
+    kept = _stored(path, "transactions", column, bad) == HOSTILE_COLUMNS[kind].decode()
+    LEDGER.add(AREA, bad_inputs=1, data_lost=int(not kept))
+    assert [tx.id for tx in recent if tx.id == good] == [good]  # the good row is served
+    assert bad not in [tx.id for tx in recent]  # the bad one is skipped...
+    assert str(path) in caplog.text  # ...by name
+    assert bad in caplog.text
+    assert kept  # and left as it was
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_COLUMNS))
+def test_one_hostile_installation_row_is_skipped_by_name(
+    tmp_path: Path, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "history.db"
+    history = InstallationHistory(path, probe=StaticProbe())
+    when = datetime(2026, 1, 5, 12, 0)
+    good = history.record_installation(InstallationType.INSTALL, ["nginx"], ["x"], when)
+    bad = history.record_installation(InstallationType.INSTALL, ["curl"], ["y"], when)
+    _poison(path, "installations", "packages", bad, HOSTILE_COLUMNS[kind])
+    with caplog.at_level(logging.WARNING, logger="cortex.installation_history"):
+        found = [r.id for r in InstallationHistory(path, probe=StaticProbe()).get_history(10)]
+    kept = _stored(path, "installations", "packages", bad) == HOSTILE_COLUMNS[kind].decode()
+    LEDGER.add(AREA, bad_inputs=1, data_lost=int(not kept))
+    assert good in found
+    assert bad not in found
+    assert str(path) in caplog.text
+    assert kept
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int", "wrong-type"])
+def test_a_hostile_kv_pool_record_is_an_error_naming_the_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "kv.db"
+    database = CacheDatabase(db_path=path)
+    database.save_pool(CacheConfig(name="pool", size_bytes=4096), "segment")
+    value = {"deep": DEEP, "huge-int": b'{"size_bytes": ' + HUGE_INT + b"}"}.get(kind, b"[1]")
+    get_connection_pool(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE pools SET config = ? WHERE name = 'pool'", (value.decode(),))
+    conn.close()
+    LEDGER.add(AREA, bad_inputs=1)
+    with pytest.raises(ValueError, match=re.escape(str(path))) as caught:
+        CacheDatabase(db_path=path).list_pools()
+    assert "pools" in str(caught.value)
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        CacheDatabase(db_path=path).get_pool("pool")
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int", "wrong-type"])
+def test_a_hostile_limits_profile_is_an_error_naming_the_file(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "limits.db"
+    database = LimitsDatabase(db_path=path)
+    database.save(ResourceLimits.from_preset("job", "inference"))
+    value = {"deep": DEEP, "huge-int": b'{"cpu_quota": ' + HUGE_INT + b"}"}.get(kind, b"[1]")
+    get_connection_pool(path).close()
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE profiles SET config = ? WHERE name = 'job'", (value.decode(),))
+    conn.close()
+    LEDGER.add(AREA, bad_inputs=1)
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        LimitsDatabase(db_path=path).list_all()
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        LimitsDatabase(db_path=path).get("job")
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int", "wrong-type"])
+def test_a_hostile_context_memory_value_falls_back_to_the_default(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "memory.db"
+    memory = ContextMemory(str(path))
+    memory.set_preference("editor", {"name": "vim"}, category="tools")
+    value = {"deep": DEEP, "huge-int": b"[" + HUGE_INT + b"]"}.get(kind, b"[1]")
+    get_connection_pool(path).close()
+    conn = sqlite3.connect(path)
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    table = next(t for t in tables if "preference" in t)
+    with conn:
+        conn.execute(f"UPDATE {table} SET value = ?", (value.decode(),))
+    conn.close()
+    LEDGER.add(AREA, bad_inputs=1)
+    fallback = ContextMemory(str(path)).get_preference("editor", default="none")
+    assert fallback == ([1] if kind == "wrong-type" else "none")  # a preference has any type
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int", "a-list"])
+def test_search_logs_skips_a_hostile_line(tmp_path: Path, kind: str) -> None:
+    name = _logger_name()
+    logger = CortexLogger(name=name, log_dir=tmp_path, console_level="CRITICAL")
+    try:
+        logger.info("needle 0")
+    finally:
+        logger.close()
+    path = tmp_path / f"{name}.json.log"
+    line = {"deep": DEEP, "huge-int": b'{"message": "needle", "n": ' + HUGE_INT + b"}"}.get(
+        kind, b'["needle"]'
+    )
+    path.write_bytes(line + b"\n" + path.read_bytes())
+    before = _sha(path)
+    logger = CortexLogger(name=name, log_dir=tmp_path, console_level="CRITICAL")
+    try:
+        found = [entry["message"] for entry in logger.search_logs("needle")]
+        since = [entry["message"] for entry in logger.search_logs("needle", since=NOON)]
+    finally:
+        logger.close()
+    LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))
+    assert found == ["needle 0"]
+    assert isinstance(since, list)
+    assert _sha(path) == before
+
+
+@pytest.mark.parametrize("kind", ["deep", "huge-int"])
+def test_a_hostile_provider_answer_is_a_provider_error_and_falls_back(kind: str) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from cortex.llm_router import LLMProvider, OfflineProvider, OpenAICompatibleProvider
+
+    body = DEEP if kind == "deep" else b'{"choices": ' + HUGE_INT + b"}"
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        http = OpenAICompatibleProvider(f"http://127.0.0.1:{server.server_address[1]}/v1", "m")
+        index = parse_packages(generate_index_text(300))
+        router = LLMRouter(
+            providers={LLMProvider.OPENAI: http, LLMProvider.OFFLINE: OfflineProvider(index, 0.0)},
+            default_provider=LLMProvider.OPENAI,
+        )
+        response = router.complete([{"role": "user", "content": "install nginx"}])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    LEDGER.add(AREA, bad_inputs=1)
+    assert response.provider is LLMProvider.OFFLINE  # the fallback was tried
+    assert router.get_stats()["providers"]["openai"]["failures"] == 1
+
+
+def test_preferences_made_of_aliases_of_aliases_load_without_expanding(tmp_path: Path) -> None:
+    # "Billion laughs": 10 aliases of 10 aliases ... 9 levels deep is 10**10 leaves when
+    # expanded. PyYAML shares the nodes; the decoder's checks must not expand them either.
+    lines, previous = ["a: &a [x, x, x, x, x, x, x, x, x, x]"], "a"
+    for name in "bcdefghij":
+        lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * 10)}]")
+        previous = name
+    manager = ConfigManager(config_dir=tmp_path)
+    manager.preferences_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    LEDGER.add(AREA, bad_inputs=1)
+    prefs = manager.load_preferences()  # finishes: the checks walk each shared node once
+    assert prefs["j"][0] is prefs["j"][9]  # shared, not copied
+    assert prefs["a"] == ["x"] * 10

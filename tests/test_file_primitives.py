@@ -24,6 +24,7 @@ from cortex.demos.files import (
     unsafe_write_text,
 )
 from cortex.demos.harness import run_together
+from cortex.demos.ledger import LEDGER
 from cortex.utils.atomic_file import atomic_write_bytes, atomic_write_text, ensure_private_dir
 from cortex.utils.file_lock import FileLockTimeout, lock_file_for, path_lock
 from cortex.utils.locked_file import (
@@ -313,3 +314,85 @@ def test_missing_files_give_the_default(tmp_path: Path) -> None:
     assert read_yaml(tmp_path / "none.yaml") is None
     assert update_json(tmp_path / "list.json", lambda h: [*h, 1], default=list) == [1]
     assert os.stat(tmp_path / "list.json").st_mode & 0o777 == 0o600
+
+
+# --------------------------------------------------------------------------------------
+# symlinks: written through, the link kept, the lock beside the link
+# --------------------------------------------------------------------------------------
+
+
+def _linked_preferences(tmp_path: Path, *, dangling: bool) -> tuple[Path, Path, Path]:
+    """``(cortex dir, the link preferences.yaml, the file it points to outside it)``."""
+    from cortex.config_manager import ConfigManager
+
+    home = tmp_path / ".cortex"
+    elsewhere = tmp_path / "dotfiles"
+    elsewhere.mkdir()
+    target = elsewhere / "cortex-preferences.yaml"
+    if not dangling:
+        target.write_text("theme: dark\n", encoding="utf-8")
+        os.chmod(target, 0o640)  # the user's own choice, kept
+    ConfigManager(config_dir=home)  # creates the directory
+    link = home / "preferences.yaml"
+    link.symlink_to(target)
+    return home, link, target
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["link-to-file", "dangling-link"])
+def test_a_symlinked_preference_file_is_written_through_and_stays_a_link(
+    tmp_path: Path, dangling: bool
+) -> None:
+    from cortex.config_manager import ConfigManager
+
+    home, link, target = _linked_preferences(tmp_path, dangling=dangling)
+    manager = ConfigManager(config_dir=home)
+    manager.set_preference("editor", "vim")
+    assert link.is_symlink()  # not replaced by a regular file
+    assert os.readlink(link) == str(target)
+    expected = {"editor": "vim"} if dangling else {"theme": "dark", "editor": "vim"}
+    assert manager.load_preferences() == expected
+    assert ConfigManager(config_dir=home).load_preferences() == expected
+    assert stat.S_IMODE(target.stat().st_mode) == (0o600 if dangling else 0o640)
+    # The lock file is beside the link, inside the Cortex directory, and private.
+    assert lock_file_for(link) == home / ".preferences.yaml.lock"
+    assert (home / ".preferences.yaml.lock").exists()
+    assert stat.S_IMODE((home / ".preferences.yaml.lock").stat().st_mode) == 0o600
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # nothing else
+    LEDGER.add("bad input", bad_inputs=1)
+
+
+@pytest.mark.parametrize("dangling", [False, True], ids=["link-to-file", "dangling-link"])
+def test_a_symlinked_hardware_cache_is_written_through(tmp_path: Path, dangling: bool) -> None:
+    from cortex.hardware_detection import HardwareDetector, SystemInfo
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "cache.json"
+    if not dangling:
+        target.write_text("{}", encoding="utf-8")
+    link = tmp_path / "hardware_cache.json"
+    link.symlink_to(target)
+    detector = HardwareDetector(cache_path=link)
+    detector._detect_uncached = lambda: SystemInfo(hostname="x")  # type: ignore[method-assign]
+    detector.detect()
+    assert link.is_symlink()
+    assert json.loads(target.read_text(encoding="utf-8"))["system_info"]["hostname"] == "x"
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["cache.json"]  # no lock file there
+    LEDGER.add("bad input", bad_inputs=1)
+
+
+def test_a_symlink_loop_or_a_missing_directory_is_an_error_naming_the_link(
+    tmp_path: Path,
+) -> None:
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(tmp_path / "loop.json")
+    with pytest.raises(OSError, match=r"loop\.json"):
+        atomic_write_text(loop, "{}")
+    assert loop.is_symlink()
+    nowhere = tmp_path / "nowhere.json"
+    nowhere.symlink_to(tmp_path / "missing-dir" / "x.json")
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.json") as caught:
+        atomic_write_text(nowhere, "{}")
+    assert "missing-dir" in str(caught.value)
+    assert nowhere.is_symlink()
+    LEDGER.add("bad input", bad_inputs=2)

@@ -21,7 +21,7 @@ import ast
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import pytest
 
 from cortex.demos.ledger import LEDGER
 from cortex.demos.sqlite import StaticProbe
+from cortex.llm_router import LLMProvider, LLMResponse
 from cortex.utils.db_pool import close_all_pools
 
 
@@ -396,3 +397,148 @@ def test_the_shell_check_catches_every_planted_form() -> None:
         "run_it",
         "create_subprocess_shell",
     ]
+
+
+# -- terminal: model and file text never reaches the terminal raw -----------------------------
+
+# What a hostile answer can do to a terminal: move the cursor up and erase the line (to
+# overwrite a command already shown), clear the screen, conceal text, overwrite with a
+# carriage return, use the one-byte C1 CSI, and reverse the text with a bidi override.
+FORGERY = {
+    "cursor-up-erase": "\x1b[1A\x1b[2K",
+    "clear-screen": "\x1b[2J\x1b[H",
+    "conceal": "\x1b[8m",
+    "carriage-return": "\r",
+    "c1-csi": "\x9b2K",
+    "bidi-override": "\u202e",
+    "bidi-isolate": "\u2066",
+    "delete": "\x7f",
+    "bell": "\x07",
+}
+RAW = ("\x1b", "\x9b", "\r", "\u202e", "\u2066", "\x7f", "\x07")
+
+
+def test_printable_shows_every_control_character_escaped() -> None:
+    from cortex.utils.terminal import printable
+
+    controls = [chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]]
+    bidi = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
+    raw = [c for c in controls + bidi if printable(c, newlines=False, tabs=False) == c]
+    LEDGER.add("security", bad_inputs=len(controls) + len(bidi))
+    assert raw == []
+    assert printable("\x1b[2K") == "\\x1b[2K"
+    assert printable("\u202eabc") == "\\u202eabc"
+    assert printable("two\nlines\tand é 💥") == "two\nlines\tand é 💥"  # text stays text
+    assert printable("one\nline", newlines=False) == "one\\nline"
+
+
+class _Scripted:
+    """A provider whose every answer is ``content`` (as a hostile or broken model's)."""
+
+    provider = LLMProvider.OPENAI
+    model = "scripted"
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return LLMResponse(self.content, self.provider, self.model, 1, 0.0, 0.0)
+
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return self.complete(messages, temperature, max_tokens)
+
+
+@pytest.mark.parametrize("kind", sorted(FORGERY))
+def test_the_plan_shown_before_execute_shows_escape_codes_visibly(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    from cortex import cli
+    from cortex.dependency_resolver import generate_index_text
+    from cortex.llm_router import LLMRouter
+
+    code = FORGERY[kind]
+    answer = (
+        f"# installing nginx{code}apt-get install -y nginx-forged\n"
+        "apt-get install -y nginx\n"
+        f"apt-get install -y nginx{code}\n"
+        f"# {code}all good, nothing else will run"
+    )
+    index = tmp_path / "fixture_Packages"
+    index.write_text(generate_index_text(300), encoding="utf-8")
+    monkeypatch.setattr(
+        cli, "LLMRouter", lambda **_kw: LLMRouter(providers={LLMProvider.OPENAI: _Scripted(answer)})
+    )
+    status = cli.main(["install", "nginx", "--index", str(index), "--no-cache"])
+    captured = capsys.readouterr()
+    LEDGER.add("security", bad_inputs=1)
+    shown = captured.out + captured.err
+    assert status == 0, shown
+    assert [c for c in RAW if c in shown] == []  # nothing reaches the terminal raw
+    if code != "\r":  # the planner splits lines at a carriage return: never printed at all
+        assert code.encode("unicode_escape").decode("ascii") in shown  # shown, escaped
+    assert "$ apt-get install -y nginx" in shown  # the genuine command is still shown
+    assert "dry run" in shown
+
+
+@pytest.mark.thread_unsafe(reason="replaces InstallationHistory in cortex.installation_history")
+def test_history_records_are_printed_with_escape_codes_visible(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import functools
+
+    from cortex import cli, installation_history
+    from cortex.installation_history import InstallationHistory, InstallationType
+
+    history = functools.partial(InstallationHistory, str(tmp_path / "h.db"), StaticProbe())
+    monkeypatch.setattr(installation_history, "InstallationHistory", history)
+    name = "nginx" + "".join(FORGERY.values())
+    history().record_installation(InstallationType.INSTALL, [name], ["x"], datetime(2026, 1, 5))
+    assert cli.main(["history"]) == 0
+    out = capsys.readouterr().out
+    LEDGER.add("security", bad_inputs=1)
+    assert [c for c in RAW if c in out] == []
+    assert "nginx\\x1b[1A\\x1b[2K" in out
+
+
+def test_console_log_lines_show_escape_codes_visibly() -> None:
+    import logging
+
+    from cortex.logging_system import ColoredConsoleFormatter
+
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "model said %s", None, None)
+    record.args = ("".join(FORGERY.values()),)
+    plain = ColoredConsoleFormatter(use_color=False).format(record)
+    colored = ColoredConsoleFormatter(use_color=True).format(record)
+    LEDGER.add("security", bad_inputs=2)
+    assert [c for c in RAW if c in plain] == []
+    assert "\\x1b[1A" in plain
+    # With colour on, the only escape sequences are the formatter's own colour codes.
+    assert colored.replace("\x1b[33m", "").replace("\x1b[0m", "") == plain
+
+
+def test_notification_text_is_shown_with_escape_codes_visible(tmp_path: Path) -> None:
+    from cortex.notification_manager import NotificationManager
+
+    shown: list[list[str]] = []
+
+    def notifier(argv: Sequence[str]) -> bool:
+        shown.append(list(argv))
+        return True
+
+    manager = NotificationManager(
+        config_dir=tmp_path, clock=lambda: datetime(2026, 1, 5, 12, 0), notifier=notifier
+    )
+    text = "done" + "".join(FORGERY.values())
+    assert manager.send(text, text) is True
+    LEDGER.add("security", bad_inputs=1)
+    (argv,) = shown
+    assert [c for c in RAW for arg in argv if c in arg] == []
+    assert "done\\x1b[1A" in argv[-1]
+    assert manager.get_history()[-1]["message"] == text  # the history keeps the text as sent

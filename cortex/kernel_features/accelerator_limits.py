@@ -23,6 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from cortex.utils.decode import json_column
 from cortex.utils.store import SQLiteStore, StoreSchema, resolve_db_path
 
 __all__ = [
@@ -108,8 +109,10 @@ _STORE_SCHEMA = StoreSchema(
 """Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
-def _limits_from_json(raw: str) -> ResourceLimits:
-    data: dict[str, Any] = json.loads(raw)
+def _limits_from_json(raw: str, path: Path, name: str | None = None) -> ResourceLimits:
+    data: dict[str, Any] = json_column(
+        raw, path=path, table="profiles", row=name, column="config", expect=dict
+    )
     known = {f.name for f in fields(ResourceLimits)}
     return ResourceLimits(**{k: v for k, v in data.items() if k in known})
 
@@ -141,13 +144,13 @@ class LimitsDatabase(SQLiteStore):
         """The profile called ``name``, or ``None``."""
         with self._pool.get_connection() as conn:
             row = conn.execute("SELECT config FROM profiles WHERE name = ?", (name,)).fetchone()
-        return _limits_from_json(row[0]) if row else None
+        return _limits_from_json(row[0], self.db_path, name) if row else None
 
     def list_all(self) -> list[ResourceLimits]:
         """Every profile, by name."""
         with self._pool.get_connection() as conn:
             rows = conn.execute("SELECT config FROM profiles ORDER BY name").fetchall()
-        return [_limits_from_json(row[0]) for row in rows]
+        return [_limits_from_json(row[0], self.db_path) for row in rows]
 
 
 class AcceleratorLimitsManager:

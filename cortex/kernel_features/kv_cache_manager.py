@@ -31,6 +31,7 @@ from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any
 
+from cortex.utils.decode import json_column
 from cortex.utils.store import SQLiteStore, StoreSchema, resolve_db_path
 
 __all__ = [
@@ -118,8 +119,8 @@ _STORE_SCHEMA = StoreSchema(
 """Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
-def _config_from_json(raw: str) -> CacheConfig:
-    data = json.loads(raw)
+def _config_from_json(raw: str, path: Path, name: str | None = None) -> CacheConfig:
+    data = json_column(raw, path=path, table="pools", row=name, column="config", expect=dict)
     known = {f.name for f in fields(CacheConfig)}
     return CacheConfig(**{k: v for k, v in data.items() if k in known})
 
@@ -154,13 +155,13 @@ class CacheDatabase(SQLiteStore):
             row = conn.execute(
                 "SELECT config, shm_name FROM pools WHERE name = ?", (name,)
             ).fetchone()
-        return (_config_from_json(row[0]), str(row[1] or "")) if row else None
+        return (_config_from_json(row[0], self.db_path, name), str(row[1] or "")) if row else None
 
     def list_pools(self) -> list[CacheConfig]:
         """Every recorded pool, by name."""
         with self._pool.get_connection() as conn:
             rows = conn.execute("SELECT config FROM pools ORDER BY name").fetchall()
-        return [_config_from_json(row[0]) for row in rows]
+        return [_config_from_json(row[0], self.db_path) for row in rows]
 
     def delete_pool(self, name: str) -> bool:
         """Forget a pool, its entries and its counters in one transaction.

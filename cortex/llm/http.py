@@ -93,7 +93,7 @@ def _post_json(
         raise ProviderError(provider, f"cannot reach {url}: {reason}") from None
     try:
         decoded = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: an answer nested too deeply
         raise ProviderError(provider, f"answer from {url} is not JSON") from None
     if not isinstance(decoded, dict):
         raise ProviderError(provider, f"answer from {url} is not a JSON object")
@@ -106,6 +106,7 @@ def _post_json(
 _http_pool: LazySingleton[ThreadPoolExecutor] = LazySingleton(
     lambda: ThreadPoolExecutor(max_workers=256, thread_name_prefix="cortex-http"),
     name="llm_router.http_pool",
+    fork_reset=True,  # a forked child has none of the pool's threads: it makes its own
 )
 
 

@@ -4,17 +4,26 @@ The recipe: write a temporary file in the same directory (so :func:`os.replace` 
 rename on one filesystem), flush and ``fsync`` it, copy the old file's permission bits,
 rename it over the target, then ``fsync`` the directory so the rename itself survives a
 power cut. A process killed at any point leaves either the old content or the new.
+
+A target that is a symbolic link is written *through*: the link stays a link and the file
+it points to is replaced (its temporary file is made beside that file, so the rename stays
+on one filesystem). A dangling link gets its target created, ``0600``. Replacing the link
+itself would silently detach the user's file (a dotfile manager's link to a file in a
+repository, say) and leave a copy with the target's permissions where the link was. A
+chain of links is followed to its end; a loop, or a target whose directory is missing, is
+an error naming the link.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "ensure_private_dir"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "ensure_private_dir", "write_target"]
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -47,11 +56,34 @@ def ensure_private_dir(path: str | os.PathLike[str], *, mode: int = 0o700) -> Pa
     return directory
 
 
+def write_target(path: str | os.PathLike[str]) -> Path:
+    """The file a write to ``path`` replaces: ``path`` itself, or the end of its symlink chain.
+
+    Raises:
+        OSError: ``ELOOP`` for a loop of links; ``FileNotFoundError`` when a link points
+            into a directory that does not exist. Both name ``path`` and where it points.
+    """
+    given = Path(path)
+    if not given.is_symlink():
+        return given
+    resolved = Path(os.path.realpath(given))
+    if resolved.is_symlink():  # realpath stops inside a loop
+        raise OSError(errno.ELOOP, f"symlink loop at {resolved}", os.fspath(given))
+    if not resolved.parent.is_dir():
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"symlink points to {resolved}, whose directory does not exist",
+            os.fspath(given),
+        )
+    return resolved
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o600) -> None:
     """Replace ``path`` with ``data`` atomically.
 
     Args:
-        path: the file to create or replace. Its directory must exist.
+        path: the file to create or replace. Its directory must exist. A symbolic link
+            is written through (see the module docstring).
         data: the complete new content.
         mode: permission bits for a new file; an existing file keeps its own.
 
@@ -63,7 +95,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int =
             ``errno`` and ``strerror`` with ``filename`` set to ``path``, chained from the
             original.
     """
-    target = Path(path)
+    target = write_target(path)  # a symlink is written through, and stays a link
     directory = target.parent
     with contextlib.suppress(FileNotFoundError):  # a new file gets `mode`
         mode = stat.S_IMODE(target.stat().st_mode)

@@ -9,9 +9,13 @@ A :class:`PathLock` is two locks taken in a fixed order:
 
 1. a :class:`threading.RLock`, which orders the threads of this process (re-entrant, so a
    thread that already holds it may take it again);
-2. a ``filelock.FileLock`` on a side file (``.<name>.lock`` beside the target), which
-   orders processes with ``flock``. The kernel drops it when its holder dies, even by
-   ``SIGKILL``, so a crash never leaves the file locked.
+2. a ``filelock.FileLock`` on a side file (``.<name>.lock`` beside the target; beside
+   the link when the target is a symlink), which orders processes with ``flock``. The
+   kernel drops it when its holder dies, even by ``SIGKILL``, so a crash never leaves
+   the file locked.
+
+A file is known by its final name: a symlink and the file it points to are two paths, with
+two locks. Cortex reaches each of its files through one name (``~/.cortex/<file>``).
 
 Only the thread holding the ``RLock`` ever touches the ``FileLock``, and the ``FileLock``
 is created with ``thread_local=False``. This keeps the design independent of how a
@@ -49,12 +53,19 @@ class FileLockTimeout(TimeoutError):
 
 
 def _normalise(path: str | os.PathLike[str]) -> str:
-    """Absolute path with symlinks and ``..`` resolved, so one file has one key."""
-    return os.path.realpath(os.path.abspath(os.fspath(path)))
+    """Absolute path with ``..`` and the directories' symlinks resolved, so one file has one
+    key; a final component that is a symlink is kept (the lock belongs beside the link)."""
+    absolute = os.path.abspath(os.fspath(path))
+    directory, name = os.path.split(absolute)
+    return os.path.join(os.path.realpath(directory), name)
 
 
 def lock_file_for(path: str | os.PathLike[str]) -> Path:
-    """The side file whose ``flock`` guards ``path``: ``.<name>.lock`` in the same directory."""
+    """The side file whose ``flock`` guards ``path``: ``.<name>.lock`` in the same directory.
+
+    When ``path`` is a symlink the lock file is beside the link (inside ``~/.cortex``), not
+    beside the file it points to, which may be anywhere.
+    """
     target = Path(_normalise(path))
     return target.with_name(f".{target.name}.lock")
 

@@ -5,9 +5,10 @@ path, across threads and processes) and :func:`cortex.utils.atomic_file.atomic_w
 (temp file, fsync, rename). :func:`locked_update` holds the lock from the read to the
 rename, so no update is lost, and the file on disk is always the old or the new content.
 
-A file that cannot be parsed raises :class:`CorruptFileError`, which names the file and,
-where the parser knows it, the line. The file is left exactly as it was: nothing here
-replaces a corrupt file unless the caller decides to (as the hardware cache does).
+A file that cannot be parsed raises :class:`~cortex.utils.decode.CorruptFileError` (from
+the shared decoder, :mod:`cortex.utils.decode`), which names the file and, where the
+parser knows it, the line. The file is left exactly as it was: nothing here replaces a
+corrupt file unless the caller decides to (as the hardware cache does).
 
 Example::
 
@@ -29,11 +30,12 @@ from typing import Any, TypeVar
 import yaml
 
 from cortex.utils.atomic_file import atomic_write_bytes
+from cortex.utils.decode import CorruptFileError, check_value, load_json, load_yaml
 from cortex.utils.file_lock import DEFAULT_TIMEOUT_S, path_lock
 
 __all__ = [
     "MAX_FILE_BYTES",
-    "CorruptFileError",
+    "CorruptFileError",  # defined in cortex.utils.decode; importable here as before
     "dump_json",
     "dump_yaml",
     "locked_update",
@@ -49,54 +51,20 @@ __all__ = [
 
 T = TypeVar("T")
 
-# libyaml's loader and dumper when PyYAML was built with them (10x faster), else Python's.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's dumper when PyYAML was built with it (10x faster), else Python's.
 _SafeDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 """Largest file the readers accept (64 MiB); a bigger one is reported, not loaded."""
 
 
-class CorruptFileError(ValueError):
-    """A file exists but cannot be used: undecodable, unparsable, of the wrong shape or too big.
-
-    Attributes:
-        path: the file.
-        line: 1-based line of the problem when the parser reports one, else ``None``.
-        reason: what is wrong, in words.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], reason: str, line: int | None = None) -> None:
-        self.path = Path(path)
-        self.line = line
-        self.reason = reason
-        where = f"{self.path}, line {line}" if line is not None else str(self.path)
-        super().__init__(f"{where}: {reason} (the file was left untouched)")
-
-
-# --------------------------------------------------------------------------------------
-# Parsers and dumpers: bytes <-> Python values, with errors that name the file.
-# --------------------------------------------------------------------------------------
-
-
-def _decode(path: Path, raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CorruptFileError(path, f"not valid UTF-8 ({exc.reason})", line) from exc
-
-
 def parse_json(path: str | os.PathLike[str], raw: bytes) -> Any:
-    """Parse ``raw`` (the content of ``path``) as JSON; an empty file is corrupt."""
-    where = Path(path)
-    text = _decode(where, raw)
-    if not text.strip():
-        raise CorruptFileError(where, "empty file (expected JSON)")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CorruptFileError(where, f"invalid JSON: {exc.msg}", exc.lineno) from exc
+    """Parse ``raw`` (the content of ``path``) as JSON; an empty file is corrupt.
+
+    The shared decoder (:func:`cortex.utils.decode.load_json`) also refuses nesting too
+    deep, integers too long and values that contain themselves, by name.
+    """
+    return load_json(raw, source=path)
 
 
 def parse_yaml(path: str | os.PathLike[str], raw: bytes) -> Any:
@@ -104,15 +72,7 @@ def parse_yaml(path: str | os.PathLike[str], raw: bytes) -> Any:
 
     An empty document is ``None`` (YAML's own rule); callers supply their default.
     """
-    where = Path(path)
-    text = _decode(where, raw)
-    try:
-        return yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a safe loader (C or Python)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CorruptFileError(where, f"invalid YAML: {problem}", line) from exc
+    return load_yaml(raw, source=path)
 
 
 def dump_json(value: Any) -> bytes:
@@ -141,11 +101,7 @@ def _read_raw(path: Path, max_bytes: int) -> bytes | None:
 def _check_shape(path: Path, value: Any, default: Any) -> Any:
     if value is None:
         return default
-    if default is not None and not isinstance(value, type(default)):
-        raise CorruptFileError(
-            path, f"expected a {type(default).__name__}, found a {type(value).__name__}"
-        )
-    return value
+    return check_value(path, value, None if default is None else type(default))
 
 
 # --------------------------------------------------------------------------------------
@@ -174,7 +130,8 @@ def locked_update(
         fn: receives the current value (``default()`` when the file does not exist) and
             returns the new one. It runs under the lock: keep it short, and never let it
             take another file's lock.
-        read: turns the file's bytes into a value; raises :class:`CorruptFileError`.
+        read: turns the file's bytes into a value; raises
+            :class:`~cortex.utils.decode.CorruptFileError`.
         write: turns a value into the bytes to store.
         default: the value of a missing file.
         mode: permission bits of a new file (an existing file keeps its own).

@@ -5,18 +5,29 @@
 * :func:`reset_singletons` -- drop every registered instance; for tests.
 * :class:`SingleFlight` -- when many threads ask for the same key at once, run the work once
   and hand every caller that result (or that exception).
+* :func:`at_fork_reinit` -- register a function that a child created by :func:`os.fork`
+  runs to replace the locks and in-flight state it inherited.
 
-Nothing here does any work at import time.
+Fork safety: a child created by ``fork`` has only the thread that called ``fork``, but it
+inherits every lock in the state the parent's threads left it, and every in-flight
+:class:`SingleFlight` call whose leader now does not exist. In the child, every live
+:class:`LazySingleton` and :class:`SingleFlight` gets new locks and forgets its in-flight
+calls (``os.register_at_fork``), so nothing there waits on a thread that is not there.
+Waiters also check, between short waits, that their leader is still alive.
+
+Nothing here does any work at import time beyond registering that at-fork hook.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-__all__ = ["LazySingleton", "SingleFlight", "reset_singletons"]
+__all__ = ["LazySingleton", "SingleFlight", "at_fork_reinit", "reset_singletons"]
 
 T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
@@ -26,6 +37,23 @@ K = TypeVar("K", bound=Hashable)
 _registry: weakref.WeakSet[LazySingleton[object]] = weakref.WeakSet()
 # Guards _registry: WeakSet iteration is not safe against concurrent insertion.
 _registry_lock = threading.Lock()
+
+# Every SingleFlight, so that a forked child can clear their in-flight calls.
+_flights: weakref.WeakSet[SingleFlight[object, object]] = weakref.WeakSet()
+# Guards _flights (same reason as _registry_lock).
+_flights_lock = threading.Lock()
+
+
+def at_fork_reinit(hook: Callable[[], None]) -> Callable[[], None]:
+    """Run ``hook`` in every child created by :func:`os.fork` (usable as a decorator).
+
+    The hook runs in the child's only thread, before any other code: it must replace
+    (never acquire) the module's locks and drop state that names the parent's threads.
+    Where ``os.register_at_fork`` does not exist (Windows) there is no fork to prepare for.
+    """
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=hook)
+    return hook
 
 
 class LazySingleton(Generic[T]):
@@ -47,10 +75,13 @@ class LazySingleton(Generic[T]):
             return _detector.get()
     """
 
-    __slots__ = ("__weakref__", "_factory", "_instance", "_lock", "name")
+    __slots__ = ("__weakref__", "_factory", "_fork_reset", "_instance", "_lock", "name")
 
-    def __init__(self, factory: Callable[[], T], *, name: str | None = None) -> None:
+    def __init__(
+        self, factory: Callable[[], T], *, name: str | None = None, fork_reset: bool = False
+    ) -> None:
         self._factory = factory
+        self._fork_reset = fork_reset
         self._instance: T | None = None
         # Guards creation: held while ``factory`` runs so that a second caller waits for
         # the first one's result instead of building its own.
@@ -86,6 +117,20 @@ class LazySingleton(Generic[T]):
         with self._lock:
             self._instance = None
 
+    def _reinit_after_fork(self) -> None:
+        """In a forked child: a fresh lock (a parent thread may have held the old one).
+
+        The instance is kept, unless it was created with ``fork_reset=True`` (an object
+        that owns threads, such as a thread pool, is useless in the child). A kept
+        instance with a ``_reinit_after_fork()`` method has it called, to replace its own
+        locks.
+        """
+        self._lock = threading.Lock()
+        if self._fork_reset:
+            self._instance = None
+        elif (hook := getattr(self._instance, "_reinit_after_fork", None)) is not None:
+            hook()  # the instance replaces its own locks (see HardwareDetector)
+
     def __repr__(self) -> str:
         state = "created" if self._instance is not None else "not created"
         return f"<LazySingleton {self.name} ({state})>"
@@ -99,15 +144,20 @@ def reset_singletons() -> None:
         singleton.reset()
 
 
+_LEADER_CHECK_S = 0.5
+"""How often a :class:`SingleFlight` waiter checks that its leader thread is still alive."""
+
+
 class _Call(Generic[T]):
     """One in-flight computation that late arrivals wait for."""
 
-    __slots__ = ("done", "error", "result")
+    __slots__ = ("done", "error", "leader", "result")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.result: T | None = None
         self.error: BaseException | None = None
+        self.leader = threading.current_thread()
 
 
 class SingleFlight(Generic[K, T]):
@@ -116,6 +166,11 @@ class SingleFlight(Generic[K, T]):
     Invariant: for a given key, ``fn`` runs at most once at a time; callers that arrive
     while it runs wait and receive the same result (or the same exception). Calls that
     arrive after it finished start a new execution: this is de-duplication, not a cache.
+
+    A waiter never waits on a leader that is gone: it wakes every half second and, if the
+    leader's thread has ended without publishing (which happens only in a child created
+    by ``fork`` mid-flight, where the leader was not copied), it takes over. In a forked
+    child every flight is also cleared at once (see the module docstring).
 
     Example::
 
@@ -127,32 +182,91 @@ class SingleFlight(Generic[K, T]):
         # Guards _calls only; never held while ``fn`` runs.
         self._lock = threading.Lock()
         self._calls: dict[K, _Call[T]] = {}
+        with _flights_lock:
+            _flights.add(self)  # type: ignore[arg-type]
 
-    def do(self, key: K, fn: Callable[[], T]) -> T:
-        """Run ``fn`` for ``key``, or wait for the run already in flight and share it."""
+    def do(self, key: K, fn: Callable[[], T], *, timeout: float | None = None) -> T:
+        """Run ``fn`` for ``key``, or wait for the run already in flight and share it.
+
+        Args:
+            key: calls with equal keys share one execution.
+            fn: the work; runs in the calling thread when this caller leads.
+            timeout: most seconds a waiter waits for another thread's run before raising
+                :class:`TimeoutError`; ``None`` waits as long as the leader is alive.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                call = self._calls.get(key)
+                leader = call is None
+                if call is None:
+                    call = _Call()
+                    self._calls[key] = call
+            if leader:
+                return self._lead(key, call, fn)
+            if self._wait(call, deadline):
+                if call.error is not None:
+                    raise call.error
+                return call.result  # type: ignore[return-value]
+            self._forget(key, call)  # the leader died without publishing: try again
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"single-flight call for {key!r} did not finish in {timeout} s")
+
+    def _lead(self, key: K, call: _Call[T], fn: Callable[[], T]) -> T:
+        try:
+            call.result = fn()
+        except BaseException as exc:
+            call.error = exc
+            raise
+        finally:
+            self._forget(key, call)
+            call.done.set()
+        return call.result
+
+    def _forget(self, key: K, call: _Call[T]) -> None:
+        """Remove ``call`` from the flights, unless it is gone already (a forked child
+        clears them all) or was replaced."""
         with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if call is None:
-                call = _Call()
-                self._calls[key] = call
-        if leader:
-            try:
-                call.result = fn()
-            except BaseException as exc:
-                call.error = exc
-                raise
-            finally:
-                with self._lock:
-                    del self._calls[key]
-                call.done.set()
-            return call.result
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call.result  # type: ignore[return-value]
+            if self._calls.get(key) is call:
+                del self._calls[key]
+
+    @staticmethod
+    def _wait(call: _Call[T], deadline: float | None) -> bool:
+        """True once ``call`` is done; False when its leader thread is gone.
+
+        Raises:
+            TimeoutError: ``deadline`` passed with the leader still running.
+        """
+        while True:
+            step = _LEADER_CHECK_S
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("single-flight call did not finish in time")
+                step = min(step, left)
+            if call.done.wait(step):
+                return True
+            if not call.leader.is_alive():
+                return call.done.is_set()
 
     def in_flight(self) -> int:
         """Number of keys being computed right now."""
         with self._lock:
             return len(self._calls)
+
+    def _reinit_after_fork(self) -> None:
+        """In a forked child: a fresh lock and no calls (their leaders stayed in the parent)."""
+        self._lock = threading.Lock()
+        self._calls = {}
+
+
+@at_fork_reinit
+def _reinit_after_fork() -> None:  # pragma: no cover - runs in forked children
+    """Replace every registry lock, singleton lock and single-flight state in a child."""
+    global _registry_lock, _flights_lock  # noqa: PLW0603
+    _registry_lock = threading.Lock()
+    _flights_lock = threading.Lock()
+    for singleton in list(_registry):
+        singleton._reinit_after_fork()
+    for flight in list(_flights):
+        flight._reinit_after_fork()
