@@ -314,3 +314,28 @@ def test_a_corrupt_file_is_reported_and_left_untouched(tmp_path: Path) -> None:
     with pytest.raises(DatabaseFileError, match=str(bad)):
         SemanticCache(str(bad))
     assert bad.read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["[" * 100_000 + "]" * 100_000, "[" + "9" * 5_000 + "]", '{"commands": 1}', "[1, 2]"],
+    ids=["deep", "long-int", "not-a-list", "not-text"],
+)
+def test_a_hostile_row_is_a_miss_not_a_crash(
+    tmp_path: Path, stored: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "c.db"
+    cache = SemanticCache(str(path))
+    cache.put_commands("install nginx", P, M, S, ["apt install nginx"])
+    cache.close()
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE llm_cache_entries SET commands_json = ?", (stored,))
+    raw.close()
+    cache = SemanticCache(str(path))
+    try:
+        assert cache.get_commands("install nginx", P, M, S) is None
+        assert str(path) in caplog.text
+        cache.put_commands("install nginx", P, M, S, ["apt install nginx"])  # asked again
+        assert cache.get_commands("install nginx", P, M, S) == ["apt install nginx"]
+    finally:
+        cache.close()
