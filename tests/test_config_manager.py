@@ -132,6 +132,7 @@ def test_preferences_updates_from_threads_are_never_lost(cortex_dir: Path) -> No
     assert count_in_threads("safe-prefs", prefs, threads=8, increments=8) == 64
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_upstreams_per_instance_lock(cortex_dir: Path) -> None:
     prefs = cortex_dir / "preferences.yaml"
     cortex_dir.mkdir()
@@ -144,6 +145,7 @@ def test_preferences_updates_from_processes_are_never_lost(cortex_dir: Path) -> 
     assert count_in_processes("safe-prefs", prefs, processes=3, increments=12) == 36
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_processes_writing_in_place(cortex_dir: Path) -> None:
     prefs = cortex_dir / "preferences.yaml"
     cortex_dir.mkdir()
@@ -211,6 +213,7 @@ def test_readers_never_see_a_torn_export(cortex_dir: Path, tmp_path: Path) -> No
     assert _torn_yaml_reads(out, lambda: manager.export_configuration(out)) == 0
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_upstreams_in_place_export(tmp_path: Path) -> None:
     packages = [{"name": f"pkg{i}", "version": "1.0"} for i in range(501)]
     text = yaml.safe_dump({"cortex_version": "0.1.0", "packages": packages})

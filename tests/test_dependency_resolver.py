@@ -221,12 +221,14 @@ def test_fixed_cache_resolves_once_for_50_threads(index: PackageIndex) -> None:
     assert outcome.safe, outcome
 
 
+@pytest.mark.twin
 def test_unsafe_cache_twin_resolves_many_times(index: PackageIndex) -> None:
     outcome = race_resolution_cache(UnsafeResolutionCache, DependencyResolver(index), "web")
     assert outcome.resolutions > 1, outcome
     assert not outcome.safe
 
 
+@pytest.mark.twin
 def test_unsafe_cache_twin_shares_one_mutable_answer(index: PackageIndex) -> None:
     resolver = DependencyResolver(index)
     unsafe = UnsafeResolutionCache(resolver.resolve)

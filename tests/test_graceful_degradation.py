@@ -97,6 +97,7 @@ def test_failures_from_100_threads_are_all_counted(cache: gd.ResponseCache) -> N
     assert manager.current_mode == gd.FallbackMode.PATTERN_MATCHING
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_unsafe_twin_loses_failures() -> None:
     assert race_failures(UnsafeFailureTracker(), threads=100, checks=5) < 500
@@ -155,6 +156,7 @@ def test_the_manager_is_one_instance_across_100_threads() -> None:
     assert gd.process_with_fallback("install redis")["source"] == "pattern_matching"
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_without_loss(tmp_path: Path) -> None:
     db = tmp_path / "response_cache.db"
     with sqlite3.connect(db) as raw:

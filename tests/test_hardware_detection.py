@@ -77,6 +77,7 @@ def _get_detector_upstream_style() -> hw.HardwareDetector:
     return _unsafe_detector
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_the_upstream_singleton(monkeypatch: pytest.MonkeyPatch) -> None:
     global _unsafe_detector
     _unsafe_detector = None
@@ -238,6 +239,7 @@ def test_many_detectors_in_threads_share_one_detection(tmp_path: Path) -> None:
     assert count_detections("safe", tmp_path, threads=50) == 1
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_per_instance_cache_locks(tmp_path: Path) -> None:
     assert count_detections("unsafe", tmp_path, threads=50) > 1
 
@@ -246,5 +248,6 @@ def test_several_processes_share_one_detection(tmp_path: Path) -> None:
     assert count_detections("safe", tmp_path, processes=3, window=0.2) == 1
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_processes_without_a_file_lock(tmp_path: Path) -> None:
     assert count_detections("unsafe", tmp_path, processes=3, window=0.2) > 1

@@ -177,6 +177,7 @@ def test_snapshots_stay_consistent_while_resetting(index: PackageIndex) -> None:
     assert all(run_together(work, 100))
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_unsafe_twin_counter_loses_updates() -> None:
     unsafe = race_stats(UnsafeStats(window=0.001), threads=100, per_thread=5)

@@ -86,6 +86,7 @@ def test_processes_sharing_one_log_lose_and_duplicate_nothing(tmp_path: Path) ->
     assert outcome.intact
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_the_standard_rotating_handler(tmp_path: Path) -> None:
     outcome = run_rotation(
         "stdlib",
@@ -133,6 +134,7 @@ def test_overlapping_operations_with_one_name_are_both_timed_right(
     assert logger.running_operations() == []
 
 
+@pytest.mark.twin
 def test_the_timing_check_catches_timings_keyed_by_name() -> None:
     clock = ManualClock()
     twin = UnsafeOperationTimer(clock)

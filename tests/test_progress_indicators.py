@@ -61,6 +61,7 @@ def test_fixed_spinner_passes_every_concurrency_check() -> None:
     reason="the twin's unjoined threads must still be asleep when it restarts; parallel "
     "copies of this test starve them past the animation interval"
 )
+@pytest.mark.twin
 def test_the_same_checks_catch_the_unsafe_twin() -> None:
     outcome = check_spinner(_twin)
     assert outcome.threads_after_start == 8  # one thread per start() call
@@ -108,6 +109,7 @@ def test_many_threads_hammering_start_update_stop_never_leave_a_thread() -> None
     assert not spinner.is_running
 
 
+@pytest.mark.twin
 def test_the_hammer_catches_the_unsafe_twin() -> None:
     twin = UnsafeSpinner(TerminalCapture(), interval=INTERVAL)
     most, _errors = hammer_life_cycle(twin)
@@ -195,6 +197,7 @@ def test_download_tracker_counts_every_byte_from_many_threads() -> None:
     assert tracker.downloaded == expected
 
 
+@pytest.mark.twin
 def test_the_download_check_catches_the_unlocked_tracker() -> None:
     twin = UnsafeDownloadTracker(10**9)
     expected, counted = hammer_counter(lambda _i: twin.update(1), lambda: twin.downloaded)
@@ -219,6 +222,7 @@ def test_multi_step_tracker_counts_steps_completed_from_many_threads() -> None:
     assert tracker.context.status == "completed"
 
 
+@pytest.mark.twin
 def test_the_step_count_check_catches_the_unlocked_counter() -> None:
     twin = UnsafeStepCounter(8 * 200)
     expected, counted = hammer_counter(twin.complete_step, lambda: twin.completed)

@@ -148,6 +148,7 @@ def test_exact_hit_and_miss_counts_from_100_threads(cache: SemanticCache) -> Non
     assert (outcome.hits, outcome.misses) == (1000, 1000)
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_unsafe_twin_loses_counter_updates() -> None:
     outcome = race_counters(UnsafeCountingCache(), threads=100, lookups_per_thread=20)
@@ -183,6 +184,7 @@ def test_32_threads_mixed_reads_and_writes(cache: SemanticCache, tmp_path: Path)
     raw.close()
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_32_threads_mixed_on_the_unsafe_twin_lose_counts() -> None:
     own_hits, counted = _mixed_workload(UnsafeCountingCache())
@@ -289,6 +291,7 @@ def _upstream_database(path: Path) -> None:
     raw.close()
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_without_loss(tmp_path: Path) -> None:
     db = tmp_path / "upstream.db"
     _upstream_database(db)

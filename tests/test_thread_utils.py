@@ -23,6 +23,7 @@ def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
     assert outcome.safe
 
 
+@pytest.mark.twin
 def test_the_race_check_catches_the_unsafe_twin() -> None:
     # The same check must fail on upstream's check-then-act, or it proves nothing.
     outcome = race_singleton(UnsafeLazySingleton, threads=100)

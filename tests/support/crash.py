@@ -1,6 +1,6 @@
 """SQLite crash trials: writers killed with ``SIGKILL`` at random moments lose no commit.
 
-``python -m cortex.demos.crash KIND DIRECTORY TRIALS SEED`` runs :func:`crash_trials` in a
+``python -m tests.support.crash KIND DIRECTORY TRIALS SEED`` runs :func:`crash_trials` in a
 fresh, single-threaded helper process and prints one JSON document. Each trial forks a
 writer that loops over transactions on one database (the same file for every trial of a
 helper, so each crash is recovered on top of all the earlier ones), reporting on a pipe:
@@ -113,7 +113,7 @@ class _Channel:
 
 
 def _pool_writer(path: Path, trial: int, channel: _Channel, *, early_ack: bool) -> None:
-    from cortex.utils.db_pool import SQLiteConnectionPool  # noqa: PLC0415 - child only
+    from cortex.utils.db_pool import SQLiteConnectionPool
 
     pool = SQLiteConnectionPool(path, pool_size=1, timeout=10.0)
     tx = trial * TX_STRIDE
@@ -136,11 +136,11 @@ def _pool_writer(path: Path, trial: int, channel: _Channel, *, early_ack: bool) 
 
 
 def _history_writer(path: Path, trial: int, channel: _Channel) -> None:
-    from cortex.demos.sqlite import StaticProbe  # noqa: PLC0415 - child only
-    from cortex.installation_history import (  # noqa: PLC0415
+    from cortex.installation_history import (
         InstallationHistory,
         InstallationType,
     )
+    from tests.support.fakes import StaticProbe
 
     history = InstallationHistory(path, probe=StaticProbe())
     current = [0]
@@ -249,7 +249,7 @@ def crash_trials(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    rng = random.Random(seed)  # noqa: S311 - kill times, not secrets
+    rng = random.Random(seed)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("history.db" if kind == "history" else "crash.db")
@@ -283,11 +283,11 @@ def crash_trials(
 
 def _preload(kind: str) -> None:
     """Import what the writers need once, before the first fork (each fork inherits it)."""
-    from cortex.utils import db_pool  # noqa: F401, PLC0415
+    from cortex.utils import db_pool  # noqa: F401
 
     if kind == "history":
-        import cortex.demos.sqlite  # noqa: PLC0415
-        import cortex.installation_history  # noqa: F401, PLC0415
+        import cortex.demos.sqlite
+        import cortex.installation_history  # noqa: F401
 
 
 def _check(
@@ -324,7 +324,7 @@ def _check(
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> int:
-    """``python -m cortex.demos.crash KIND DIRECTORY TRIALS SEED``: print the outcomes.
+    """``python -m tests.support.crash KIND DIRECTORY TRIALS SEED``: print the outcomes.
 
     The JSON document is ``{"kind": KIND, "trials": [TrialOutcome, ...]}``.
     """
