@@ -108,7 +108,8 @@ class RaceReport:
 
     def details(self) -> str:
         """Where it was found and how: interpreter-dependent, for ignored notebook cells."""
-        where = f"schedule {self.tried} of {self.budget}" if self.found else "not found"
+        unit = "run" if self.strategy == "random hand-overs" else "schedule"
+        where = f"{unit} {self.tried} of {self.budget}" if self.found else "not found"
         return f"{self.method}, {self.strategy}, seed {self.seed}: {where}"
 
 
@@ -131,7 +132,9 @@ class FixCheck:
     def details(self) -> str:
         """How many schedules each strategy ran (interpreter-dependent)."""
         parts = [
-            f"{name}: {count} schedules" + (" (bounded space exhausted)" if done else "")
+            f"{name}: {count} "
+            + ("runs" if name == "random hand-overs" else "schedules")
+            + (" (bounded space exhausted)" if done else "")
             for name, count, done in self.runs
         ]
         return f"{self.method}: " + "; ".join(parts)
