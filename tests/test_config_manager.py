@@ -218,7 +218,7 @@ def test_the_same_check_catches_upstreams_in_place_export(tmp_path: Path) -> Non
     packages = [{"name": f"pkg{i}", "version": "1.0"} for i in range(501)]
     text = yaml.safe_dump({"cortex_version": "0.1.0", "packages": packages})
     out = tmp_path / "system.yaml"
-    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text, window=0.002)) > 0
+    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text)) > 0
 
 
 def test_validate_compatibility(cortex_dir: Path) -> None:

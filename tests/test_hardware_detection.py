@@ -269,9 +269,9 @@ def test_the_same_check_catches_per_instance_cache_locks(tmp_path: Path) -> None
 
 
 def test_several_processes_share_one_detection(tmp_path: Path) -> None:
-    assert count_detections("safe", tmp_path, processes=3, window=0.2) == 1
+    assert count_detections("safe", tmp_path, processes=3) == 1
 
 
 @pytest.mark.twin
 def test_the_same_check_catches_processes_without_a_file_lock(tmp_path: Path) -> None:
-    assert count_detections("unsafe", tmp_path, processes=3, window=0.2) > 1
+    assert count_detections("unsafe", tmp_path, processes=3) > 1

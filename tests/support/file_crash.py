@@ -41,7 +41,7 @@ def crash_writer(path: str, kind: str, size: int, ready: Callable[[], object]) -
         if kind == "atomic":
             atomic_write_text(target, documents[turn % 2])
         elif kind == "inplace":
-            unsafe_write_text(target, documents[turn % 2], window=0.001)
+            unsafe_write_text(target, documents[turn % 2])
         else:
             _lf().update_json(target, add_one)
         if turn == 0:
