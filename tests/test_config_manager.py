@@ -149,7 +149,8 @@ def test_preferences_updates_from_processes_are_never_lost(cortex_dir: Path) -> 
 def test_the_same_check_catches_processes_writing_in_place(cortex_dir: Path) -> None:
     prefs = cortex_dir / "preferences.yaml"
     cortex_dir.mkdir()
-    assert count_in_processes("unsafe-prefs", prefs, processes=3, increments=12) < 36
+    # Enough updates that the two processes overlap whatever their start-up skew.
+    assert count_in_processes("unsafe-prefs", prefs, processes=2, increments=200) < 400
 
 
 # --------------------------------------------------------------------------------------
