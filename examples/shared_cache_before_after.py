@@ -5,13 +5,19 @@ all compute it when the check and the fill are separate steps; and handing every
 the same mutable list lets one caller change what the others see::
 
     python examples/shared_cache_before_after.py
+
+Nothing sleeps to widen the window between the check and the fill. A free-threaded build
+runs the callers through it together by itself; on a GIL build both caches run under forced
+interleaving (:func:`cortex.testing.preempt.preemption`: the GIL is handed to another thread
+between bytecodes of this file at seeded random points).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+
+from cortex.testing.preempt import preemption
 
 THREADS = 50
 DEPENDENCIES = {"nginx": ["libc6", "libssl3", "nginx-common", "zlib1g"]}
@@ -20,28 +26,25 @@ resolutions_lock = threading.Lock()  # guards `resolutions`
 
 
 def resolve(package: str) -> list[str]:
-    """Stands for a dependency resolution that runs `apt-cache` (slow, worth caching)."""
+    """Stands for a dependency resolution that runs `apt-cache` (worth caching)."""
     global resolutions
     with resolutions_lock:
         resolutions += 1
-    time.sleep(0.02)
     return sorted(DEPENDENCIES[package] + [package])
 
 
-# ---- before: check under one lock, compute, fill under another -------------------------
+# ---- before: check under the lock, let go, compute, fill under the lock again -----------
 class CacheBefore:
     def __init__(self) -> None:
-        self._read_lock = threading.Lock()
-        self._write_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards each access to _results, not the miss
         self._results: dict[str, list[str]] = {}
 
     def get(self, package: str) -> list[str]:
-        with self._read_lock:
-            cached = self._results.get(package)
-        if cached is not None:
-            return cached  # the same mutable list for everybody
+        with self._lock:
+            if package in self._results:
+                return self._results[package]  # the same mutable list for everybody
         closure = resolve(package)  # every thread that missed gets here
-        with self._write_lock:
+        with self._lock:
             self._results[package] = closure
         return closure
 
@@ -99,10 +102,11 @@ def race(get: Callable[[str], object]) -> int:
         get("nginx")
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with preemption(probability=0.3, seed=1, targets=["__main__"]):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     return resolutions
 
 

@@ -4,13 +4,19 @@ Standalone: copy the ``after`` half into your module. Run it to see 100 threads 
 together build many instances before the fix and exactly one after it::
 
     python examples/singleton_before_after.py
+
+Nothing here sleeps. A free-threaded build lets two threads pass the check together by
+itself; a GIL build rarely switches threads between the check and the assignment, so both
+halves run under forced interleaving (:func:`cortex.testing.preempt.preemption`: the GIL is
+handed to another thread between bytecodes of this file at seeded random points).
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+
+from cortex.testing.preempt import preemption
 
 THREADS = 100
 constructed = 0
@@ -18,11 +24,10 @@ constructed_lock = threading.Lock()  # guards `constructed`
 
 
 class Detector:
-    """Stands for a class whose constructor does I/O (it opens files, runs lspci...)."""
+    """Stands for a class whose constructor opens files or runs lspci: counts constructions."""
 
     def __init__(self) -> None:
         global constructed
-        time.sleep(0.05)  # the I/O releases the GIL: other threads run meanwhile
         with constructed_lock:
             constructed += 1
 
@@ -64,10 +69,11 @@ def count_instances(getter: Callable[[], Detector]) -> int:
         getter()
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with preemption(probability=0.3, seed=1, targets=["__main__"]):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     return constructed
 
 
