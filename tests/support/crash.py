@@ -24,10 +24,11 @@ that no transaction is present in part.
 * ``history`` -- :meth:`cortex.installation_history.InstallationHistory.record_installation`,
   acknowledged when it returns (the fix, through an application store). ``i K`` comes from
   a trace callback on the pool's connection when the ``INSERT`` runs.
-* ``early-ack`` -- the unsafe twin: the same pool writer acknowledges *before* its checkout
-  commits, then spends ``window`` (1 ms) on other work, as a caller that reports success
-  before ``commit`` does. A kill in that window rolls back a transaction the caller was told
-  was stored: an acknowledged row is lost.
+* ``early-ack`` -- the unsafe twin: the same pool writer acknowledges once the first row of
+  the transaction is written, *before* the rest of its rows and the commit, as a caller that
+  reports success before ``commit`` does. A kill in that window (the real remaining work,
+  nothing slowed down) rolls back a transaction the caller was told was stored: an
+  acknowledged row is lost.
 
 ``SIGKILL`` kills the process, not the machine: what the writer had passed to ``write()``
 is in the kernel's page cache and survives. That is why ``PRAGMA synchronous=OFF`` is not a
@@ -128,9 +129,8 @@ def _pool_writer(path: Path, trial: int, channel: _Channel, *, early_ack: bool) 
                 )
                 if part == 0:
                     channel.send("i", tx)
-            if early_ack:
-                channel.send("c", tx)  # the defect: success reported before the commit
-                time.sleep(0.001)  # the widened window: more work before the block ends
+                    if early_ack:
+                        channel.send("c", tx)  # the defect: success reported before the commit
         if not early_ack:
             channel.send("c", tx)  # the checkout has committed
 
