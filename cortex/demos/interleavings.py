@@ -29,6 +29,8 @@ from typing import Any
 
 __all__ = [
     "EXPLORER",
+    "PREEMPT_PROBABILITY",
+    "RUNS_PER_SCHEDULE",
     "FixCheck",
     "RaceReport",
     "check_fix",
