@@ -335,6 +335,7 @@ def test_use_rich_false_forces_the_fallback_on_a_terminal() -> None:
     stream = TerminalCapture()
     indicator = ProgressIndicator(use_rich=False, stream=stream)
     assert not indicator.use_rich
+    assert indicator.console is None  # as upstream: no console unless rich draws
     tracker = indicator.download_progress(0, "empty")
     tracker.fail("404")
     assert stream.getvalue().endswith("✗ empty: 404\n")
