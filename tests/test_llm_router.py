@@ -31,6 +31,10 @@ from cortex.llm_router import (
     query_multiple_packages,
 )
 
+EXPLORES = pytest.mark.thread_unsafe(
+    reason="explores interleavings: one exploration or preemption block per process at a time"
+)
+
 USER = [{"role": "user", "content": "Install nginx"}]
 
 
@@ -188,6 +192,7 @@ def test_the_unsafe_twin_counter_loses_updates() -> None:
     assert "update lost" in report.error
 
 
+@EXPLORES
 def test_the_locked_counter_holds_under_every_explored_schedule() -> None:
     check = check_fix(stats_model(LockedStats), targets=[STATS], budget=100)
     assert check.held, check.error

@@ -198,6 +198,7 @@ def test_a_burst_up_to_the_rate_starts_at_once_and_tokens_count_it() -> None:
         RateLimiter(5.0, window=0)
 
 
+@pytest.mark.twin
 def test_the_window_check_catches_a_token_bucket_of_capacity_rps() -> None:
     # A full bucket of 5 plus one second of refill: 10 starts in one second.
     bucket_grants = [0.0] * 5 + [0.2, 0.4, 0.6, 0.8, 0.99]

@@ -49,6 +49,7 @@ def _run_threads(work: object, pool: bool = False) -> None:
         thread.join()
 
 
+@pytest.mark.twin
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_unlocked_counter_twin_loses_updates_under_preemption(backend: str) -> None:
     counter = Counter()
