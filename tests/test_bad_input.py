@@ -44,7 +44,6 @@ import pytest
 from cortex.config_manager import ConfigManager
 from cortex.context_memory import ContextMemory, MemoryEntry
 from cortex.demos.ledger import LEDGER
-from cortex.demos.sqlite import StaticProbe
 from cortex.dependency_resolver import generate_index_text, is_valid_package_name, parse_packages
 from cortex.graceful_degradation import ResponseCache
 from cortex.hardware_detection import HardwareDetector, SystemInfo
@@ -66,6 +65,7 @@ from cortex.utils.db_pool import (
 )
 from cortex.utils.locked_file import CorruptFileError, read_json
 from cortex.utils.thread_utils import reset_singletons
+from tests.support.fakes import StaticProbe
 
 REPO = Path(__file__).resolve().parent.parent
 AREA = "bad input"

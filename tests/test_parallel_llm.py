@@ -198,6 +198,7 @@ def test_a_burst_up_to_the_rate_starts_at_once_and_tokens_count_it() -> None:
         RateLimiter(5.0, window=0)
 
 
+@pytest.mark.twin
 def test_the_window_check_catches_a_token_bucket_of_capacity_rps() -> None:
     # A full bucket of 5 plus one second of refill: 10 starts in one second.
     bucket_grants = [0.0] * 5 + [0.2, 0.4, 0.6, 0.8, 0.99]
@@ -227,6 +228,7 @@ def test_zero_turns_the_limit_off() -> None:
 # -- reuse across batches, threads and event loops ------------------------------------------
 
 
+@pytest.mark.twin
 def test_the_unsafe_twin_breaks_on_its_second_event_loop() -> None:
     outcome = run_two_batches(LoopBoundExecutor(max_concurrent=2))
     assert outcome.first_ok

@@ -28,9 +28,9 @@ from pathlib import Path
 import pytest
 
 from cortex.demos.ledger import LEDGER
-from cortex.demos.sqlite import StaticProbe
 from cortex.llm_router import LLMProvider, LLMResponse
 from cortex.utils.db_pool import close_all_pools
+from tests.support.fakes import StaticProbe
 
 
 def _noon() -> datetime:
@@ -164,6 +164,7 @@ def test_every_store_keeps_its_files_private(fresh_home: Path) -> None:
     assert len(stores) == 7  # held until here, so their pools (and -wal files) stayed open
 
 
+@pytest.mark.twin
 def test_the_permission_check_catches_a_world_readable_file(tmp_path: Path) -> None:
     root = tmp_path / ".cortex"
     root.mkdir(mode=0o700)

@@ -68,7 +68,6 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     from cortex.config_manager import ConfigManager
     from cortex.context_memory import ContextMemory, MemoryEntry
     from cortex.demos.spinner import PipeCapture, animation_threads
-    from cortex.demos.sqlite import StaticProbe
     from cortex.installation_history import InstallationHistory, InstallationType
     from cortex.llm_router import LLMRouter
     from cortex.logging_system import CortexLogger
@@ -78,6 +77,7 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     from cortex.semantic_cache import SemanticCache
     from cortex.transaction_history import TransactionHistory, TransactionType
     from cortex.utils.db_pool import close_all_pools
+    from tests.support.fakes import StaticProbe
 
     transactions = TransactionHistory(tmp_path / "tx.db", probe=StaticProbe())
     installs = InstallationHistory(str(tmp_path / "history.db"))

@@ -12,15 +12,24 @@ from collections.abc import Callable
 import pytest
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.ledger import LEDGER
 from cortex.demos.singletons import (
     ConstructionCounter,
     UnsafeLazySingleton,
     UnsafeSingleFlight,
     race_singleton,
+    singleton_model,
 )
 from cortex.hardware_detection import HardwareDetector, SystemInfo
 from cortex.utils.thread_utils import LazySingleton, SingleFlight, reset_singletons
+
+EXPLORES = pytest.mark.thread_unsafe(
+    reason="explores interleavings: one exploration or preemption block per process at a time"
+)
+
+SINGLETONS = "cortex.demos.singletons"
+UTILS = "cortex.utils.thread_utils"
 
 
 def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
@@ -30,11 +39,18 @@ def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
     assert outcome.safe
 
 
+@pytest.mark.twin
 def test_the_race_check_catches_the_unsafe_twin() -> None:
-    # The same check must fail on upstream's check-then-act, or it proves nothing.
-    outcome = race_singleton(UnsafeLazySingleton, threads=100)
-    assert outcome.constructed > 1
-    assert not outcome.safe
+    # The same model must fail on upstream's check-then-act, or it proves nothing.
+    report = show_race(singleton_model(UnsafeLazySingleton), targets=[SINGLETONS], budget=100)
+    assert report.found, report.details()
+    assert "2 instances built" in report.error
+
+
+@EXPLORES
+def test_lazy_singleton_holds_under_every_explored_schedule() -> None:
+    check = check_fix(singleton_model(LazySingleton), targets=[SINGLETONS, UTILS], budget=100)
+    assert check.held, check.error
 
 
 def test_a_failing_factory_stores_nothing_and_is_retried() -> None:

@@ -50,22 +50,21 @@ print("both batches ok:", after.safe)
 #
 # Upstream's router counted requests, tokens and cost with `self.total += n` from every
 # thread, and reset them without a lock. `+=` reads, adds and writes: two threads that read
-# the same value both write *old + 1*. `UnsafeStats` is that pattern (a 1 ms pause between
-# the read and the write stands for the work in between); 100 threads record 5 requests
-# each:
+# the same value both write *old + 1*. `UnsafeStats` is that pattern as written, with no
+# pause added; a controlled scheduler (interleave-test on 3.12+, forced interleaving before)
+# looks for an interleaving of two `record` calls that loses one, then checks the locked
+# version under the same treatment. The real router's counts from 100 threads come last:
 
 # %%
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.llm_bench import bench_index
-from cortex.demos.llm_stats import LockedStats, UnsafeStats, race_stats
+from cortex.demos.llm_stats import LockedStats, UnsafeStats, stats_model
 from cortex.llm_router import LLMRouter
 
-unsafe_stats = race_stats(UnsafeStats(window=0.001), threads=100, per_thread=5)
-locked_stats = race_stats(LockedStats(window=0.001), threads=100, per_thread=5)
-print(
-    "unsafe counter lost updates:", unsafe_stats.counted_requests < unsafe_stats.expected_requests
-)
-print("locked counter exact:", locked_stats.exact)
+TARGETS = ["cortex.demos.llm_stats"]
+print(show_race(stats_model(UnsafeStats), targets=TARGETS, budget=300, seed=1))
+print(check_fix(stats_model(LockedStats), targets=TARGETS))
 stats_router = LLMRouter(environ={}, index=bench_index(), offline_latency=0)
 run_together(
     lambda _i: [

@@ -1,0 +1,476 @@
+"""Forced interleaving: hand the GIL to another thread between bytecodes of chosen code.
+
+On a GIL build CPython only switches threads at a few instructions (calls, backward jumps),
+so a read-modify-write such as ``self.hits += 1`` is never split, whatever
+:func:`sys.setswitchinterval` says. A free-threaded build splits it all the time. To show
+those races on any interpreter, :func:`preemption` watches every instruction of the *target*
+modules' code and, with a given probability, releases the GIL there (``time.sleep(0)``), so
+that another thread runs in the middle of the statement. The code under test is unmodified.
+
+* Targets are module names or :mod:`fnmatch` globs: ``"cortex"`` covers the package and its
+  submodules, ``"cortex.demos.*"`` only what the glob matches. The standard library, pytest,
+  pluggy and this package are never preempted.
+* Each thread draws from its own random generator, seeded from ``(seed, n)`` where ``n`` is
+  the order in which the threads were started inside the block (the entering thread is 0):
+  a seed replays the same decisions per thread; the OS still decides who runs next.
+* Threads started inside the block are covered, including ``concurrent.futures`` workers.
+  On 3.12+ (:mod:`sys.monitoring`) threads that already existed are covered as well.
+* On a free-threaded build the hand-overs still widen the windows; nothing here needs the GIL.
+
+Backends: on 3.12+ :mod:`sys.monitoring` ``INSTRUCTION`` events, enabled only on target code
+objects (every other code object gets its ``PY_START`` event disabled after one look); on
+3.10 and 3.11 :func:`sys.settrace` with ``frame.f_trace_opcodes`` (``backend="settrace"``
+chooses it on any version).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import random
+import secrets
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import CodeType, FrameType
+from typing import Any, Literal
+
+__all__ = [
+    "DEFAULT_PROBABILITY",
+    "NEVER_PREEMPTED",
+    "PreemptionRun",
+    "SwitchSite",
+    "TargetMatcher",
+    "active_run",
+    "preemption",
+]
+
+DEFAULT_PROBABILITY = 0.1
+"""Chance of a forced hand-over at each instruction of target code."""
+
+RING_SIZE = 8
+"""How many of its last forced hand-overs each thread remembers for the report."""
+
+NEVER_PREEMPTED: tuple[str, ...] = ("pytest", "_pytest", "pluggy", "py", "cortex.testing")
+"""Top-level names (besides the standard library) whose code is never preempted."""
+
+Backend = Literal["auto", "monitoring", "settrace"]
+
+# One preemption block at a time per process: both backends are process-wide hooks.
+_ACTIVE_LOCK = threading.Lock()  # guards _ACTIVE
+_ACTIVE: list[PreemptionRun] = []  # the active run, if any
+
+# Thread.start is wrapped while a block is active, to number threads in start order.
+_ORIGINAL_START = threading.Thread.start
+
+
+def _stdlib_names() -> frozenset[str]:
+    names: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
+    return names | {"__future__", "_distutils_hack", "sitecustomize"}
+
+
+_STDLIB = _stdlib_names()
+
+
+class TargetMatcher:
+    """Decides from a module name whether its code is preempted.
+
+    A pattern without glob characters matches the module and its submodules; a pattern with
+    ``*``, ``?`` or ``[`` is matched against the whole dotted name with :func:`fnmatch`.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        if isinstance(patterns, str):
+            raise TypeError("targets must be a sequence of patterns, not one string")
+        cleaned = tuple(p.strip() for p in patterns if p.strip())
+        if not cleaned:
+            raise ValueError("preemption needs at least one target pattern")
+        self.patterns = cleaned
+        self._plain = tuple(p for p in cleaned if not any(c in p for c in "*?["))
+        self._globs = tuple(p for p in cleaned if p not in self._plain)
+
+    def __call__(self, module: str | None) -> bool:
+        """True when code of ``module`` is preempted."""
+        if not module:
+            return False
+        top = module.partition(".")[0]
+        if top in _STDLIB or any(
+            module == n or module.startswith(n + ".") for n in NEVER_PREEMPTED
+        ):
+            return False
+        for pattern in self._plain:
+            if module == pattern or module.startswith(pattern + "."):
+                return True
+        return any(fnmatch.fnmatchcase(module, g) for g in self._globs)
+
+
+@dataclass(frozen=True)
+class SwitchSite:
+    """Where one thread was made to hand over: its thread name, file and line."""
+
+    thread: str
+    filename: str
+    lineno: int | None
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.lineno if self.lineno is not None else '?'}"
+
+
+def _runs(sites: Iterable[SwitchSite]) -> str:
+    # "a.py:7 x3, a.py:9": repeated sites in a row are counted, not listed
+    parts: list[list[Any]] = []
+    for site in sites:
+        text = str(site)
+        if parts and parts[-1][0] == text:
+            parts[-1][1] += 1
+        else:
+            parts.append([text, 1])
+    return ", ".join(t if n == 1 else f"{t} x{n}" for t, n in parts)
+
+
+def _line_of(code: CodeType, offset: int) -> int | None:
+    for start, end, line in code.co_lines():
+        if start <= offset < end:
+            return line
+    return None
+
+
+@dataclass
+class _ThreadState:
+    """One thread's generator and record; only its own thread writes to it."""
+
+    name: str
+    order: str
+    random: Callable[[], float]
+    events: int = 0
+    switches: int = 0
+    # (code, instruction offset) or (code, line number) of the last forced hand-overs
+    ring: deque[tuple[CodeType, int, bool]] = field(default_factory=lambda: deque(maxlen=RING_SIZE))
+
+
+class PreemptionRun:
+    """One :func:`preemption` block: its parameters, and what it did.
+
+    Attributes: ``seed``, ``probability``, ``targets`` (the patterns), ``backend``
+    (``"sys.monitoring"`` or ``"sys.settrace"``).
+    """
+
+    def __init__(
+        self, probability: float, seed: int, targets: tuple[str, ...], backend: str
+    ) -> None:
+        self.probability = probability
+        self.seed = seed
+        self.targets = targets
+        self.backend = backend
+        self.matcher = TargetMatcher(targets)
+        self.active = False
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards _states, _started and _late
+        self._states: list[_ThreadState] = []
+        self._started = 0
+        self._late = 0
+        self._is_target: dict[CodeType, bool] = {}
+
+    # -- what happened ------------------------------------------------------------------
+    @property
+    def switches(self) -> int:
+        """Forced hand-overs so far, all threads together."""
+        with self._lock:
+            return sum(s.switches for s in self._states)
+
+    @property
+    def events(self) -> int:
+        """Instructions of target code seen so far, all threads together."""
+        with self._lock:
+            return sum(s.events for s in self._states)
+
+    @property
+    def threads(self) -> int:
+        """Threads that ran target code inside the block."""
+        with self._lock:
+            return len(self._states)
+
+    def last_switches(self) -> dict[str, list[SwitchSite]]:
+        """Each thread's last forced hand-overs, oldest first (at most ``RING_SIZE``)."""
+        with self._lock:
+            states = list(self._states)
+        out: dict[str, list[SwitchSite]] = {}
+        for state in states:
+            sites = []
+            for code, where, is_line in list(state.ring):
+                line = where if is_line else _line_of(code, where)
+                sites.append(SwitchSite(state.name, code.co_filename, line))
+            if sites:
+                out[f"{state.name} (#{state.order})"] = sites
+        return out
+
+    def describe(self) -> str:
+        """One line: the parameters that replay this run, and how many hand-overs it forced."""
+        return (
+            f"preemption seed={self.seed} probability={self.probability:g} "
+            f"targets={','.join(self.targets)} backend={self.backend}: "
+            f"{self.switches} forced switches over {self.events} instructions "
+            f"in {self.threads} threads"
+        )
+
+    def report(self) -> str:
+        """:meth:`describe` plus each thread's last forced hand-overs (file:line)."""
+        lines = [self.describe()]
+        for thread, sites in self.last_switches().items():
+            lines.append(f"  {thread}, last hand-overs (newest first): {_runs(reversed(sites))}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<PreemptionRun {self.describe()}>"
+
+    # -- per-thread state ----------------------------------------------------------------
+    def _state(self) -> _ThreadState:
+        try:
+            state: _ThreadState = self._local.state
+            return state
+        except AttributeError:
+            pass
+        thread = threading.current_thread()
+        mark = getattr(thread, "_cortex_preempt_order", None)
+        with self._lock:
+            if mark is not None and mark[0] == id(self):
+                order = str(mark[1])
+            else:
+                self._late += 1
+                order = f"x{self._late}"
+            # replayable test decisions, not secrets
+            rng = random.Random(f"{self.seed}:{order}")  # noqa: S311
+            state = _ThreadState(thread.name, order, rng.random)
+            self._states.append(state)
+        self._local.state = state
+        return state
+
+    def _number_thread(self, thread: threading.Thread) -> None:
+        with self._lock:
+            self._started += 1
+            thread._cortex_preempt_order = (id(self), self._started)  # type: ignore[attr-defined]
+
+    def _enter_thread(self) -> None:
+        threading.current_thread()._cortex_preempt_order = (id(self), 0)  # type: ignore[attr-defined]
+
+    def _targets_code(self, code: CodeType, module: object) -> bool:
+        known = self._is_target.get(code)
+        if known is None:
+            known = self._is_target[code] = isinstance(module, str) and self.matcher(module)
+        return known
+
+
+def _hand_over(
+    run: PreemptionRun, state: _ThreadState, code: CodeType, where: int, is_line: bool
+) -> None:
+    # Pointless (and costly) when no other thread could take the GIL.
+    if threading.active_count() < 2:
+        return
+    state.switches += 1
+    state.ring.append((code, where, is_line))
+    time.sleep(0)
+
+
+# ---- sys.monitoring backend (3.12+) -------------------------------------------------------
+class _MonitoringBackend:
+    name = "sys.monitoring"
+
+    def __init__(self, run: PreemptionRun) -> None:
+        self.run = run
+        self.mon: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
+        self.tool = self._free_tool()
+        self.instrumented: list[CodeType] = []
+        self.in_use = False
+
+    def _free_tool(self) -> int:
+        mon = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
+        for tool in (4, 3, 5, 2):
+            if mon.get_tool(tool) is None:
+                return tool
+        raise RuntimeError("no free sys.monitoring tool id for preemption")
+
+    def start(self, frames: list[FrameType]) -> None:
+        mon, run = self.mon, self.run
+        events = mon.events
+        probability = run.probability
+        disable = mon.DISABLE
+        state_of = run._state
+
+        def on_start(code: CodeType, offset: int) -> object:
+            frame = sys._getframe(1)
+            if run._targets_code(code, frame.f_globals.get("__name__")):
+                self._instrument(code)
+            return disable
+
+        def on_instruction(code: CodeType, offset: int) -> object:
+            if not run.active:
+                return disable
+            state = state_of()
+            state.events += 1
+            if state.random() < probability:
+                _hand_over(run, state, code, offset, False)
+            return None
+
+        mon.use_tool_id(self.tool, "cortex.testing.preempt")
+        self.in_use = True
+        mon.register_callback(self.tool, events.PY_START, on_start)
+        mon.register_callback(self.tool, events.INSTRUCTION, on_instruction)
+        for frame in frames:
+            if run._targets_code(frame.f_code, frame.f_globals.get("__name__")):
+                self._instrument(frame.f_code)
+        mon.set_events(self.tool, events.PY_START)
+        # PY_START of code disabled by an earlier block must fire again for this one.
+        mon.restart_events()
+
+    def _instrument(self, code: CodeType) -> None:
+        self.mon.set_local_events(self.tool, code, self.mon.events.INSTRUCTION)
+        self.instrumented.append(code)
+
+    def stop(self) -> None:
+        if not self.in_use:
+            return
+        self.in_use = False
+        mon = self.mon
+        mon.set_events(self.tool, 0)
+        for code in self.instrumented:
+            mon.set_local_events(self.tool, code, 0)
+        mon.register_callback(self.tool, mon.events.PY_START, None)
+        mon.register_callback(self.tool, mon.events.INSTRUCTION, None)
+        mon.free_tool_id(self.tool)
+
+
+# ---- sys.settrace backend (3.10, 3.11, fallback) ----------------------------------------
+class _TraceBackend:
+    name = "sys.settrace"
+
+    def __init__(self, run: PreemptionRun) -> None:
+        self.run = run
+        self.previous = sys.gettrace()
+        self.previous_threads = threading.gettrace()
+
+    def start(self, frames: list[FrameType]) -> None:
+        run = self.run
+        probability = run.probability
+        state_of = run._state
+
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if not run.active:
+                return None
+            if event == "opcode":
+                state = state_of()
+                state.events += 1
+                if state.random() < probability:
+                    _hand_over(run, state, frame.f_code, frame.f_lineno, True)
+            return local
+
+        def on_call(frame: FrameType, event: str, arg: Any) -> Any:
+            if not run.active or event != "call":
+                return None
+            if not run._targets_code(frame.f_code, frame.f_globals.get("__name__")):
+                return None
+            frame.f_trace = local
+            frame.f_trace_lines = False
+            frame.f_trace_opcodes = True
+            return local
+
+        self.local = local
+        for frame in frames:
+            if run._targets_code(frame.f_code, frame.f_globals.get("__name__")):
+                frame.f_trace = local
+                frame.f_trace_lines = False
+                frame.f_trace_opcodes = True
+        threading.settrace(on_call)
+        sys.settrace(on_call)
+
+    def stop(self) -> None:
+        sys.settrace(self.previous)
+        threading.settrace(self.previous_threads)
+
+
+def _pick_backend(backend: Backend) -> str:
+    has_monitoring = hasattr(sys, "monitoring")
+    if backend == "monitoring" and not has_monitoring:
+        raise RuntimeError("sys.monitoring needs Python 3.12+")
+    if backend == "auto":
+        return "monitoring" if has_monitoring else "settrace"
+    return backend
+
+
+def _caller_module(depth: int) -> str | None:
+    frame: FrameType | None = sys._getframe(depth)
+    while frame is not None:
+        module = frame.f_globals.get("__name__")
+        if isinstance(module, str) and not module.startswith(("contextlib", "cortex.testing")):
+            return module
+        frame = frame.f_back
+    return None
+
+
+@contextlib.contextmanager
+def preemption(
+    probability: float = DEFAULT_PROBABILITY,
+    seed: int | None = 0,
+    targets: Sequence[str] | None = None,
+    *,
+    backend: Backend = "auto",
+) -> Iterator[PreemptionRun]:
+    """Force thread hand-overs between the bytecodes of ``targets`` inside the block.
+
+    ``probability`` is the chance of a hand-over at each instruction of target code;
+    ``seed`` makes the per-thread decisions replayable (``None`` draws one, recorded in the
+    run); ``targets`` are module names or globs (default: the top-level package of the
+    calling code, e.g. ``__main__`` in a notebook). Yields the :class:`PreemptionRun`, whose
+    :meth:`~PreemptionRun.report` names the seed and the last hand-over sites per thread.
+    Blocks do not nest (a second one raises :class:`RuntimeError`).
+    """
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"probability must be within [0, 1], not {probability!r}")
+    if targets is None:
+        caller = _caller_module(2)
+        if caller is None:
+            raise ValueError("preemption(targets=None) could not tell the calling module")
+        targets = [caller.partition(".")[0]]
+    chosen = _pick_backend(backend)
+    if seed is None:
+        seed = secrets.randbelow(2**32)
+    run = PreemptionRun(float(probability), int(seed), tuple(targets), "")
+    with _ACTIVE_LOCK:
+        if _ACTIVE:
+            raise RuntimeError(f"a preemption block is already active: {_ACTIVE[0].describe()}")
+        _ACTIVE.append(run)
+    try:
+        impl: _MonitoringBackend | _TraceBackend
+        impl = _MonitoringBackend(run) if chosen == "monitoring" else _TraceBackend(run)
+        run.backend = impl.name
+
+        def start(thread: threading.Thread) -> None:
+            run._number_thread(thread)
+            _ORIGINAL_START(thread)
+
+        frames: list[FrameType] = []
+        frame: FrameType | None = sys._getframe(2)
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+        run._enter_thread()
+        run.active = True
+        threading.Thread.start = start  # type: ignore[method-assign,assignment]
+        try:
+            impl.start(frames)
+            yield run
+        finally:
+            run.active = False
+            threading.Thread.start = _ORIGINAL_START  # type: ignore[method-assign]
+            impl.stop()
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.clear()
+
+
+def active_run() -> PreemptionRun | None:
+    """The run of the block active now, if any (for reports made from elsewhere)."""
+    with _ACTIVE_LOCK:
+        return _ACTIVE[0] if _ACTIVE else None
