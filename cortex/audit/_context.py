@@ -329,6 +329,12 @@ class ModuleContext:
         return known
 
     def _class_has_lock(self, cls: ast.ClassDef) -> bool:
+        # A base class defined in this module lends its lock to its subclasses.
+        self._class_lock[cls] = False  # breaks cycles of bases
+        for base in cls.bases:
+            parent = next((c for c in self.classes if c.name == last_name(base)), None)
+            if parent is not None and parent is not cls and self.class_has_lock(parent):
+                return True
         # asyncio primitives say nothing about threads: only thread locks count here.
         for node in ast.walk(cls):
             if isinstance(node, ast.With) and any(

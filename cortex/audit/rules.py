@@ -1372,6 +1372,7 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
                 if root in updated and not ctx.under_lock(node):
                     resets.append((node, root))
         if resets:
+            resets.sort(key=lambda r: (r[0].lineno, r[0].col_offset))
             names = ", ".join(dict.fromkeys(r for _, r in resets))
             first = min((n for n, _ in resets), key=lambda n: (n.lineno, n.col_offset))
             yield (
