@@ -1400,7 +1400,7 @@ def _self_reads(node: ast.AST) -> set[str]:
 def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
     """``n = self.count`` ... ``self.count = n + 1``: the read-modify-write split over a
     local variable, outside one lock."""
-    copies: dict[str, tuple[str, ast.AST]] = {}  # local -> (attribute, the read)
+    copies: dict[str, tuple[set[str], ast.AST]] = {}  # local -> (attributes, the read)
     statements = sorted(
         (n for n in ctx.local(function) if isinstance(n, ast.Assign) and len(n.targets) == 1),
         key=lambda n: (n.lineno, n.col_offset),
@@ -1408,16 +1408,15 @@ def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iter
     for node in statements:
         target = node.targets[0]
         if isinstance(target, ast.Name):
-            for attribute in _self_reads(node.value):
-                copies[target.id] = (attribute, node)
+            copies[target.id] = (_self_reads(node.value), node)
             continue
         text = dotted(target)
         if not text.startswith("self.") or _is_property(ctx, target):
             continue
         if isinstance(node.value, ast.Name):
             continue  # ``self.x = saved``: a restore, not a modification
-        for local, (attribute, read) in copies.items():
-            if attribute != text or not _mentions(node.value, local):
+        for local, (attributes, read) in copies.items():
+            if text not in attributes or not _mentions(node.value, local):
                 continue
             if _same_lock_block(ctx, read, node):
                 continue
