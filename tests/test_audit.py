@@ -614,7 +614,10 @@ def test_the_project_modules_are_clean() -> None:
 
 def test_the_unsafe_twins_are_all_found() -> None:
     result = audit_paths([ROOT / "cortex" / "demos"])
-    found = {(Path(f.path).name, f.rule.id) for f in result.active}
+    # Twins whose threads live in the tests carry no evidence of threads in their own
+    # module: those are reported as info, still reported.
+    found = {(Path(f.path).name, f.rule.id) for f in result.findings}
+    assert any(f.severity >= Severity.HIGH for f in result.active)
     assert {
         ("singletons.py", "singleton-instance-attr"),
         ("sqlite.py", "sqlite-shared-connection"),

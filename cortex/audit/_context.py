@@ -365,8 +365,11 @@ class ModuleContext:
         cls = self.class_of(node)
         if cls is None:
             return False
-        if self.class_has_lock(cls):
-            return True
+        return self.class_has_lock(cls) or self.shared_instance(cls)
+
+    def shared_instance(self, cls: ast.ClassDef) -> bool:
+        """Evidence about the instances rather than the class's own code: it is a
+        singleton's product, or one of its methods is handed to a thread or a pool."""
         if cls.name in self.singleton_products():
             return True
         methods = {

@@ -59,6 +59,7 @@ _ASYNC_PRIMITIVES = frozenset(
 )
 _NOT_SHARED_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"})
 _FETCHES = frozenset({"fetchone", "fetchall", "fetchmany"})
+_CURSOR_DATA = frozenset({"rowcount", "lastrowid", "description"})
 _DUMPERS = frozenset({"dump", "safe_dump", "dump_all", "safe_dump_all"})
 _WRITERS = frozenset({"write", "writelines"})
 
@@ -169,7 +170,7 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 and dotted(test.args[0]) == owner
                 and isinstance(test.args[1], ast.Constant)
                 and test.args[1].value == target.attr
-                and owner not in {"self", "cls"}
+                and owner in _function_names(ctx)  # an attribute of a function, not of data
             ):
                 return (
                     check,
@@ -207,6 +208,10 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 f"'{dotted(target)}' is checked then created without a lock",
             )
     return None
+
+
+def _function_names(ctx: ModuleContext) -> set[str]:
+    return {f.name for f in ctx.functions}
 
 
 def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
@@ -492,6 +497,14 @@ def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:
     unlocked = _unlocked_uses(ctx, scope, target, exclude=call)
     if unlocked is None:
         return None
+    if scope is not ctx.tree and not (ctx.shared_class(call) or ctx.starts_threads()):
+        return (
+            call,
+            "sqlite-shared-connection",
+            f"'{stored}' (check_same_thread=False) is used without a lock at line {unlocked}; "
+            "nothing here shares it between threads (the caller may)",
+            INFO,
+        )
     return (
         call,
         "sqlite-shared-connection",
@@ -603,6 +616,9 @@ def _use_after_return(  # noqa: PLR0912 - one branch per kind of event
                 if derived is not None:
                     live[name] = derived
         elif kind == "load" and name in returned:
+            holder = ctx.parent(node)
+            if isinstance(holder, ast.Attribute) and holder.attr in _CURSOR_DATA:
+                continue  # ``cur.rowcount``: a value the cursor kept, no connection used
             yield (
                 node,
                 "sqlite-use-after-return",
@@ -1294,6 +1310,8 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
     cls = ctx.class_of(node)
     owners = {"self", "cls"} | ({cls.name} if cls is not None else set())
     if shared.split(".", maxsplit=1)[0] in owners:
+        if cls is None:
+            return False
         return ctx.shared_class(node)
     return ctx.starts_threads()
 
@@ -1420,7 +1438,7 @@ def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iter
                 continue
             if _same_lock_block(ctx, read, node):
                 continue
-            if ctx.shared_class(node):
+            if _rmw_evidence(ctx, node, text):
                 yield (
                     node,
                     "shared-rmw",
