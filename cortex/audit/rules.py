@@ -469,7 +469,7 @@ def _mentions(expr: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
 
 
-def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:
+def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noqa: PLR0911
     shares = any(
         kw.arg == "check_same_thread"
         and isinstance(kw.value, ast.Constant)
