@@ -160,8 +160,15 @@ def test_read_modify_write_needs_evidence_of_threads() -> None:
     # Importing threading is no evidence that this object is shared: info only.
     assert _ids(plain) == []
     assert _info(plain) == ["shared-rmw"]
-    # A lock in the class, a method handed to a thread, a singleton's product: shown.
-    assert _ids(source.format(lock="\n        self._lock = threading.Lock()")) == ["shared-rmw"]
+    # A lock in the class shows threads only for the state it guards: an attribute
+    # never updated under it may belong to one thread.
+    locked = "\n        self._lock = threading.Lock()"
+    assert _ids(source.format(lock=locked)) == []
+    guarded = source.format(lock=locked) + textwrap.indent(
+        "def bump_safely(self):\n    with self._lock:\n        self.n += 1\n", "    "
+    )
+    assert _ids(guarded) == ["shared-rmw"]
+    # A method handed to a thread, a singleton's product: shown.
     assert _ids(plain + "threading.Thread(target=C().bump).start()\n") == ["shared-rmw"]
     product = plain + textwrap.dedent(
         """
@@ -192,6 +199,9 @@ def test_a_private_helper_called_only_under_the_lock_is_locked() -> None:
                     self._add()
             def bump_unlocked(self):
                 {call}
+            def bump_direct(self):
+                with self._lock:
+                    self.n += 1
             def _add(self):
                 self.n += 1
         """
@@ -531,10 +541,10 @@ _HIGH = """
     import threading
     class C:
         def __init__(self):
-            self._lock = threading.Lock()
             self.n = 0
         def bump(self):
             self.n += 1
+    threading.Thread(target=C().bump).start()
     """
 _LOW = """
     import sqlite3

@@ -34,6 +34,11 @@ class ProjectIndex:
     """Context managers by name, over every module of one run."""
 
     checkouts: dict[str, list[Checkout]] = field(default_factory=dict)
+    locked_updates: dict[str, set[str]] = field(default_factory=dict)
+    """Class name -> ``self.x`` attributes updated in place (``+=``) inside a ``with``
+    block on a lock somewhere in that class: state its author guards with a lock."""
+    bases: dict[str, set[str]] = field(default_factory=dict)
+    """Class name -> the names of its bases."""
 
     def add_module(self, tree: ast.Module, path: str) -> None:
         """Record the context managers ``tree`` defines."""
@@ -46,7 +51,13 @@ class ProjectIndex:
                 yields = any(isinstance(n, ast.Yield) for n in walk_local(node))
                 if decorated and yields:
                     self._add(Checkout(node.name, path, node.lineno, _commits(node)))
-            elif isinstance(node, ast.ClassDef):
+            if isinstance(node, ast.ClassDef):
+                self.bases.setdefault(node.name, set()).update(
+                    last_name(b) for b in node.bases if last_name(b)
+                )
+                updates = _locked_augassigns(node)
+                if updates:
+                    self.locked_updates.setdefault(node.name, set()).update(updates)
                 exits = [
                     m
                     for m in node.body
@@ -59,6 +70,21 @@ class ProjectIndex:
 
     def _add(self, checkout: Checkout) -> None:
         self.checkouts.setdefault(checkout.name, []).append(checkout)
+
+    def guarded(self, class_names: list[str]) -> set[str]:
+        """Attributes updated under a lock in any of ``class_names`` (a class and its
+        bases, wherever in the run they are defined)."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        pending = list(class_names)
+        while pending:  # the bases' bases too, across modules
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            found |= self.locked_updates.get(name, set())
+            pending.extend(self.bases.get(name, ()))
+        return found
 
     def lookup(self, name: str) -> list[Checkout]:
         """Every definition called ``name`` (several classes may define one)."""
@@ -80,3 +106,29 @@ def _commits(function: ast.AST) -> bool:
         ):
             return True  # ``with conn:`` commits when the block succeeds
     return False
+
+
+def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
+    found: set[str] = set()
+
+    def visit(node: ast.AST, locked: bool) -> None:
+        if isinstance(node, (ast.With, ast.AsyncWith)) and any(
+            any(w in last_name(i.context_expr).lower() for w in ("lock", "mutex", "cond"))
+            for i in node.items
+        ):
+            locked = True
+        if locked and isinstance(node, ast.AugAssign):
+            target = node.target
+            while isinstance(target, ast.Subscript):
+                target = target.value
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "self"
+            ):
+                found.add(f"self.{target.attr}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, locked)
+
+    visit(cls, False)
+    return found

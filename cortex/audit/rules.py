@@ -194,7 +194,7 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             and function.name not in _NOT_SHARED_METHODS
             and ctx.threaded(check)
         ):
-            if not ctx.shared_class(check):
+            if not ctx.shared_class(check) or not isinstance(value, ast.Call):
                 return (
                     check,
                     "singleton-instance-attr",
@@ -1312,7 +1312,15 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
     if shared.split(".", maxsplit=1)[0] in owners:
         if cls is None:
             return False
-        return ctx.shared_class(node)
+        if ctx.shared_instance(cls):
+            return True
+        # A lock in the class shows threads, but only for the state it guards: counters
+        # its author updates under the lock elsewhere. An attribute never updated under it
+        # belongs to one thread (a network loop's buffer, a re-entry count of the owner).
+        root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
+        names = [cls.name, *(last_name(b) for b in cls.bases)]
+        guarded = ctx.project.guarded(names) if ctx.project is not None else set()
+        return ctx.class_has_lock(cls) and root in guarded
     return ctx.starts_threads()
 
 
