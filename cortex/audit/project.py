@@ -118,7 +118,7 @@ def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
         ):
             locked = True
         if locked and isinstance(node, ast.AugAssign):
-            target = node.target
+            target: ast.expr = node.target
             while isinstance(target, ast.Subscript):
                 target = target.value
             if (

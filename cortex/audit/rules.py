@@ -261,7 +261,7 @@ def _class_body_defines(cls: ast.ClassDef | None, name: str) -> bool:
             stmt.targets
             if isinstance(stmt, ast.Assign)
             else [stmt.target]
-            if isinstance(stmt, ast.AnnAssign)
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None  # not a bare hint
             else []
         )
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
@@ -1343,14 +1343,14 @@ def _locked_updates(ctx: ModuleContext, cls: ast.ClassDef) -> dict[str, str]:  #
         aliases: dict[str, str] = {}
         for node in ctx.local(method):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
+                alias = node.targets[0]
                 root = (
                     _attribute_root(node.value)
                     if isinstance(node.value, (ast.Attribute, ast.Subscript))
                     else ""
                 )
-                if isinstance(target, ast.Name) and root:
-                    aliases[target.id] = root
+                if isinstance(alias, ast.Name) and root:
+                    aliases[alias.id] = root
         for node in ctx.local(method):
             target: ast.expr | None = None
             if isinstance(node, ast.AugAssign):
@@ -1388,7 +1388,7 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
             continue
         if method.name in _NOT_SHARED_METHODS or _SETUP_METHOD.search(method.name):
             continue
-        resets: list[tuple[ast.AST, str]] = []
+        resets: list[tuple[ast.stmt, str]] = []
         for node in ctx.local(method):
             if not isinstance(node, (ast.Assign, ast.AnnAssign)):
                 continue
@@ -1792,6 +1792,8 @@ def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
     for ancestor in ctx.ancestors(call):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             return False
+        if isinstance(ancestor, ast.ExceptHandler) and _changes_self_before(ancestor, call):
+            return True  # ``except: self._decoder = other(); return self.decompress(...)``
         if not isinstance(ancestor, ast.If):
             continue
         tested = {dotted(n) for n in ast.walk(ancestor.test)} - {""}
@@ -1803,6 +1805,19 @@ def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
                     continue
                 receiver = dotted(node.func.value)
                 if receiver in tested or receiver == "self":
+                    return True
+    return False
+
+
+def _changes_self_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
+    """True when the handler assigns an attribute of ``self`` before the recursive call."""
+    for stmt in handler.body:
+        if call in set(ast.walk(stmt)):
+            return False
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(dotted(t).startswith("self.") for t in targets):
                     return True
     return False
 

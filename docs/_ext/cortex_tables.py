@@ -114,7 +114,7 @@ def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
         [
             _literal(c["name"]),
             c["version"],
-            "held out" if c.get("held_out") else "",
+            f"round {c['round']}" if c.get("round") else "",
             str(c["shown"]),
             str(c["true"]),
             str(c["false"]),
@@ -125,7 +125,7 @@ def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
     ]
 
 
-_CORPUS_HEADERS = ["Corpus", "Version", "", "Shown", "True", "False", "Info", "Precision"]
+_CORPUS_HEADERS = ["Corpus", "Version", "Added", "Shown", "True", "False", "Info", "Precision"]
 
 
 class AuditEvalTable(SphinxDirective):
