@@ -173,33 +173,37 @@ class AuditEvalTable(SphinxDirective):
         return out
 
 
+def _round_rows() -> list[list[nodes.Node | str]]:
+    """Each round's new packages as they scored when labelled, before any rule change."""
+    evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
+    packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
+    added = {p["name"]: p.get("round", 0) for p in packages}
+    rows: list[list[nodes.Node | str]] = []
+    for path in sorted((evaluation / "rounds").glob("round*.json")):
+        number = int(path.stem.removeprefix("round"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for corpus in data["corpora"]:
+            if added.get(corpus["name"]) == number:
+                rows.append(
+                    [
+                        str(number),
+                        _literal(corpus["name"]),
+                        corpus["version"],
+                        str(corpus["shown"]),
+                        str(corpus["true"]),
+                        str(corpus["false"]),
+                        _precision(corpus["precision"]),
+                    ]
+                )
+    return rows
+
+
 class AuditRoundsTable(SphinxDirective):
-    """Each round of held-out packages as it scored before any rule was changed for it."""
+    """Each round of later packages as it scored before any rule was changed for it."""
 
     def run(self) -> list[nodes.Node]:
-        rounds_dir = Path(__file__).resolve().parents[2] / "tests" / "audit_eval" / "rounds"
-        rows: list[list[nodes.Node | str]] = []
-        for number, path in enumerate(sorted(rounds_dir.glob("round*.json")), start=1):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            spec = json.loads((rounds_dir.parent / "corpora.json").read_text(encoding="utf-8"))[
-                "packages"
-            ]
-            fresh = {p["name"] for p in spec if p.get("round") == number}
-            for corpus in data["corpora"]:
-                if corpus["name"] in fresh:
-                    rows.append(
-                        [
-                            str(number),
-                            _literal(corpus["name"]),
-                            corpus["version"],
-                            str(corpus["shown"]),
-                            str(corpus["true"]),
-                            str(corpus["false"]),
-                            _precision(corpus["precision"]),
-                        ]
-                    )
         headers = ["Round", "Corpus", "Version", "Shown", "True", "False", "Precision"]
-        return [_table(headers, rows)]
+        return [_table(headers, _round_rows())]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
