@@ -566,6 +566,13 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main([str(tmp_path / "high"), "--fail-on", "critical"]) == EXIT_CLEAN
     assert main([str(tmp_path / "high"), "--fail-on", "high"]) == EXIT_FINDINGS
     assert main([str(tmp_path / "high"), "--fail-on", "never"]) == EXIT_CLEAN
+    _write(
+        tmp_path / "info",
+        "export.py",
+        "def f(path):\n    with open(path, 'w') as h:\n        h.write('x')\n",
+    )
+    assert main([str(tmp_path / "info")]) == EXIT_CLEAN  # info is hidden and never fails
+    assert main([str(tmp_path / "info"), "--fail-on", "info"]) == EXIT_FINDINGS
     assert main([str(tmp_path / "missing")]) == EXIT_USAGE
     assert main([]) == EXIT_USAGE
     assert main(["--format", "xml", str(tmp_path)]) == EXIT_USAGE

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"cortex-audit: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    result.show_info = args.show_info
+    result.show_info = args.show_info or args.fail_on == "info"
     if args.format == "json":
         text = format_json(result)
     elif args.format == "sarif":
