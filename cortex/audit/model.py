@@ -255,7 +255,7 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        """This finding's severity: :attr:`level` when set, else the rule's."""
+        """The severity of this finding (:attr:`level` when set, else the rule's)."""
         return self.rule.severity if self.level is None else self.level
 
     @property
