@@ -9,6 +9,7 @@ Usage (the Makefile's ``guide`` and ``test`` targets call these)::
     python3 tools/dev.py parallel  # the whole suite under pytest-run-parallel (4 threads)
     python3 tools/dev.py audit     # the race audit: cortex/ clean, every unsafe sample found
     python3 tools/dev.py readiness # resolve every dependency for cp314t (needs the network)
+    python3 tools/dev.py audit-eval  # the audit on real code (fetches pinned PyPI packages)
     python3 tools/dev.py python    # print the path of the interpreter that would be used
 
 The interpreter is chosen in this order: ``$CORTEX_PYTHON`` if set; else a free-threaded
@@ -305,11 +306,31 @@ def readiness(python: Path) -> None:
     run([str(python), "tools/readiness.py"], env=environment_for(python))
 
 
+def audit_eval(python: Path) -> None:
+    """Fetch the real-code corpora (PyPI, cached outside the repository) and score the
+    audit on them; writes docs/_data/audit-eval.json, the result the guide falls back on."""
+    env = environment_for(python)
+    run([str(python), "-m", "cortex.audit.evaluate", "fetch"], env=env)
+    run(
+        [str(python), "-m", "cortex.audit.evaluate", "--json", "docs/_data/audit-eval.json"],
+        env=env,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "command",
-        choices=["guide", "test", "stress", "parallel", "audit", "readiness", "python"],
+        choices=[
+            "guide",
+            "test",
+            "stress",
+            "parallel",
+            "audit",
+            "audit-eval",
+            "readiness",
+            "python",
+        ],
     )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (test only)")
     args = parser.parse_args()
@@ -329,6 +350,8 @@ def main() -> None:
         audit(python)
     elif args.command == "readiness":
         readiness(python)
+    elif args.command == "audit-eval":
+        audit_eval(python)
     else:
         test(python, args.pytest_args)
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cortex.audit.project import ProjectIndex
 
 __all__ = ["ModuleContext", "call_name", "dotted", "is_none", "walk_local"]
 
@@ -25,6 +29,7 @@ _LOCK_FACTORIES = frozenset(
     {"Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "FileLock", "SoftFileLock"}
 )
 _LOCKISH = re.compile(r"lock|mutex|semaphore|condition|_cond$|^cond$|guard", re.IGNORECASE)
+_THREAD_RUNNER = re.compile(r"thread|together|parallel|concurrent|spawn", re.IGNORECASE)
 _HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
@@ -83,8 +88,10 @@ def walk_local(node: ast.AST) -> Iterator[ast.AST]:
 class ModuleContext:
     """One module's tree with the facts the rules share."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, project: ProjectIndex | None = None) -> None:
         self.tree = tree
+        self.project = project
+        """Facts from the other modules of the run (None: this module alone)."""
         self.nodes: list[ast.AST] = list(ast.walk(tree))
         """Every node of the module, parents before children."""
         self.parents: dict[ast.AST, ast.AST] = {}
@@ -98,6 +105,9 @@ class ModuleContext:
         self._local: dict[ast.AST, list[ast.AST]] = {}
         self._locked: dict[ast.AST, bool] = {}
         self._class_lock: dict[ast.ClassDef, bool] = {}
+        self._checking: set[ast.AST] = set()
+        self._entries: set[str] | None = None
+        self._products: set[str] | None = None
         self.aliases: dict[str, str] = {}
         """Local name -> imported dotted name (``sq`` -> ``sqlite3``, ``cycle`` ->
         ``itertools.cycle``)."""
@@ -239,14 +249,16 @@ class ModuleContext:
             known = self._locked[function] = self._function_is_locked(function)
         return known
 
+    @staticmethod
+    def _is_handler(klass: ast.ClassDef) -> bool:
+        """A ``logging.Handler`` subclass: ``handle()`` holds its lock around ``emit()``
+        and what ``emit()`` calls."""
+        return any(last_name(b).endswith("Handler") for b in klass.bases)
+
     def _function_is_locked(self, function: ast.AST) -> bool:
         if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             cls = self.method_class(function)
-            if (
-                cls is not None
-                and function.name in _HANDLER_LOCKED
-                and any(last_name(b).endswith("Handler") for b in cls.bases)
-            ):
+            if cls is not None and function.name in _HANDLER_LOCKED and self._is_handler(cls):
                 return True  # logging.Handler.handle() holds self.lock around these
         """True when the whole function runs under a lock: a locking decorator, or it calls
         ``acquire()`` (it takes the lock) or ``release()`` (it was called holding it)."""
@@ -263,7 +275,34 @@ class ModuleContext:
                 and self.is_lockish(node.func.value)
             ):
                 return True
-        return False
+        return self._helper_called_locked(function)
+
+    def _helper_called_locked(self, function: ast.AST) -> bool:
+        """A private method (``_name``) whose every call in its class holds a lock: its
+        callers took the lock for it."""
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        name = function.name
+        cls = self.method_class(function)
+        if cls is None or name.startswith("__"):
+            return False
+        if not name.startswith("_") and not self._is_handler(cls):
+            return False  # a public method may be called from anywhere
+        if function in self._checking:
+            return False  # recursion between helpers proves nothing
+        self._checking.add(function)
+        try:
+            calls = [
+                n
+                for n in ast.walk(cls)
+                if isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == name
+                and dotted(n.func.value) in {"self", "cls"}
+            ]
+            return bool(calls) and all(self.under_lock(c) for c in calls)
+        finally:
+            self._checking.discard(function)
 
     def under_lock(self, node: ast.AST) -> bool:
         """True when ``node`` runs inside ``with <lock>:`` in its own function."""
@@ -290,6 +329,12 @@ class ModuleContext:
         return known
 
     def _class_has_lock(self, cls: ast.ClassDef) -> bool:
+        # A base class defined in this module lends its lock to its subclasses.
+        self._class_lock[cls] = False  # breaks cycles of bases
+        for base in cls.bases:
+            parent = next((c for c in self.classes if c.name == last_name(base)), None)
+            if parent is not None and parent is not cls and self.class_has_lock(parent):
+                return True
         # asyncio primitives say nothing about threads: only thread locks count here.
         for node in ast.walk(cls):
             if isinstance(node, ast.With) and any(
@@ -311,6 +356,112 @@ class ModuleContext:
             return True
         cls = self.class_of(node)
         return cls is not None and self.class_has_lock(cls)
+
+    def shared_class(self, node: ast.AST) -> bool:
+        """Evidence that the instance ``node`` works on is shared between threads: its
+        class owns a thread lock (its author expects several threads in it), or one of its
+        methods is handed to a thread or a pool (``Thread(target=obj.run)``,
+        ``pool.submit(obj.add, ...)``)."""
+        cls = self.class_of(node)
+        if cls is None:
+            return False
+        return self.class_has_lock(cls) or self.shared_instance(cls)
+
+    def shared_instance(self, cls: ast.ClassDef) -> bool:
+        """Evidence about the instances rather than the class's own code: it is a
+        singleton's product, or one of its methods is handed to a thread or a pool."""
+        if cls.name in self.singleton_products():
+            return True
+        methods = {
+            m.name for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        return bool(methods & self.thread_entries())
+
+    def singleton_products(self) -> set[str]:
+        """Classes whose one instance every caller shares: built by a lazy global
+        (``global _x; _x = Cls()``) or handed to a singleton holder
+        (``LazySingleton(Cls)``)."""
+        if self._products is None:
+            found: set[str] = set()
+            for function in self.functions:
+                declared = {
+                    name
+                    for n in self.local(function)
+                    if isinstance(n, ast.Global)
+                    for name in n.names
+                }
+                for n in self.local(function):
+                    if (
+                        isinstance(n, ast.Assign)
+                        and isinstance(n.value, ast.Call)
+                        and any(isinstance(t, ast.Name) and t.id in declared for t in n.targets)
+                    ):
+                        found.add(last_name(n.value))
+            for n in self.nodes:
+                if isinstance(n, ast.Call) and "singleton" in last_name(n).lower():
+                    for arg in n.args:
+                        target = arg.body if isinstance(arg, ast.Lambda) else arg
+                        found.add(last_name(target))
+            self._products = found - {""}
+        return self._products
+
+    def thread_entries(self) -> set[str]:
+        """Names of methods this module hands to threads or pools: ``Thread(target=x.m)``,
+        ``Timer(t, x.m)``, ``executor.submit(x.m, ...)``, ``executor.map(x.m, ...)``."""
+        if self._entries is None:
+            found: set[str] = set()
+            local_functions = {f.name: f for f in self.functions if self.function_of(f) is not None}
+            for node in self.nodes:
+                if not isinstance(node, ast.Call):
+                    continue
+                kind = last_name(node)
+                candidates = [kw.value for kw in node.keywords if kw.arg in {"target"}]
+                if kind in {"submit", "map", "apply_async", "start_new_thread"}:
+                    candidates.extend(node.args[:1])
+                elif kind == "Timer":
+                    candidates.extend(node.args[1:2])
+                elif _THREAD_RUNNER.search(kind):
+                    candidates.extend(node.args[:1])  # run_in_threads(work, 8)
+                elif kind != "Thread":
+                    continue
+                for candidate in candidates:
+                    if isinstance(candidate, ast.Attribute):
+                        found.add(candidate.attr)
+                        continue
+                    body: ast.AST | None = candidate if isinstance(candidate, ast.Lambda) else None
+                    if isinstance(candidate, ast.Name):
+                        body = local_functions.get(candidate.id)
+                    if body is not None:  # the worker's own calls: ``obj.record(...)``
+                        found.update(
+                            n.func.attr
+                            for n in ast.walk(body)
+                            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                        )
+            self._entries = found
+        return self._entries
+
+    def starts_threads(self) -> bool:
+        """True when the module starts threads or a thread pool itself, or defines a
+        module-level thread lock (evidence that its globals are shared)."""
+        known = self._locked.get(self.tree)
+        if known is None:
+            known = self._locked[self.tree] = self._starts_threads()
+        return known
+
+    def _starts_threads(self) -> bool:
+        for node in self.nodes:
+            if isinstance(node, ast.Call):
+                name = self.resolve(call_name(node)).rsplit(".", 1)[-1]
+                if name in {"Thread", "Timer", "ThreadPoolExecutor", "start_new_thread"}:
+                    return True
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+                resolved = self.resolve(call_name(stmt.value))
+                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
+                    "asyncio."
+                ):
+                    return True
+        return False
 
     def is_thread_local(self, expr: ast.AST) -> bool:
         """True when an attribute chain passes through a ``threading.local()`` object."""

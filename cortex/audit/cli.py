@@ -2,7 +2,9 @@
 
 Exit status, for CI:
 
-* ``0`` -- no active finding at or above ``--fail-on`` (default ``low``: any finding);
+* ``0`` -- no active finding at or above ``--fail-on`` (default ``low``: any finding shown;
+  ``info`` findings are hidden unless ``--show-info`` is given, and never fail a run unless
+  ``--fail-on info`` is given as well);
 * ``1`` -- at least one such finding;
 * ``2`` -- usage error (unknown option, a path that does not exist).
 """
@@ -64,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--show-suppressed", action="store_true", help="list suppressed findings (text format)"
     )
+    parser.add_argument(
+        "--show-info",
+        action="store_true",
+        help="also report info findings: the pattern is there, the evidence that it matters "
+        "is not (hidden by default)",
+    )
     parser.add_argument("--list-rules", action="store_true", help="print every pattern id and exit")
 
 
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"cortex-audit: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    result.show_info = args.show_info or args.fail_on == "info"
     if args.format == "json":
         text = format_json(result)
     elif args.format == "sarif":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cortex.audit.model import RULES, Finding, Severity, rule
+from cortex.audit.project import ProjectIndex
 from cortex.audit.rules import run_checks
 
 __all__ = [
@@ -69,11 +70,21 @@ class AuditResult:
     """Every finding, suppressed ones included, sorted by file and line."""
     files: list[str] = field(default_factory=list)
     """The files audited, as displayed."""
+    show_info: bool = False
+    """Count ``info`` findings as active (``--show-info``); by default they are hidden."""
 
     @property
     def active(self) -> list[Finding]:
-        """Findings not covered by a suppression."""
-        return [f for f in self.findings if not f.suppressed]
+        """Findings not covered by a suppression (``info`` ones only with
+        :attr:`show_info`)."""
+        return [f for f in self.findings if not f.suppressed and (self.show_info or not f.hidden)]
+
+    @property
+    def hidden(self) -> list[Finding]:
+        """Unsuppressed ``info`` findings left out of :attr:`active`."""
+        if self.show_info:
+            return []
+        return [f for f in self.findings if not f.suppressed and f.hidden]
 
     @property
     def suppressed(self) -> list[Finding]:
@@ -127,35 +138,51 @@ def _suppressions(source: str) -> list[_Suppression]:
     return found
 
 
+def _parse(source: str, path: str) -> ast.Module | Finding:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. invalid escape sequences in the source
+            return ast.parse(source, filename=path)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None) or 1
+        column = getattr(exc, "offset", None) or 1
+        message = f"cannot parse: {getattr(exc, 'msg', None) or exc}"
+        return Finding(path, line, column, rule("parse-error"), message)
+
+
 def audit_source(source: str, path: str = "<string>") -> list[Finding]:
-    """Audit one module's source text; nothing is executed.
+    """Audit one module's source text on its own; nothing is executed.
+
+    Facts from other modules (what a context manager defined elsewhere does) are unknown,
+    so findings that depend on them are ``info``; :func:`audit_paths` sees the whole tree.
 
     Args:
         source: the Python source.
         path: how findings name the file.
 
     Returns:
-        Every finding, sorted; suppressed ones are included (see
-        :attr:`~cortex.audit.model.Finding.suppressed`).
+        Every finding, sorted; suppressed and ``info`` ones are included (see
+        :attr:`~cortex.audit.model.Finding.suppressed` and
+        :attr:`~cortex.audit.model.Finding.hidden`).
     """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. invalid escape sequences in the source
-            tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None) or 1
-        column = getattr(exc, "offset", None) or 1
-        message = f"cannot parse: {getattr(exc, 'msg', None) or exc}"
-        return [Finding(path, line, column, rule("parse-error"), message)]
+    tree = _parse(source, path)
+    if isinstance(tree, Finding):
+        return [tree]
+    project = ProjectIndex()
+    project.add_module(tree, path)
+    return _audit_tree(tree, source, path, project)
+
+
+def _audit_tree(tree: ast.Module, source: str, path: str, project: ProjectIndex) -> list[Finding]:
     raw: list[Finding] = []
     seen: set[tuple[int, int, str]] = set()
-    for node, rule_id, message in run_checks(tree):
+    for node, rule_id, message, level in run_checks(tree, project):
         line = getattr(node, "lineno", 1)
         column = getattr(node, "col_offset", 0) + 1
         if (line, column, rule_id) in seen:
             continue
         seen.add((line, column, rule_id))
-        raw.append(Finding(path, line, column, rule(rule_id), message))
+        raw.append(Finding(path, line, column, rule(rule_id), message, level=level))
     suppressions = _suppressions(source)
     findings: list[Finding] = []
     for finding in raw:
@@ -263,6 +290,8 @@ def audit_paths(
         FileNotFoundError: a path does not exist.
     """
     result = AuditResult()
+    parsed: list[tuple[str, str, ast.Module]] = []
+    project = ProjectIndex()
     for file in discover(paths, exclude=exclude, default_excludes=default_excludes):
         display = _display(file)
         result.files.append(display)
@@ -273,6 +302,13 @@ def audit_paths(
                 Finding(display, 1, 1, rule("parse-error"), f"cannot read: {exc}")
             )
             continue
-        result.findings.extend(audit_source(source, display))
+        tree = _parse(source, display)
+        if isinstance(tree, Finding):
+            result.findings.append(tree)
+            continue
+        project.add_module(tree, display)
+        parsed.append((display, source, tree))
+    for display, source, tree in parsed:  # every module first: context managers cross files
+        result.findings.extend(_audit_tree(tree, source, display, project))
     result.findings.sort(key=Finding.sort_key)
     return result

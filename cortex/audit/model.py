@@ -15,6 +15,10 @@ __all__ = ["RULES", "Finding", "Rule", "Severity", "rule"]
 class Severity(IntEnum):
     """How bad a finding is; ``--fail-on`` compares against this order."""
 
+    INFO = 0
+    """The pattern is there but the audit has no evidence that it matters here (a path the
+    caller chooses, a class never shown to be shared between threads). Hidden unless the
+    report is asked for it (``--show-info``); never fails a run."""
     LOW = 1
     """A cost or a risk under load, not a wrong result (e.g. a connection per call)."""
     MEDIUM = 2
@@ -155,6 +159,14 @@ _RULE_LIST = (
         "shared-state",
     ),
     Rule(
+        "shared-reset-unlocked",
+        "Shared state",
+        Severity.HIGH,
+        "attribute assigned without the lock that guards its read-modify-writes elsewhere",
+        "take the same lock around the assignment (or swap in a new object under it)",
+        "shared-state",
+    ),
+    Rule(
         "split-lock-check-then-act",
         "Shared state",
         Severity.HIGH,
@@ -232,6 +244,9 @@ class Finding:
     """What was found here, naming the variable, attribute or call."""
     suppressed_reason: str | None = None
     """The reason given in a ``# cortex-audit: ignore[...]`` comment, if suppressed."""
+    level: Severity | None = None
+    """This finding's own severity when the rule lowered it for lack of evidence (usually
+    :attr:`Severity.INFO`); None means the rule's severity."""
 
     @property
     def suppressed(self) -> bool:
@@ -240,8 +255,13 @@ class Finding:
 
     @property
     def severity(self) -> Severity:
-        """The rule's severity."""
-        return self.rule.severity
+        """The severity of this finding (:attr:`level` when set, else the rule's)."""
+        return self.rule.severity if self.level is None else self.level
+
+    @property
+    def hidden(self) -> bool:
+        """True for ``info`` findings, which the report leaves out by default."""
+        return self.severity < Severity.LOW
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order by file, line, column, rule."""

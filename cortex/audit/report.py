@@ -30,12 +30,14 @@ __all__ = [
 TOOL_NAME = "cortex-audit"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {
+    Severity.INFO: "note",
     Severity.LOW: "note",
     Severity.MEDIUM: "warning",
     Severity.HIGH: "error",
     Severity.CRITICAL: "error",
 }
 _SECURITY_SEVERITY = {
+    Severity.INFO: "1.0",
     Severity.LOW: "3.0",
     Severity.MEDIUM: "5.0",
     Severity.HIGH: "7.5",
@@ -48,7 +50,7 @@ def summary_rows(findings: list[Finding]) -> list[tuple[str, int, str]]:
     rows: dict[str, tuple[int, Severity]] = {}
     order = list(dict.fromkeys(r.category for r in RULES.values()))
     for finding in findings:
-        count, worst = rows.get(finding.rule.category, (0, Severity.LOW))
+        count, worst = rows.get(finding.rule.category, (0, Severity.INFO))
         rows[finding.rule.category] = (count + 1, max(worst, finding.severity))
     return [
         (category, rows[category][0], rows[category][1].label)
@@ -64,6 +66,8 @@ def format_text(result: AuditResult, *, show_suppressed: bool = False) -> str:
         f"cortex-audit: {len(result.files)} file(s) scanned, {len(active)} finding(s), "
         f"{len(result.suppressed)} suppressed"
     ]
+    if result.hidden:
+        lines[0] += f", {len(result.hidden)} info hidden (--show-info lists them)"
     if active:
         rows = summary_rows(active)
         width = max(len("Category"), *(len(r[0]) for r in rows))
@@ -104,7 +108,8 @@ def _finding_json(finding: Finding) -> dict[str, Any]:
 
 def to_json_document(result: AuditResult) -> dict[str, Any]:
     """The JSON report as a mapping: ``tool``, ``version``, ``files_scanned``, ``summary``
-    (list of ``{category, count, severity}``), ``findings`` (active) and ``suppressed``."""
+    (list of ``{category, count, severity}``), ``findings`` (active), ``suppressed`` and
+    ``info_hidden`` (how many ``info`` findings were left out)."""
     return {
         "tool": TOOL_NAME,
         "version": __version__,
@@ -114,6 +119,7 @@ def to_json_document(result: AuditResult) -> dict[str, Any]:
         ],
         "findings": [_finding_json(f) for f in result.active],
         "suppressed": [_finding_json(f) for f in result.suppressed],
+        "info_hidden": len(result.hidden),
     }
 
 
@@ -147,7 +153,7 @@ def to_sarif_document(result: AuditResult) -> dict[str, Any]:
     """The SARIF 2.1.0 log as a mapping: one run, every rule, one result per finding."""
     rule_ids = list(RULES)
     results: list[dict[str, Any]] = []
-    for finding in result.findings:
+    for finding in [*result.active, *result.suppressed]:  # info findings only if shown
         entry: dict[str, Any] = {
             "ruleId": finding.rule.id,
             "ruleIndex": rule_ids.index(finding.rule.id),

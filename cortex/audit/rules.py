@@ -21,11 +21,15 @@ from cortex.audit._context import (
     last_name,
     walk_local,
 )
+from cortex.audit.model import Severity
+from cortex.audit.project import ProjectIndex
 
 __all__ = ["CHECKS", "Hit", "run_checks"]
 
-Hit = tuple[ast.AST, str, str]
-"""``(node, rule id, message)``."""
+Hit = tuple[ast.AST, str, str] | tuple[ast.AST, str, str, Severity]
+"""``(node, rule id, message)``, or with a fourth item the finding's own severity (the
+rule lowers it to ``info`` when it lacks evidence that the pattern matters here)."""
+INFO = Severity.INFO
 
 _SETUP_METHOD = re.compile(r"init|setup|schema|migrat|^_?connect|^__enter__$|^close$", re.I)
 _POOL_CHECKOUT = frozenset(
@@ -54,6 +58,8 @@ _ASYNC_PRIMITIVES = frozenset(
     }
 )
 _NOT_SHARED_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"})
+_FETCHES = frozenset({"fetchone", "fetchall", "fetchmany"})
+_CURSOR_DATA = frozenset({"rowcount", "lastrowid", "description"})
 _DUMPERS = frozenset({"dump", "safe_dump", "dump_all", "safe_dump_all"})
 _WRITERS = frozenset({"write", "writelines"})
 
@@ -111,7 +117,7 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
                 call_name(n) in {"hasattr", "getattr"} for n in ast.walk(node.test)
             ):
                 continue
-            for target, _value in _stmt_assigns(node):
+            for target, value in _stmt_assigns(node):
                 if ctx.under_lock(target):
                     continue
                 hit = _singleton_hit(
@@ -120,6 +126,7 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
                     check=node,
                     tested=tested,
                     target=target,
+                    value=value,
                     declared_global=declared_global,
                 )
                 if hit is not None:
@@ -128,17 +135,26 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
     yield from _class_caches(ctx)
 
 
-def _singleton_hit(
+def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
     ctx: ModuleContext,
     function: FunctionNode,
     *,
     check: ast.If,
     tested: list[ast.expr],
     target: ast.expr,
+    value: ast.expr,
     declared_global: set[str],
 ) -> Hit | None:
     tested_text = {dotted(t) for t in tested} - {""}
     if isinstance(target, ast.Name) and target.id in declared_global and target.id in tested_text:
+        if not isinstance(value, ast.Call):  # saves an existing object: nothing is built twice
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then set without a lock (no object is "
+                "created: at worst one assignment wins)",
+                INFO,
+            )
         return (
             check,
             "singleton-global",
@@ -154,7 +170,7 @@ def _singleton_hit(
                 and dotted(test.args[0]) == owner
                 and isinstance(test.args[1], ast.Constant)
                 and test.args[1].value == target.attr
-                and owner not in {"self", "cls"}
+                and owner in _function_names(ctx)  # an attribute of a function, not of data
             ):
                 return (
                     check,
@@ -178,12 +194,24 @@ def _singleton_hit(
             and function.name not in _NOT_SHARED_METHODS
             and ctx.threaded(check)
         ):
+            if not ctx.shared_class(check) or not isinstance(value, ast.Call):
+                return (
+                    check,
+                    "singleton-instance-attr",
+                    f"'{dotted(target)}' is checked then created without a lock (nothing "
+                    "shows the instance is shared between threads: its class owns no lock)",
+                    INFO,
+                )
             return (
                 check,
                 "singleton-instance-attr",
                 f"'{dotted(target)}' is checked then created without a lock",
             )
     return None
+
+
+def _function_names(ctx: ModuleContext) -> set[str]:
+    return {f.name for f in ctx.functions}
 
 
 def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
@@ -233,7 +261,7 @@ def _class_body_defines(cls: ast.ClassDef | None, name: str) -> bool:
             stmt.targets
             if isinstance(stmt, ast.Assign)
             else [stmt.target]
-            if isinstance(stmt, ast.AnnAssign)
+            if isinstance(stmt, ast.AnnAssign) and stmt.value is not None  # not a bare hint
             else []
         )
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
@@ -314,6 +342,7 @@ def _connect_per_call(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noqa
                 call,
                 "sqlite-connect-per-call",
                 f"'{function.name}' opens, lends and closes a connection on every call",
+                INFO,
             )
         return None
     if ctx.in_loop(call):
@@ -324,10 +353,11 @@ def _connect_per_call(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noqa
         return None
     if local is not None and not _uses_connection(ctx, function, local):
         return None
-    return (
+    return (  # one connection per operation is thread-safe; it costs only in a hot path
         call,
         "sqlite-connect-per-call",
         f"method '{function.name}' opens a new connection on every call",
+        INFO,
     )
 
 
@@ -375,6 +405,7 @@ def _connect_helper_per_call(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[
                     "sqlite-connect-per-call",
                     f"method '{method.name}' opens a new connection on every call "
                     f"(through '{callee}()')",
+                    INFO,
                 )
                 break
 
@@ -438,7 +469,7 @@ def _mentions(expr: ast.AST, name: str) -> bool:
     return any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(expr))
 
 
-def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:
+def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noqa: PLR0911
     shares = any(
         kw.arg == "check_same_thread"
         and isinstance(kw.value, ast.Constant)
@@ -466,6 +497,14 @@ def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:
     unlocked = _unlocked_uses(ctx, scope, target, exclude=call)
     if unlocked is None:
         return None
+    if scope is not ctx.tree and not (ctx.shared_class(call) or ctx.starts_threads()):
+        return (
+            call,
+            "sqlite-shared-connection",
+            f"'{stored}' (check_same_thread=False) is used without a lock at line {unlocked}; "
+            "nothing here shares it between threads (the caller may)",
+            INFO,
+        )
     return (
         call,
         "sqlite-shared-connection",
@@ -508,12 +547,22 @@ def _shared_cursors(ctx: ModuleContext) -> Iterator[Hit]:
         if cls is None or not ctx.threaded(node):
             continue
         unlocked = _unlocked_uses(ctx, cls, target, exclude=node)
-        if unlocked is not None:
+        if unlocked is None:
+            continue
+        if ctx.shared_class(node):
             yield (
                 node,
                 "sqlite-shared-connection",
                 f"cursor '{dotted(target)}' is shared by every caller; used without a lock "
                 f"at line {unlocked}",
+            )
+        else:
+            yield (
+                node,
+                "sqlite-shared-connection",
+                f"cursor '{dotted(target)}' is kept on the instance and used without a lock "
+                f"at line {unlocked}; nothing shows the instance is shared between threads",
+                INFO,
             )
 
 
@@ -567,6 +616,9 @@ def _use_after_return(  # noqa: PLR0912 - one branch per kind of event
                 if derived is not None:
                     live[name] = derived
         elif kind == "load" and name in returned:
+            holder = ctx.parent(node)
+            if isinstance(holder, ast.Attribute) and holder.attr in _CURSOR_DATA:
+                continue  # ``cur.rowcount``: a value the cursor kept, no connection used
             yield (
                 node,
                 "sqlite-use-after-return",
@@ -589,6 +641,8 @@ def _derived_from_live(source: ast.expr, live: dict[str, ast.AST]) -> ast.AST | 
     """The with block when ``source`` is ``conn.cursor()`` / ``conn.execute(...)`` of a live
     pooled connection."""
     if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute):
+        if source.func.attr in _FETCHES:
+            return None  # rows are plain data: they outlive the connection safely
         receiver = source.func.value
         if isinstance(receiver, ast.Name) and receiver.id in live:
             return live[receiver.id]
@@ -637,7 +691,7 @@ def _sql_text(node: ast.expr) -> str:
     return ""
 
 
-def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:
+def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
     for node in ctx.nodes:
         if isinstance(node, ast.keyword) and (
             (node.arg == "isolation_level" and is_none(node.value))
@@ -652,44 +706,105 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:
         params = {a.arg for a in (*function.args.posonlyargs, *function.args.args)}
         params |= {a.arg for a in function.args.kwonlyargs}
         params -= {"self", "cls"}
-        for node in ctx.local(function):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        calls = sorted(
+            (n for n in ctx.local(function) if isinstance(n, ast.Call)),
+            key=lambda n: (n.lineno, n.col_offset),
+        )
+        for node in calls:
+            if not isinstance(node.func, ast.Attribute):
                 continue
             if node.func.attr not in {"execute", "executemany"} or not node.args:
                 continue
             if not _WRITE_SQL.match(_sql_text(node.args[0])):
                 continue
             root = dotted(node.func.value).split(".")[0]
-            if root in params:
+            if root in params or _derived_from_param(ctx, function, root, params):
                 continue  # the caller owns the transaction
-            if _in_transaction(ctx, node) or _commits_after(ctx, node):
+            if _commits_after(ctx, node):
                 continue
             verb = _WRITE_SQL.match(_sql_text(node.args[0]))
             assert verb is not None
-            yield (
-                node,
-                "sqlite-missing-commit",
-                f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
-            )
+            verdict, checkout = _transaction(ctx, node)
+            if verdict == "commits":
+                continue
+            if verdict == "never":
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' runs inside "
+                    f"'{checkout}()', which never commits ({_where(ctx, checkout)}): "
+                    "the write is lost or left pending",
+                )
+            elif verdict == "unverified":
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' relies on '{checkout}()' "
+                    "to commit, and its definition is not among the files audited",
+                    INFO,
+                )
+            else:
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
+                )
             break  # one per function is enough to fix it
 
 
-def _in_transaction(ctx: ModuleContext, node: ast.AST) -> bool:
+def _derived_from_param(
+    ctx: ModuleContext, function: FunctionNode, name: str, params: set[str]
+) -> bool:
+    """True when local ``name`` was made from a connection the caller passed
+    (``cur = conn.cursor()``), not opened here from an argument (``sqlite3.connect(path)``)."""
+    for node in ctx.local(function):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            value = node.value
+            return (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Attribute)
+                and dotted(value.func.value).split(".", 1)[0] in params
+            )
+    return False
+
+
+def _where(ctx: ModuleContext, name: str) -> str:
+    found = ctx.project.lookup(name) if ctx.project is not None else []
+    return ", ".join(f"{c.path}:{c.line}" for c in found) or "definition not found"
+
+
+def _transaction(ctx: ModuleContext, node: ast.AST) -> tuple[str, str]:  # noqa: PLR0911
+    """Whether the ``with`` blocks around ``node`` commit it.
+
+    Returns ``("commits", "")``, ``("never", name)`` when the context manager ``name`` is
+    defined in the audited files and never commits, ``("unverified", name)`` when a
+    connection checkout's definition was not audited, or ``("none", "")``."""
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            return False
-        if isinstance(ancestor, (ast.With, ast.AsyncWith)):
-            for item in ancestor.items:
-                expr = item.context_expr
-                if isinstance(expr, (ast.Name, ast.Attribute)) and not ctx.is_lockish(expr):
-                    return True  # ``with conn:`` commits or rolls back
-                if _is_connect(ctx, expr):
-                    return True
-                if isinstance(expr, ast.Call) and (
-                    _TRANSACTION_CM.search(last_name(expr)) or last_name(expr) in _POOL_CHECKOUT
-                ):
-                    return True  # this project's pool commits when the block ends
-    return False
+            break
+        if not isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            continue
+        for item in ancestor.items:
+            expr = item.context_expr
+            if isinstance(expr, (ast.Name, ast.Attribute)) and not ctx.is_lockish(expr):
+                return "commits", ""  # ``with conn:`` commits or rolls back
+            if _is_connect(ctx, expr):
+                return "commits", ""
+            if not isinstance(expr, ast.Call):
+                continue
+            name = last_name(expr)
+            defined = ctx.project.lookup(name) if ctx.project is not None else []
+            if defined:
+                if any(c.commits for c in defined):
+                    return "commits", ""
+                return "never", name
+            if _TRANSACTION_CM.search(name):
+                return "commits", ""  # ``with db.transaction():`` -- named for what it does
+            if name in _POOL_CHECKOUT:
+                return "unverified", name
+    return "none", ""
 
 
 def _is_commit(node: ast.AST) -> bool:
@@ -921,6 +1036,24 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
         for call, path in _written_files(ctx, scope):
             if _is_temp(path):
                 continue
+            if _under_file_lock(ctx, call):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place under a cross-process file lock: "
+                    "readers that take it never see a partial file (a crash still can)",
+                    INFO,
+                )
+                continue
+            if _from_parameter(ctx, call, path):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place; the caller chooses the path "
+                    "(an export), so nothing shows another reader shares it",
+                    INFO,
+                )
+                continue
             yield (
                 call,
                 "file-in-place-write",
@@ -929,6 +1062,36 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
     for cls in ctx.nodes:
         if isinstance(cls, ast.ClassDef):
             yield from _per_instance_locks(ctx, cls)
+
+
+def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when the path written comes from a parameter of the enclosing function
+    (directly, or through locals computed from one): the caller's choice of file."""
+    function = ctx.function_of(call)
+    if function is None:
+        return False
+    args = function.args
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    defaults += args.defaults
+    defaults += args.kw_defaults
+    params = {
+        a.arg
+        for a, default in zip([*positional, *args.kwonlyargs], defaults, strict=False)
+        if default is None or is_none(default)  # a default path is this code's own file
+    } - {"self", "cls"}
+    derived = set(params)
+    for node in sorted(
+        (n for n in ctx.local(function) if isinstance(n, (ast.Assign, ast.AnnAssign))),
+        key=lambda n: n.lineno,
+    ):
+        if node.value is None:
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
+            derived.update(t.id for t in targets if isinstance(t, ast.Name))
+    names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
+    return bool(names) and all(n in derived for n in names if n not in ctx.aliases)
 
 
 def _short(node: ast.AST) -> str:
@@ -954,6 +1117,7 @@ def _per_instance_locks(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
                     continue
                 if factory in {"Lock", "RLock"}:
                     instance_locks.add(text)
+    instance_locks -= _file_locks(ctx, cls)  # ``threading.Lock() if ... else FileLock(...)``
     if not instance_locks:
         return
     # Attributes set from a module constant or a class constant are shared too.
@@ -974,6 +1138,30 @@ def _per_instance_locks(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
         hit = _instance_lock_hit(ctx, cls, node, lock, shared_attrs)
         if hit is not None:
             yield hit
+
+
+def _file_locks(ctx: ModuleContext, cls: ast.ClassDef | None) -> set[str]:
+    """``self.x`` attributes assigned a cross-process file lock somewhere in ``cls``."""
+    found: set[str] = set()
+    if cls is None:
+        return found
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            resolved = ctx.resolve(call_name(node.value))
+            if "FileLock" in resolved or resolved.startswith(("portalocker.", "fasteners.")):
+                found.update(dotted(t) for t in node.targets if dotted(t).startswith("self."))
+    return found
+
+
+def _under_file_lock(ctx: ModuleContext, node: ast.AST) -> bool:
+    """True when ``node`` runs inside ``with self.x:`` where ``self.x`` can be a
+    cross-process file lock."""
+    locks = _file_locks(ctx, ctx.class_of(node))
+    return bool(locks) and any(
+        isinstance(a, (ast.With, ast.AsyncWith))
+        and any(dotted(i.context_expr) in locks for i in a.items)
+        for a in ctx.ancestors(node)
+    )
 
 
 def _also_locked_elsewhere(ctx: ModuleContext, block: ast.AST, instance_locks: set[str]) -> bool:
@@ -1063,7 +1251,7 @@ def _is_shared_path(
 # --------------------------------------------------------------------------------------
 
 
-def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:
+def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
     """``shared-rmw`` and ``shared-iterator``."""
     for function in _functions(ctx):
         if function.name in _NOT_SHARED_METHODS:
@@ -1092,16 +1280,133 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _is_property(ctx, target):
                 continue  # a property decides where the value lives (often thread-local)
-            yield (
-                node,
-                "shared-rmw",
-                f"'{shared}' is read, changed and written back without a lock",
-            )
+            if _rmw_evidence(ctx, node, shared):
+                yield (
+                    node,
+                    "shared-rmw",
+                    f"'{shared}' is read, changed and written back without a lock",
+                )
+            else:
+                yield (
+                    node,
+                    "shared-rmw",
+                    f"'{shared}' is read, changed and written back without a lock; nothing "
+                    "shows that several threads reach it (no lock in its class or module)",
+                    INFO,
+                )
     for function in _functions(ctx):
         if function.name not in _NOT_SHARED_METHODS and ctx.threaded(function):
             yield from _split_read_modify_write(ctx, function)
             yield from _split_lock_check_then_act(ctx, function)
     yield from _shared_iterators(ctx)
+    for cls in ctx.classes:
+        yield from _unlocked_resets(ctx, cls)
+
+
+def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
+    """Evidence that several threads run this read-modify-write: the instance's class owns
+    a lock (``self.``/``cls.`` state), or the module starts threads or has a module lock
+    (globals)."""
+    cls = ctx.class_of(node)
+    owners = {"self", "cls"} | ({cls.name} if cls is not None else set())
+    if shared.split(".", maxsplit=1)[0] in owners:
+        if cls is None:
+            return False
+        if ctx.shared_instance(cls):
+            return True
+        # A lock in the class shows threads, but only for the state it guards: counters
+        # its author updates under the lock elsewhere. An attribute never updated under it
+        # belongs to one thread (a network loop's buffer, a re-entry count of the owner).
+        root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
+        names = [cls.name, *(last_name(b) for b in cls.bases)]
+        guarded = ctx.project.guarded(names) if ctx.project is not None else set()
+        return ctx.class_has_lock(cls) and root in guarded
+    return ctx.starts_threads()
+
+
+def _attribute_root(target: ast.expr) -> str:
+    """``self.x`` for ``self.x``, ``self.x[k]`` and ``self.x[k][j]``; ``""`` otherwise."""
+    while isinstance(target, ast.Subscript):
+        target = target.value
+    if isinstance(target, ast.Attribute) and dotted(target.value) == "self":
+        return f"self.{target.attr}"
+    return ""
+
+
+def _locked_updates(ctx: ModuleContext, cls: ast.ClassDef) -> dict[str, str]:  # noqa: PLR0912
+    """Attributes read-modify-written under a lock somewhere in ``cls``: ``self.x`` ->
+    the method that does it (``stats = self.d[k]; stats["n"] += 1`` counts for ``self.d``)."""
+    found: dict[str, str] = {}
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        aliases: dict[str, str] = {}
+        for node in ctx.local(method):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                alias = node.targets[0]
+                root = (
+                    _attribute_root(node.value)
+                    if isinstance(node.value, (ast.Attribute, ast.Subscript))
+                    else ""
+                )
+                if isinstance(alias, ast.Name) and root:
+                    aliases[alias.id] = root
+        for node in ctx.local(method):
+            target: ast.expr | None = None
+            if isinstance(node, ast.AugAssign):
+                target = node.target
+            elif (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.value, ast.BinOp)
+                and _reads_target(node.targets[0], node.value)
+            ):
+                target = node.targets[0]
+            if target is None or not ctx.under_lock(node):
+                continue
+            root = _attribute_root(target)
+            if not root and isinstance(target, ast.Subscript):
+                base: ast.expr = target
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                if isinstance(base, ast.Name):
+                    root = aliases.get(base.id, "")
+            if root:
+                found.setdefault(root, method.name)
+    return found
+
+
+def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
+    """``shared-reset-unlocked``: a method assigns an attribute outright, without the lock
+    another method holds to read-modify-write it. The increment in flight is lost or lands
+    on the old object after the reset (upstream's ``reset_stats``)."""
+    updated = _locked_updates(ctx, cls)
+    if not updated:
+        return
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if method.name in _NOT_SHARED_METHODS or _SETUP_METHOD.search(method.name):
+            continue
+        resets: list[tuple[ast.stmt, str]] = []
+        for node in ctx.local(method):
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                root = _attribute_root(target)
+                if root in updated and not ctx.under_lock(node):
+                    resets.append((node, root))
+        if resets:
+            resets.sort(key=lambda r: (r[0].lineno, r[0].col_offset))
+            names = ", ".join(dict.fromkeys(r for _, r in resets))
+            first = min((n for n, _ in resets), key=lambda n: (n.lineno, n.col_offset))
+            yield (
+                first,
+                "shared-reset-unlocked",
+                f"'{method.name}' assigns {names} without the lock that "
+                f"'{updated[resets[0][1]]}' holds to update it",
+            )
 
 
 def _self_reads(node: ast.AST) -> set[str]:
@@ -1121,7 +1426,7 @@ def _self_reads(node: ast.AST) -> set[str]:
 def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
     """``n = self.count`` ... ``self.count = n + 1``: the read-modify-write split over a
     local variable, outside one lock."""
-    copies: dict[str, tuple[str, ast.AST]] = {}  # local -> (attribute, the read)
+    copies: dict[str, tuple[set[str], ast.AST]] = {}  # local -> (attributes, the read)
     statements = sorted(
         (n for n in ctx.local(function) if isinstance(n, ast.Assign) and len(n.targets) == 1),
         key=lambda n: (n.lineno, n.col_offset),
@@ -1129,24 +1434,32 @@ def _split_read_modify_write(ctx: ModuleContext, function: FunctionNode) -> Iter
     for node in statements:
         target = node.targets[0]
         if isinstance(target, ast.Name):
-            for attribute in _self_reads(node.value):
-                copies[target.id] = (attribute, node)
+            copies[target.id] = (_self_reads(node.value), node)
             continue
         text = dotted(target)
         if not text.startswith("self.") or _is_property(ctx, target):
             continue
         if isinstance(node.value, ast.Name):
             continue  # ``self.x = saved``: a restore, not a modification
-        for local, (attribute, read) in copies.items():
-            if attribute != text or not _mentions(node.value, local):
+        for local, (attributes, read) in copies.items():
+            if text not in attributes or not _mentions(node.value, local):
                 continue
             if _same_lock_block(ctx, read, node):
                 continue
-            yield (
-                node,
-                "shared-rmw",
-                f"'{text}' is read into '{local}' and written back later without a lock",
-            )
+            if _rmw_evidence(ctx, node, text):
+                yield (
+                    node,
+                    "shared-rmw",
+                    f"'{text}' is read into '{local}' and written back later without a lock",
+                )
+            else:
+                yield (
+                    node,
+                    "shared-rmw",
+                    f"'{text}' is read into '{local}' and written back later without a "
+                    "lock; its class owns no lock, so nothing shows it is shared",
+                    INFO,
+                )
             break
 
 
@@ -1353,8 +1666,22 @@ def _shared_iterators(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
 # --------------------------------------------------------------------------------------
 
 
+def _runs_several_loops(ctx: ModuleContext) -> bool:
+    """Evidence that more than one event loop runs this module's coroutines: it starts
+    loops itself (``asyncio.run``, ``new_event_loop``, ``run_until_complete``)."""
+    return any(
+        isinstance(node, ast.Call)
+        and (
+            ctx.resolve(call_name(node)) in {"asyncio.run", "asyncio.new_event_loop"}
+            or last_name(node) == "run_until_complete"
+        )
+        for node in ctx.nodes
+    )
+
+
 def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
     """``asyncio-loop-bound``."""
+    several = _runs_several_loops(ctx)
     for cls in ctx.nodes:
         if not isinstance(cls, ast.ClassDef):
             continue
@@ -1377,12 +1704,22 @@ def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
                 if module != "asyncio" or primitive not in _ASYNC_PRIMITIVES:
                     continue
                 for target in node.targets:
-                    if dotted(target) in used_in_async:
+                    if dotted(target) not in used_in_async:
+                        continue
+                    if several:
                         yield (
                             node,
                             "asyncio-loop-bound",
                             f"'{dotted(target)}' (asyncio.{primitive}) is created in __init__ "
                             "and used by coroutines: a second asyncio.run() fails",
+                        )
+                    else:
+                        yield (
+                            node,
+                            "asyncio-loop-bound",
+                            f"'{dotted(target)}' (asyncio.{primitive}) is created in __init__; "
+                            "nothing here runs it in more than one event loop",
+                            INFO,
                         )
 
 
@@ -1405,12 +1742,84 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
             recursive = recursive or (is_method and callee == f"cls.{function.name}")
             if not recursive or not _after_failure(ctx, node):
                 continue
+            if _makes_progress(node, params):
+                continue
+            if _state_changed_before(ctx, node):
+                yield (
+                    node,
+                    "fallback-recursion",
+                    f"'{function.name}' calls itself after a failure; the state it tested "
+                    "may have changed first",
+                    INFO,
+                )
+                break
             yield (
                 node,
                 "fallback-recursion",
                 f"'{function.name}' calls itself after a failure with no record of what was tried",
             )
             break
+
+
+def _makes_progress(call: ast.Call, params: list[str]) -> bool:
+    """True when the recursive call walks somewhere else rather than retrying: it passes
+    a part of a parameter (``task.on_error``, a structure's child) or another parameter
+    in a parameter's place (``get_style(default)``: the default is then used up)."""
+    positional = [p for p in params if p not in {"self", "cls"}]
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Attribute) and dotted(arg.value) in positional:
+            return True
+        if (
+            isinstance(arg, ast.Name)
+            and arg.id in positional
+            and index < len(positional)
+            and positional[index] != arg.id
+        ):
+            return True
+    for keyword in call.keywords:
+        value = keyword.value
+        if isinstance(value, ast.Attribute) and dotted(value.value) in positional:
+            return True
+        if isinstance(value, ast.Name) and value.id in positional and keyword.arg != value.id:
+            return True
+    return False
+
+
+def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
+    """True when, inside the ``if`` that leads to the recursive call, something is changed
+    before it: the test no longer holds (``if d not in sys.path: sys.path.insert(...)``) or
+    a method of the object runs (``self.stop()``)."""
+    for ancestor in ctx.ancestors(call):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, ast.ExceptHandler) and _changes_self_before(ancestor, call):
+            return True  # ``except: self._decoder = other(); return self.decompress(...)``
+        if not isinstance(ancestor, ast.If):
+            continue
+        tested = {dotted(n) for n in ast.walk(ancestor.test)} - {""}
+        for stmt in ancestor.body:
+            if call in set(ast.walk(stmt)):
+                break
+            for node in ast.walk(stmt):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                receiver = dotted(node.func.value)
+                if receiver in tested or receiver == "self":
+                    return True
+    return False
+
+
+def _changes_self_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
+    """True when the handler assigns an attribute of ``self`` before the recursive call."""
+    for stmt in handler.body:
+        if call in set(ast.walk(stmt)):
+            return False
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(dotted(t).startswith("self.") for t in targets):
+                    return True
+    return False
 
 
 def _after_failure(ctx: ModuleContext, node: ast.AST) -> bool:
@@ -1437,10 +1846,17 @@ CHECKS: tuple[Callable[[ModuleContext], Iterator[Hit]], ...] = (
 """Every check, in report order."""
 
 
-def run_checks(tree: ast.Module) -> list[Hit]:
-    """Run every check on one parsed module."""
-    ctx = ModuleContext(tree)
-    hits: list[Hit] = []
+def run_checks(
+    tree: ast.Module, project: ProjectIndex | None = None
+) -> list[tuple[ast.AST, str, str, Severity | None]]:
+    """Run every check on one parsed module; ``project`` holds facts from the other
+    modules of the run. Each hit is ``(node, rule id, message, severity or None)``."""
+    ctx = ModuleContext(tree, project)
+    hits: list[tuple[ast.AST, str, str, Severity | None]] = []
     for check in CHECKS:
-        hits.extend(check(ctx))
+        for hit in check(ctx):
+            if len(hit) == 4:
+                hits.append(hit)
+            else:
+                hits.append((hit[0], hit[1], hit[2], None))
     return hits

@@ -1,10 +1,19 @@
-"""A Sphinx directive that renders the race catalogue, so the guide cannot drift from it.
+"""Sphinx directives that render generated tables, so the guide cannot drift from them.
 
 ``.. cortex-race-table::`` renders :data:`cortex.race_catalog.RACES`.
+
+``.. cortex-audit-eval::`` renders the audit's precision and recall on real code
+(:mod:`cortex.audit.evaluate`): computed while the page is built when every corpus is on
+this machine, otherwise read from the committed result ``docs/_data/audit-eval.json``,
+and the page says which. Set ``CORTEX_AUDIT_EVAL_LIVE=0`` to use the committed result
+even when the corpora are present.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -12,6 +21,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
+from cortex.audit.evaluate import RESULT_FILE, evaluate, find_corpora
 from cortex.race_catalog import RACES
 
 
@@ -87,6 +97,132 @@ class RaceTable(SphinxDirective):
         return [table, heading, details]
 
 
+def _precision(value: object) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _evaluation() -> tuple[dict[str, Any], str]:
+    """The evaluation result and a sentence saying where it comes from."""
+    live = os.environ.get("CORTEX_AUDIT_EVAL_LIVE", "1") != "0"
+    missing: list[str] = []
+    if live:
+        _corpora, missing = find_corpora()
+        if not missing:
+            return evaluate().as_dict(), (
+                "Computed while this page was built, by python -m cortex.audit.evaluate."
+            )
+    data: dict[str, Any] = json.loads(RESULT_FILE.read_text(encoding="utf-8"))
+    why = (
+        f"absent on the machine that built this page: {', '.join(missing)}"
+        if missing
+        else "CORTEX_AUDIT_EVAL_LIVE=0"
+    )
+    return data, (
+        f"The committed result of {data['generated']} ({data['interpreter']}), "
+        f"docs/_data/audit-eval.json, shown because the corpora were not audited here "
+        f"({why}); python -m cortex.audit.evaluate fetch, then a rebuild, recomputes it."
+    )
+
+
+def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
+    return [
+        [
+            _literal(c["name"]),
+            c["version"],
+            f"round {c['round']}" if c.get("round") else "",
+            str(c["shown"]),
+            str(c["true"]),
+            str(c["false"]),
+            str(c["info"]),
+            _precision(c["precision"]),
+        ]
+        for c in corpora
+    ]
+
+
+_CORPUS_HEADERS = ["Corpus", "Version", "Added", "Shown", "True", "False", "Info", "Precision"]
+
+
+class AuditEvalTable(SphinxDirective):
+    """The audit's precision per corpus and per rule on real code, and its recall."""
+
+    def run(self) -> list[nodes.Node]:
+        data, source = _evaluation()
+        out: list[nodes.Node] = [nodes.paragraph(text=source)]
+        out.append(_table(_CORPUS_HEADERS, _corpus_rows(data["corpora"])))
+        pooled = [
+            [name, str(t["shown"]), str(t["true"]), str(t["false"]), _precision(t["precision"])]
+            for name, t in data["pooled"].items()
+        ]
+        out.append(nodes.rubric(text="Pooled"))
+        out.append(_table(["Corpora", "Shown", "True", "False", "Precision"], pooled))
+        rules = [
+            [
+                _literal(rule_id),
+                str(t["shown"]),
+                str(t["true"]),
+                str(t["false"]),
+                str(t["info"]),
+                _precision(t["precision"]),
+            ]
+            for rule_id, t in data["rules"].items()
+        ]
+        out.append(nodes.rubric(text="Per rule, every corpus"))
+        out.append(_table(["Rule", "Shown", "True", "False", "Info", "Precision"], rules))
+        recall = data["recall"]
+        text = (
+            f"Recall on the {recall['defects']} defects labelled true: {recall['found']} "
+            f"reported at default severity, {_precision(recall['recall'])}."
+        )
+        if recall["missed"]:
+            text += " Missed: " + "; ".join(recall["missed"]) + "."
+        out.append(nodes.paragraph(text=text))
+        out.append(
+            nodes.paragraph(
+                text=f"Interpreter: {data['interpreter']}"
+                + (" (free-threaded)" if data.get("free_threaded") else "")
+                + f"; targets: precision {data['precision_target']} on every corpus, "
+                f"recall {data['recall_target']}."
+            )
+        )
+        return out
+
+
+def _round_rows() -> list[list[nodes.Node | str]]:
+    """Each round's new packages as they scored when labelled, before any rule change."""
+    evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
+    packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
+    added = {p["name"]: p.get("round", 0) for p in packages}
+    rows: list[list[nodes.Node | str]] = []
+    for path in sorted((evaluation / "rounds").glob("round*.json")):
+        number = int(path.stem.removeprefix("round"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for corpus in data["corpora"]:
+            if added.get(corpus["name"]) == number:
+                rows.append(
+                    [
+                        str(number),
+                        _literal(corpus["name"]),
+                        corpus["version"],
+                        str(corpus["shown"]),
+                        str(corpus["true"]),
+                        str(corpus["false"]),
+                        _precision(corpus["precision"]),
+                    ]
+                )
+    return rows
+
+
+class AuditRoundsTable(SphinxDirective):
+    """Each round of later packages as it scored before any rule was changed for it."""
+
+    def run(self) -> list[nodes.Node]:
+        headers = ["Round", "Corpus", "Version", "Shown", "True", "False", "Precision"]
+        return [_table(headers, _round_rows())]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("cortex-race-table", RaceTable)
+    app.add_directive("cortex-audit-eval", AuditEvalTable)
+    app.add_directive("cortex-audit-rounds", AuditRoundsTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,3 +13,8 @@ class Installer:
 
     async def finish(self):
         self._done.set()
+
+
+def run_once(obj, method):
+    """Each call starts a new event loop, as a synchronous API does."""
+    return asyncio.run(getattr(obj, method)())

@@ -1,8 +1,12 @@
 # expect: file-in-place-write
 """Plain text written in place through a handle kept in a variable."""
 
+from pathlib import Path
 
-def save_token(path, token):
-    f = open(path, "w")
+TOKEN_FILE = Path.home() / ".cortex" / "token"
+
+
+def save_token(token):
+    f = open(TOKEN_FILE, "w")
     f.write(token)
     f.close()

@@ -7,6 +7,7 @@ import json
 import threading
 
 _service = None
+STATE_FILE = "/var/lib/cortex/service.json"
 
 
 class Service:
@@ -17,10 +18,10 @@ class Service:
     def handle(self):
         self.calls += 1
 
-    def save(self, path):
+    def save(self):
         with self._lock:
             snapshot = {"calls": self.calls}
-        with open(path, "w") as f:
+        with open(STATE_FILE, "w") as f:
             json.dump(snapshot, f)
 
 

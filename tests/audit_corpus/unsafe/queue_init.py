@@ -14,3 +14,8 @@ class Pipeline:
 
     async def consumer(self):
         return await self.queue.get()
+
+
+def run_once(obj, method):
+    """Each call starts a new event loop, as a synchronous API does."""
+    return asyncio.run(getattr(obj, method)())

@@ -3,6 +3,7 @@
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 
 class StepCounter:
@@ -15,3 +16,9 @@ class StepCounter:
         done = self.completed
         time.sleep(0)
         self.completed = done + 1
+
+
+def run_steps(counter, n):
+    with ThreadPoolExecutor(4) as pool:
+        for _ in range(n):
+            pool.submit(counter.complete_step)

@@ -1,5 +1,5 @@
 # expect: shared-rmw
-"""self.x = self.x + 1 is the same read-modify-write."""
+"""self.x = self.x + 1 is the same read-modify-write, on a process-wide singleton."""
 
 import threading
 
@@ -12,3 +12,16 @@ class Degradation:
     def report_failure(self):
         self.failures = self.failures + 1
         return self.failures
+
+
+_manager = None
+_manager_lock = threading.Lock()
+
+
+def get_degradation():
+    global _manager
+    if _manager is None:
+        with _manager_lock:
+            if _manager is None:
+                _manager = Degradation()
+    return _manager

@@ -3,6 +3,7 @@
 """Router statistics updated from worker threads."""
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 
 class LLMRouter:
@@ -18,3 +19,9 @@ class LLMRouter:
     def reset_stats(self):
         with self._lock:
             self.total_tokens = 0
+
+
+def serve(router, requests):
+    with ThreadPoolExecutor(8) as pool:
+        for provider, tokens in requests:
+            pool.submit(router.record, provider, tokens)

@@ -12,5 +12,9 @@ def get_manager():
     if _manager is None:
         with _lock:
             pass
-        _manager = {"mode": "full"}
+        _manager = Manager()
     return _manager
+
+
+class Manager:
+    mode = "full"

@@ -1,7 +1,8 @@
 # expect: sqlite-shared-connection
-"""One connection for every thread, no lock."""
+"""One connection for every thread, no lock: the history is a process-wide singleton."""
 
 import sqlite3
+import threading
 
 
 class History:
@@ -14,3 +15,16 @@ class History:
 
     def count(self):
         return self._conn.execute("SELECT count(*) FROM history").fetchone()[0]
+
+
+_history = None
+_history_lock = threading.Lock()
+
+
+def get_history(path):
+    global _history
+    if _history is None:
+        with _history_lock:
+            if _history is None:
+                _history = History(path)
+    return _history

@@ -1,6 +1,6 @@
 # expect: sqlite-use-after-return
-# expect: sqlite-use-after-return
-"""The upstream installation-history bug: commit after the connection went back."""
+"""The upstream installation-history bug: commit after the connection went back.
+(Reading ``cursor.lastrowid`` afterwards is fine: the cursor keeps that value.)"""
 
 
 class InstallationHistory:

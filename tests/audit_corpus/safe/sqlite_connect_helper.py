@@ -1,5 +1,5 @@
-# expect: sqlite-connect-per-call
-"""Upstream's cache: a helper returns a fresh connection, every lookup calls it."""
+"""Informational only (a connection per operation is thread-safe; it costs in a hot
+path): Upstream's cache: a helper returns a fresh connection, every lookup calls it."""
 
 import sqlite3
 from contextlib import closing

@@ -1,6 +1,5 @@
-# expect: sqlite-connect-per-call
-# expect: sqlite-connect-per-call
-"""A cache that opens a connection in every lookup and every store."""
+"""Informational only (a connection per operation is thread-safe; it costs in a hot
+path): A cache that opens a connection in every lookup and every store."""
 
 import sqlite3
 

@@ -1,5 +1,5 @@
-# expect: sqlite-connect-per-call
-"""contextlib.closing around a connection opened on every lookup."""
+"""Informational only (a connection per operation is thread-safe; it costs in a hot
+path): contextlib.closing around a connection opened on every lookup."""
 
 import sqlite3
 from contextlib import closing
