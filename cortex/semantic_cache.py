@@ -378,6 +378,7 @@ class _PendingCounts:
     def reset_after_fork(self) -> None:
         """In a forked child: the parent writes these counts, the child starts from zero."""
         self.lock = threading.Lock()
+        # cortex-audit: ignore[shared-reset-unlocked] runs in a forked child's only thread
         self.hits = self.misses = 0
         self.touches = {}
 
