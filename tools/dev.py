@@ -230,6 +230,7 @@ def guide(python: Path) -> None:
 
 def test(python: Path, extra: list[str]) -> None:
     env = environment_for(python)
+    (BUILD / "pytest").mkdir(parents=True, exist_ok=True)  # pytest creates only the last part
     run([str(python), "-m", "ruff", "check", "."], env=env)
     run([str(python), "-m", "ruff", "format", "--check", "."], env=env)
     run([str(python), "-m", "mypy"], env=env)

@@ -157,7 +157,31 @@ class _Call(Generic[T]):
         self.done = threading.Event()
         self.result: T | None = None
         self.error: BaseException | None = None
-        self.leader = threading.current_thread()
+        self.leader = _current_thread()
+
+
+def _current_thread() -> threading.Thread | None:
+    """The calling thread's object, or ``None`` where there is none to be had.
+
+    A controlled scheduler (interleave-test) runs code on raw threads while it replaces
+    :class:`threading.Thread`; :func:`threading.current_thread` then fails to build the
+    dummy object it would return.
+    """
+    try:
+        return threading.current_thread()
+    except (AssertionError, RuntimeError):
+        return None
+
+
+def _is_alive(thread: threading.Thread | None) -> bool:
+    """Whether ``thread`` still runs; True when it cannot say (the waiter then keeps
+    waiting for ``done``, which a leader always sets)."""
+    if thread is None:
+        return True
+    try:
+        return thread.is_alive()
+    except (AssertionError, RuntimeError):
+        return True
 
 
 class SingleFlight(Generic[K, T]):
@@ -246,7 +270,7 @@ class SingleFlight(Generic[K, T]):
                 step = min(step, left)
             if call.done.wait(step):
                 return True
-            if not call.leader.is_alive():
+            if not _is_alive(call.leader):
                 return call.done.is_set()
 
     def in_flight(self) -> int:
