@@ -125,6 +125,8 @@ def _open_ledger(out: TextIO) -> InstallLedger | None:
 def _run_command(argv: Sequence[str]) -> int:
     """Run one validated argument list (``sudo`` first when not root); return its status."""
     full = list(argv) if os.geteuid() == 0 else ["sudo", *argv]
+    # No timeout on purpose: the user asked to execute, sees the command's output and may
+    # answer sudo's prompt; an install may rightly take long, and Ctrl-C stops it.
     return subprocess.run(full, check=False).returncode
 
 

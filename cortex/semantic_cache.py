@@ -5,8 +5,8 @@ defaults and tables: ``llm_cache_entries`` and ``llm_cache_stats``; an upstream 
 opens without loss, see :ref:`the migration <semantic-cache-migration>`). What differs:
 
 **A hit never crosses an action or a package set.** Upstream compared 128-dimensional
-hashed bags of words, so ``install docker ...`` and ``remove docker ...`` scored 0.917 and a
-removal was answered with install commands. Here every prompt is reduced to an
+hashed bags of words, so ``install docker ...`` and ``remove docker ...`` (one verb changed)
+scored above the default threshold and a removal was answered with install commands. Here every prompt is reduced to an
 :class:`Intent` first: its *action* (``install``, ``remove``, ``purge``, ``upgrade``, ...,
 synonyms folded: ``uninstall`` is ``remove``) and its *package set* (the words that are
 neither filler nor descriptive, each tied to its action when a prompt has several, and

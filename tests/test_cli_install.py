@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -433,6 +434,20 @@ def test_planning_works_inside_a_running_loop(index: PackageIndex) -> None:
 
 
 # -- the real cache and history -----------------------------------------------------------------
+
+
+def test_a_plan_failing_inside_a_running_loop_raises_and_leaves_no_thread() -> None:
+    """_run_blocking's unbounded wait ends when the coroutine raises: re-raised, helper gone."""
+
+    async def broken() -> None:
+        raise RuntimeError("the plan broke")
+
+    async def notebook_cell() -> None:
+        install_plan._run_blocking(broken)
+
+    with pytest.raises(RuntimeError, match="the plan broke"):
+        asyncio.run(notebook_cell())
+    assert not [t for t in threading.enumerate() if t.name.startswith("cortex-plan")]
 
 
 def test_the_real_semantic_cache_serves_the_second_plan(
