@@ -53,12 +53,7 @@ from cortex.dependency_resolver import (
 from cortex.llm_router import LLMRouter, providers_from_environment
 from cortex.parallel_llm import ParallelLLMExecutor, choose_engine
 from cortex.runtime import SETTINGS, SettingsError, load_settings, runtime_facts
-from cortex.utils.db_pool import (
-    SQLiteConnectionPool,
-    all_pool_stats,
-    get_connection_pool,
-    normalize_db_path,
-)
+from cortex.utils.db_pool import PoolHandle, all_pool_stats, normalize_db_path
 from cortex.utils.terminal import printable
 
 if TYPE_CHECKING:
@@ -130,6 +125,8 @@ def _open_ledger(out: TextIO) -> InstallLedger | None:
 def _run_command(argv: Sequence[str]) -> int:
     """Run one validated argument list (``sudo`` first when not root); return its status."""
     full = list(argv) if os.geteuid() == 0 else ["sudo", *argv]
+    # No timeout on purpose: the user asked to execute, sees the command's output and may
+    # answer sudo's prompt; an install may rightly take long, and Ctrl-C stops it.
     return subprocess.run(full, check=False).returncode
 
 
@@ -182,12 +179,17 @@ def _doctor(_args: argparse.Namespace) -> int:
     ):
         _print(f"  {label:<24} {value}")
 
-    opened, problems = _open_existing_pools()
+    directories = _data_directories(settings.data_dir)
+    _print("\nData directories")
+    for label, directory in directories:
+        _print(f"  {label:<24} {directory} ({_directory_state(directory)})")
+
+    handles, problems = _hold_existing_pools(directories)
     try:
         _print_pools(problems)
     finally:
-        for pool in opened:  # opened only to be reported: leave the process as it was
-            pool.close()
+        for handle in handles:  # held only to be reported: leave the process as it was
+            handle.close()
 
     # Last, because on a free-threaded build it starts one interpreter per distribution.
     _print_extensions(all_installed=bool(getattr(_args, "all_extensions", False)))
@@ -222,45 +224,78 @@ def _print_extensions(*, all_installed: bool) -> None:
         _print(f"  {check.distribution:<24} {count:<11} {verdict}")
 
 
-def _existing_databases() -> list[str]:
-    """The default databases that exist: ``~/.cortex/*.db``, then readable system ones."""
-    found: list[Path] = []
+def _data_directories(configured: str | None) -> list[tuple[str, Path]]:
+    """Where stores keep their databases: ``CORTEX_DATA_DIR`` when set, then the defaults.
+
+    The user directory is left out when there is no home directory to expand ``~`` in.
+    """
+    found: list[tuple[str, Path]] = []
+    if configured is not None:
+        found.append(("CORTEX_DATA_DIR", Path(configured).expanduser()))
     user_dir = Path(os.path.expanduser(_USER_DB_DIR))
-    if user_dir.is_absolute():  # else there is no home directory to look in
-        found += sorted(user_dir.glob("*.db"))
-    system_dir = Path(_SYSTEM_DB_DIR)
-    if os.access(system_dir, os.R_OK | os.X_OK):
-        found += sorted(p for p in system_dir.glob("*.db") if os.access(p, os.R_OK))
+    if user_dir.is_absolute():
+        found.append(("user default", user_dir))
+    found.append(("system default", Path(_SYSTEM_DB_DIR)))
+    return found
+
+
+def _directory_state(directory: Path) -> str:
+    """A few words on a data directory: missing, unreadable, or how many databases."""
+    if not directory.is_dir():
+        return "not created yet"
+    if not os.access(directory, os.R_OK | os.X_OK):
+        return "not readable by this user"
+    count = sum(1 for _ in _databases_in(directory))
+    return f"{count} database{'s' if count != 1 else ''}"
+
+
+def _databases_in(directory: Path) -> list[Path]:
+    """The readable ``*.db`` files in ``directory`` (none when it cannot be listed)."""
+    if not os.access(directory, os.R_OK | os.X_OK):
+        return []
     # is_file() follows symbolic links: a dangling one would make SQLite create its target.
-    return list(dict.fromkeys(normalize_db_path(p) for p in found if p.is_file()))
+    return sorted(p for p in directory.glob("*.db") if p.is_file() and os.access(p, os.R_OK))
 
 
-def _open_existing_pools() -> tuple[list[SQLiteConnectionPool], list[tuple[str, str]]]:
-    """Open the pool of each existing default database with one ``SELECT 1`` checkout.
+def _existing_databases(directories: Sequence[tuple[str, Path]]) -> list[str]:
+    """The databases that exist in the data directories, each once (normalised path)."""
+    found = [path for _label, directory in directories for path in _databases_in(directory)]
+    return list(dict.fromkeys(normalize_db_path(p) for p in found))
+
+
+def _hold_existing_pools(
+    directories: Sequence[tuple[str, Path]],
+) -> tuple[list[PoolHandle], list[tuple[str, str]]]:
+    """Hold the pool of each existing database and check it out once (``SELECT 1``).
+
+    A :class:`~cortex.utils.db_pool.PoolHandle` takes a hold without pinning: a pool a
+    store already holds is shared and, once the caller closes the handles, left exactly as
+    it was (still released when its store lets go); a pool opened here closes with its
+    handle. Only existing files are opened, so none is created (SQLite adds its ``-wal``
+    and ``-shm`` files beside an open one, and removes them when the last connection
+    closes).
 
     Returns:
-        The pools that this call opened (the others were open already), and
-        ``(path, reason)`` for each database that could not be used. Only existing files
-        are opened, so none is created (SQLite adds its ``-wal`` and ``-shm`` files beside
-        an open one, and removes them when the last connection closes).
+        The handles to close after the report, and ``(path, reason)`` for each database
+        that could not be used.
     """
-    already = {stats.path for stats in all_pool_stats()}
-    opened: list[SQLiteConnectionPool] = []
+    handles: list[PoolHandle] = []
     problems: list[tuple[str, str]] = []
-    for path in _existing_databases():
-        pool = None
+    for path in _existing_databases(directories):
         try:
-            pool = get_connection_pool(path)
-            with pool.get_connection() as conn:
+            handle = PoolHandle(path)
+        except _STORE_ERRORS as exc:
+            problems.append((path, str(exc)))
+            continue
+        try:
+            with handle.get().get_connection() as conn:
                 conn.execute("SELECT 1").fetchone()
         except _STORE_ERRORS as exc:
             problems.append((path, str(exc)))
-            if pool is not None and path not in already:
-                pool.close()
+            handle.close()  # reported as unavailable, not listed as a pool
             continue
-        if path not in already:
-            opened.append(pool)
-    return opened, problems
+        handles.append(handle)
+    return handles, problems
 
 
 def _print_pools(problems: Sequence[tuple[str, str]]) -> None:

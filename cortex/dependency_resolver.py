@@ -360,7 +360,7 @@ _CURATED: dict[str, tuple[str, str, str, str]] = {
 def generate_index_text(packages: int = 60_000, *, seed: int = 20251201) -> str:
     """A deterministic ``Packages`` file: the curated packages above plus generated ones.
 
-    The generated part mimics bookworm's shape (about 63,000 stanzas): libraries in layers,
+    The generated part mimics the shape of a Debian archive's list: libraries in layers,
     each depending on a few packages from lower layers, some alternatives ``a | b`` and some
     virtual names with several providers. The same arguments always give the same text.
     """
@@ -453,8 +453,8 @@ _default_index: LazySingleton[PackageIndex] = LazySingleton(
 def get_default_index() -> PackageIndex:
     """The process-wide index: this machine's apt lists, or the generated fixture.
 
-    Parsed once (about a second for bookworm's 63,000 stanzas), even if many threads ask
-    at the same moment.
+    Parsed once, even if many threads ask at the same moment: a real list holds tens of
+    thousands of stanzas, and a second parse would cost as much as the first.
     """
     return _default_index.get()
 
@@ -643,6 +643,10 @@ class ResolverPool:
     Starting the processes and parsing the index in each costs seconds for the real index,
     so benchmarks start the pool once (:meth:`warm`) and time :meth:`resolve_many` only.
     """
+
+    # The pool's waits (map, shutdown) have no timeout: every task is CPU-bound work on a
+    # finite, immutable index with no lock or I/O, and a worker that dies makes the pool
+    # raise BrokenProcessPool rather than wait for it.
 
     source: IndexSource
     workers: int

@@ -5,7 +5,8 @@ defaults). What differs is the thread safety:
 
 * :func:`get_detector` returns one process-wide :class:`HardwareDetector`, created under a
   lock (:class:`~cortex.utils.thread_utils.LazySingleton`). Upstream's check-then-act
-  singleton made 8 detectors from 50 threads.
+  singleton builds more than one detector when threads ask at once
+  (``notebooks/01-singletons.ipynb`` forces the race and counts the instances).
 * :meth:`HardwareDetector.detect` is single-flight: many threads asking at once cause one
   detection, and all of them get the same immutable-by-convention :class:`SystemInfo`.
 * The on-disk cache (``~/.cortex/hardware_cache.json``, one hour) is read and written under

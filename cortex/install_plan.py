@@ -357,6 +357,10 @@ def _run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except RuntimeError:
         return asyncio.run(make())
     with ThreadPoolExecutor(1, thread_name_prefix="cortex-plan") as helper:
+        # No timeout on purpose: the helper runs only this coroutine, so the wait lasts as
+        # long as asyncio.run(make()) above would, and ends when it returns or raises
+        # (re-raised here). What bounds it is the planning batch's own bounds (see
+        # ParallelLLMExecutor.execute_batch); a timeout here could not stop the coroutine.
         return helper.submit(lambda: asyncio.run(make())).result()
 
 

@@ -724,6 +724,12 @@ class ParallelLLMExecutor:
         except RuntimeError:
             return asyncio.run(self.execute_batch_async(queries))
         with ThreadPoolExecutor(1, thread_name_prefix="cortex-llm-loop") as helper:
+            # No timeout here on purpose: this waits exactly as long as the same batch takes
+            # under asyncio.run above, and the helper runs nothing else, so the wait ends
+            # when the batch returns or raises (re-raised here). The batch itself is
+            # bounded by its queries: attempts <= 1 + max_retries, each backoff <=
+            # backoff_max, each HTTP request under the provider's socket timeout. A timeout
+            # on this wait could not stop the batch (the pool's exit would still wait).
             return helper.submit(asyncio.run, self.execute_batch_async(queries)).result()
 
 

@@ -18,6 +18,10 @@ what happens when several threads drive one display:
   line is written per state change, with no carriage returns.
 * :class:`DownloadTracker` and :class:`MultiStepTracker` hold a lock around every update
   (upstream's were unlocked: concurrent chunks lost bytes).
+* Every message, title, step name and description is shown through
+  :func:`cortex.utils.terminal.printable` (control characters escaped, never sent raw), and
+  with rich its markup is escaped too: text from a model or a file can neither move the
+  cursor, erase a line nor restyle the display.
 
 ``cortex.demos.spinner`` keeps upstream's shape runnable as the unsafe twin that the tests
 catch.
@@ -34,10 +38,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, TextIO
 
+from cortex.utils.terminal import printable
 from cortex.utils.thread_utils import LazySingleton
 
 try:  # rich is a dependency, but a stripped-down install still gets the fallback
     from rich.console import Console
+    from rich.markup import escape as _escape_markup
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -52,6 +58,17 @@ try:  # rich is a dependency, but a stripped-down install still gets the fallbac
     RICH_AVAILABLE = True
 except ImportError:  # pragma: no cover - rich is installed with cortex
     RICH_AVAILABLE = False
+
+
+def _one_line(text: object) -> str:
+    """``text`` as one terminal-safe line: every control character, newlines too, escaped."""
+    return printable(text, newlines=False)
+
+
+def _markup(text: object) -> str:
+    """``text`` for a rich string that is parsed as markup: one safe line, ``[`` escaped."""
+    return _escape_markup(_one_line(text))
+
 
 __all__ = [
     "OPERATION_ICONS",
@@ -283,7 +300,7 @@ class FallbackProgress:
         index = 0  # this thread's own frame counter: no shared iterator
         while True:
             message = self._message  # read the snapshot once per frame
-            stream.write(f"\r\033[K{FRAMES[index % len(FRAMES)]} {message}")
+            stream.write(f"\r\033[K{FRAMES[index % len(FRAMES)]} {_one_line(message)}")
             stream.flush()
             index += 1
             if stop_event.wait(self.interval):
@@ -291,7 +308,7 @@ class FallbackProgress:
 
     def _line(self, text: str) -> None:
         stream = _out(self._stream)
-        stream.write(text + "\n")
+        stream.write(_one_line(text) + "\n")
         stream.flush()
 
     def _finish(self, icon: str, text: str) -> None:
@@ -306,7 +323,7 @@ class FallbackProgress:
             if thread is not None:
                 thread.join(self.join_timeout)
             prefix = "\r\033[K" if thread is not None else ""
-            _out(self._stream).write(f"{prefix}{icon} {text or self._message}\n")
+            _out(self._stream).write(f"{prefix}{icon} {_one_line(text or self._message)}\n")
             _out(self._stream).flush()
 
     def stop(self, final_message: str = "") -> None:
@@ -329,7 +346,7 @@ class SpinnerHandle:
 
     def update(self, message: str) -> None:
         """Replace the spinner's text."""
-        self._status.update(message)
+        self._status.update(_markup(message))
 
 
 class FallbackSpinnerHandle:
@@ -374,16 +391,16 @@ class RichOperationHandle(OperationHandle):
         self.icon = icon
         assert indicator.console is not None  # a rich handle exists only when rich draws
         self.console = indicator.console
-        self._status = self.console.status(f"{icon} {context.title}")
+        self._status = self.console.status(f"{icon} {_markup(context.title)}")
 
     def update(self, message: str) -> None:
         """Show ``message`` beside the title."""
         self._note(message)
-        self._status.update(f"{self.icon} {self.context.title}: {message}")
+        self._status.update(f"{self.icon} {_markup(self.context.title)}: {_markup(message)}")
 
     def log(self, message: str, style: str = "") -> None:
         """Print a line above the status."""
-        self.console.print(message, style=style or None)
+        self.console.print(_escape_markup(printable(message)), style=style or None)
 
     def complete(self, message: str = "Done") -> None:
         """Mark the operation completed and print a success line (once)."""
@@ -457,7 +474,7 @@ class DownloadTracker:
                 TimeRemainingColumn(),
                 console=indicator.console,
             )
-            self._task = self._progress.add_task(description, total=total_bytes)
+            self._task = self._progress.add_task(_markup(description), total=total_bytes)
             self._progress.start()
         else:
             indicator._write(f"{description}: 0/{total_bytes} bytes")
@@ -647,9 +664,10 @@ class ProgressIndicator:
         self._write_lock = threading.Lock()
 
     def _write(self, text: str) -> None:
+        """Write ``text`` and a newline, control characters escaped (one write, in order)."""
         with self._write_lock:
             stream = _out(self.stream)
-            stream.write(text + "\n")
+            stream.write(printable(text) + "\n")
             stream.flush()
 
     @contextlib.contextmanager
@@ -691,7 +709,7 @@ class ProgressIndicator:
         """Show ``message`` with a spinner for the duration of the block."""
         if self.use_rich:
             assert self.console is not None
-            with self.console.status(message) as status:
+            with self.console.status(_markup(message)) as status:
                 yield SpinnerHandle(status)
             return
         progress = FallbackProgress(self.stream)
@@ -723,7 +741,7 @@ class ProgressIndicator:
                 columns.append(TextColumn("{task.speed} it/s"))
             columns.append(TimeRemainingColumn())
             with Progress(*columns, console=self.console) as progress:
-                yield from progress.track(items, total=total, description=description)
+                yield from progress.track(items, total=total, description=_markup(description))
             return
         reported = 0
         count = 0
@@ -752,7 +770,7 @@ class ProgressIndicator:
     def _print(self, icon: str, style: str, message: str) -> None:
         if self.use_rich:
             assert self.console is not None
-            self.console.print(f"[{style}]{icon}[/{style}] {message}")
+            self.console.print(f"[{style}]{icon}[/{style}] {_escape_markup(printable(message))}")
         else:
             self._write(f"{icon} {message}")
 

@@ -5,13 +5,14 @@ defaults and tables: ``llm_cache_entries`` and ``llm_cache_stats``; an upstream 
 opens without loss, see :ref:`the migration <semantic-cache-migration>`). What differs:
 
 **A hit never crosses an action or a package set.** Upstream compared 128-dimensional
-hashed bags of words, so ``install docker ...`` and ``remove docker ...`` scored 0.917 and a
-removal was answered with install commands. Here every prompt is reduced to an
-:class:`Intent` first: its *action* (``install``, ``remove``, ``purge``, ``upgrade``, ...,
-synonyms folded: ``uninstall`` is ``remove``) and its *package set* (the words that are
-neither filler nor descriptive, each tied to its action when a prompt has several, and
-marked when negated: ``without docker``). Only entries with the **same action and the same
-package set** are candidates (an SQL filter), and only then is similarity computed: the
+hashed bags of words, so ``install docker ...`` and ``remove docker ...`` (one verb changed)
+scored above the default threshold and a removal was answered with install commands. Here
+every prompt is reduced to an :class:`Intent` first: its *action* (``install``,
+``remove``, ``purge``, ``upgrade``, ..., synonyms folded: ``uninstall`` is ``remove``)
+and its *package set* (the words that are neither filler nor descriptive, each tied to
+its action when a prompt has several, and marked when negated: ``without docker``). Only
+entries with the **same action and the same package set** are candidates (an SQL filter),
+and only then is similarity computed: the
 cosine of the two prompts' content-word counts (filler words dropped, synonyms folded),
 served when it reaches ``similarity_threshold``. Word order and filler (``please``, ``for
 me``) cannot turn a removal into an install, and ``postgresql 15`` never answers

@@ -13,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -435,6 +436,20 @@ def test_planning_works_inside_a_running_loop(index: PackageIndex) -> None:
 # -- the real cache and history -----------------------------------------------------------------
 
 
+def test_a_plan_failing_inside_a_running_loop_raises_and_leaves_no_thread() -> None:
+    """_run_blocking's unbounded wait ends when the coroutine raises: re-raised, helper gone."""
+
+    async def broken() -> None:
+        raise RuntimeError("the plan broke")
+
+    async def notebook_cell() -> None:
+        install_plan._run_blocking(broken)
+
+    with pytest.raises(RuntimeError, match="the plan broke"):
+        asyncio.run(notebook_cell())
+    assert not [t for t in threading.enumerate() if t.name.startswith("cortex-plan")]
+
+
 def test_the_real_semantic_cache_serves_the_second_plan(
     index: PackageIndex, stores: Stores
 ) -> None:
@@ -767,6 +782,67 @@ def test_doctor_never_creates_a_database(
     assert _files(tmp_path) == before  # nothing created (the -wal/-shm files went away)
     assert not (home / ".cortex" / "target.db").exists()
     assert broken.read_bytes() == b"not a database " * 100
+
+
+def test_doctor_lists_the_data_directory_and_its_databases(
+    doctor_dirs: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    home, system = doctor_dirs
+    data = tmp_path / "data"
+    monkeypatch.setenv("CORTEX_DATA_DIR", str(data))
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("\nData directories\n")[1].split("\n\n")[0].splitlines()
+    assert section == [
+        f"  {'CORTEX_DATA_DIR':<24} {data} (not created yet)",
+        f"  {'user default':<24} {home / '.cortex'} (not created yet)",
+        f"  {'system default':<24} {system} (0 databases)",
+    ]
+    assert not data.exists()  # listing it does not create it
+
+    _make_database(data / "history.db")
+    assert cli.main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"  {'CORTEX_DATA_DIR':<24} {data} (1 database)\n" in out
+    assert f"\nSQLite pools\n  {(data / 'history.db').resolve()}\n    size 5, open 1" in out
+    assert all_pool_stats() == []
+
+
+def test_doctor_does_not_pin_a_pool_a_store_holds(
+    doctor_dirs: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, _system = doctor_dirs
+    cache = SemanticCache(str(home / ".cortex" / "cache.db"))
+    cache.put_commands("install nginx", "offline", "m", "s", ["apt-get install -y nginx"])
+    assert cli.main(["doctor"]) == 0
+    capsys.readouterr()
+    assert [s.path for s in all_pool_stats()] == [cache.db_path]
+    cache.close()
+    # The store was the last holder: its pool closed (a pinned one would still be listed).
+    assert all_pool_stats() == []
+
+
+def test_doctor_escapes_what_the_extension_check_reports(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cortex import extension_check
+
+    hostile = extension_check.DistributionCheck(
+        distribution="evil\x1b[2Kpkg",
+        modules=("evil._speedups",),
+        enabled_by="evil._speedups\x1b]0;owned\x07",
+        checked=True,
+    )
+    monkeypatch.setattr(extension_check, "check_distributions", lambda _d: [hostile])
+    cli._print_extensions(all_installed=False)
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "evil\\x1b[2Kpkg" in out
+    assert "TURNED THE GIL ON: evil._speedups\\x1b]0;owned\\x07" in out
 
 
 # -- audit ----------------------------------------------------------------------------------------

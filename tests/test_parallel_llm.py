@@ -19,6 +19,7 @@ from cortex.parallel_llm import (
     BatchResult,
     Engine,
     ParallelLLMExecutor,
+    ParallelQuery,
     ParallelResult,
     RateLimiter,
     choose_engine,
@@ -262,6 +263,25 @@ def test_one_executor_serves_many_batches_threads_and_loops(
     assert stats["active_workers"] == 0
     assert stats["queue_depth"] == 0
     assert stats["peak_active_workers"] <= 2 * 4  # four concurrent batches of 2 at most
+
+
+def test_a_batch_failing_inside_a_running_loop_raises_and_leaves_no_thread(
+    index: PackageIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """execute_batch's unbounded wait ends when the batch raises: re-raised, helper gone."""
+    executor = ParallelLLMExecutor(_router(index), 2, 0, engine="asyncio")
+
+    async def broken(_queries: Sequence[ParallelQuery]) -> BatchResult:
+        raise RuntimeError("the batch broke")
+
+    monkeypatch.setattr(executor, "execute_batch_async", broken)
+
+    async def notebook_cell() -> None:
+        executor.execute_batch(create_package_queries(PACKAGES))
+
+    with pytest.raises(RuntimeError, match="the batch broke"):
+        asyncio.run(notebook_cell())
+    assert not [t for t in threading.enumerate() if t.name.startswith("cortex-llm-loop")]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

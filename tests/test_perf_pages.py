@@ -59,3 +59,27 @@ def test_bench_role_takes_the_figure_from_the_benchmark_json(perf: ModuleType) -
     assert "GIL build" in shown or "free-threaded" in shown
     with pytest.raises(KeyError):
         perf.bench_figure("cache", "no_such_figure")
+
+
+def test_parallel_llm_figures_have_repeats_and_the_scaled_sweep_is_labelled(
+    perf: ModuleType,
+) -> None:
+    shown = perf.bench_figure("parallel_llm", "pool_sweep_pool10_seconds")
+    assert "1/20-scale run" in shown
+    assert "median; min" in shown
+    point = {
+        "packages": 5,
+        "sequential": 1.0,
+        "threads": 0.2,
+        "asyncio": 0.25,
+        "threads_speedup": 5.0,
+        "asyncio_speedup": 4.0,
+        "threads_speedup_min": 4.5,
+        "threads_speedup_max": 5.1,
+        "asyncio_speedup_min": 3.9,
+        "asyncio_speedup_max": 4.2,
+        "ideal_speedup": 5,
+        "repeats": 3,
+    }
+    assert perf._speedup(point, "threads") == "5.00x [4.50-5.10]"
+    assert perf._speedup({**point, "repeats": 1}, "asyncio") == "4.00x"

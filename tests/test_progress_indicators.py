@@ -7,6 +7,7 @@ real threads, the torn message and the lost counts under explored (or forced) in
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -379,3 +380,69 @@ def test_force_color_does_not_animate_a_log(monkeypatch: pytest.MonkeyPatch) -> 
     with indicator.spinner("Building"):
         pass
     assert stream.getvalue() == "Building...\n✓ Building\n"
+
+
+# -- text from a model or a file never reaches the terminal raw ----------------------------
+
+CURSOR_UP = "\x1b[1A"  # moves the cursor up: would overwrite the line above
+TITLE = "\x1b]0;owned\x07"  # sets the terminal's title (OSC ... BEL)
+
+
+def test_fallback_output_escapes_control_characters() -> None:
+    stream = PipeCapture()
+    indicator = ProgressIndicator(stream=stream)
+    with indicator.spinner(f"Resolving{CURSOR_UP}") as handle:
+        handle.update(f"Resolved\r✓ forged{TITLE}")
+    with indicator.operation(f"Install{CURSOR_UP}") as op:
+        op.update(f"fetching{TITLE}")
+        op.log(f"note{CURSOR_UP}")
+    tracker = indicator.multi_step([f"fetch{CURSOR_UP}", "unpack"], title=f"Plan{TITLE}")
+    tracker.start_step(0)
+    tracker.fail_step(0, f"exit 100{CURSOR_UP}")
+    tracker.skip_step(1, f"skipped{TITLE}")
+    tracker.finish()
+    download = indicator.download_progress(10, f"pkg{CURSOR_UP}")
+    download.fail(f"404{TITLE}")
+    indicator.print_error(f"model said{CURSOR_UP}")
+    text = stream.getvalue()
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert "\r" not in text
+    assert "Resolved\\r✓ forged\\x1b]0;owned\\x07" in text
+    assert "fetch\\x1b[1A" in text
+    assert "exit 100\\x1b[1A" in text
+    assert "✗ model said\\x1b[1A\n" in text
+
+
+def test_the_animated_spinner_escapes_its_message() -> None:
+    stream = TerminalCapture()
+    progress = FallbackProgress(stream, interval=INTERVAL)
+    progress.start(f"Resolving{CURSOR_UP}")
+    time.sleep(0.02)
+    progress.update(f"Resolved{TITLE}")
+    time.sleep(0.02)
+    progress.stop()
+    text = stream.getvalue()
+    assert CURSOR_UP not in text
+    assert TITLE not in text
+    assert "Resolving\\x1b[1A" in text
+    assert "Resolved\\x1b]0;owned\\x07" in text
+
+
+@pytest.mark.thread_unsafe(reason="rich's live display is one per console")
+def test_rich_output_escapes_control_characters_and_markup() -> None:
+    stream = TerminalCapture()
+    indicator = ProgressIndicator(stream=stream)
+    assert indicator.use_rich
+    with indicator.operation(f"Install{TITLE}") as op:
+        op.update(f"unpacking{TITLE}")
+        op.log(f"[blink]note[/blink]{TITLE}")
+    indicator.print_error(f"model said [bold]{TITLE}")
+    raw = stream.getvalue()
+    assert TITLE not in raw
+    assert "]0;owned\x07" not in raw
+    # rich's own colours and cursor control (CSI sequences) removed, the text is literal:
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    assert "\x1b" not in text
+    assert "[blink]note[/blink]\\x1b]0;owned\\x07" in text  # shown, not interpreted
+    assert "model said [bold]\\x1b]0;owned\\x07" in text

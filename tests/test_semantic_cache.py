@@ -67,7 +67,7 @@ def test_results_are_copies(cache: SemanticCache) -> None:
 
 
 def test_a_removal_is_never_answered_with_install_commands(tmp_path: Path) -> None:
-    """Upstream's regression: 12 words, one changed verb, scored 0.917 and hit."""
+    """Upstream's regression: 12 words, one changed verb, similar enough to hit."""
     install = "install docker and docker-compose on my ubuntu server for web development please"
     remove = install.replace("install", "remove", 1)
     # Even a threshold of 0 cannot serve it: the action differs, so it is no candidate.

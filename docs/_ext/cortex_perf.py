@@ -119,20 +119,37 @@ def _runs_table(runs: list[Run]) -> str:
     )
 
 
+def _speedup(point: dict[str, Any], engine: str) -> str:
+    """``4.74x`` or, with repeats, ``4.74x [4.70-4.80]``."""
+    shown = f"{point[f'{engine}_speedup']:.2f}x"
+    low, high = point.get(f"{engine}_speedup_min"), point.get(f"{engine}_speedup_max")
+    if point.get("repeats", 1) > 1 and low is not None and high is not None:
+        shown += f" [{low:.2f}-{high:.2f}]"
+    return shown
+
+
 def _planning_table(run: Run) -> str:
     rows = [
         [
             str(point["packages"]),
             f"{point['sequential']:.2f} s",
-            f"{point['threads']:.2f} s ({point['threads_speedup']:.2f}x)",
-            f"{point['asyncio']:.2f} s ({point['asyncio_speedup']:.2f}x)",
+            f"{point['threads']:.2f} s ({_speedup(point, 'threads')})",
+            f"{point['asyncio']:.2f} s ({_speedup(point, 'asyncio')})",
             f"{point['ideal_speedup']}x",
         ]
         for point in run.data["planning"]
     ]
     latency = run.data.get("latency_s")
+    points = run.data["planning"]
+    repeats = points[0].get("repeats", 1) if points else 1
+    runs = (
+        f"Median of {repeats} runs of each engine (speed-up range in brackets; the "
+        "sequential baseline, a sleep by construction, measured once)"
+        if repeats > 1
+        else "One run of each engine"
+    )
     note = (
-        f"One run of each engine, simulated latency {latency:g} s per request, rate limit off; "
+        f"{runs}, simulated latency {latency:g} s per request, rate limit off; "
         f"load {_load(run.data)}.\n\n"
         if latency is not None
         else ""
