@@ -133,13 +133,39 @@ def test_hooks_are_removed_after_the_block() -> None:
         assert counter.n == THREADS * PER_THREAD
 
 
-def test_blocks_do_not_nest_and_bad_arguments_are_refused() -> None:
-    with (
-        preemption(0.1, targets=[__name__]),
-        pytest.raises(RuntimeError, match="already"),
-        preemption(0.1, targets=[__name__]),
-    ):
-        pass
+def test_an_inner_block_takes_over_and_the_outer_one_resumes() -> None:
+    with preemption(0.1, seed=1, targets=[__name__]) as outer:
+        with preemption(0.2, seed=2, targets=["elsewhere"]) as inner:
+            assert active_run() is inner
+            suspended = not outer.active
+        assert suspended
+        assert active_run() is outer
+        assert outer.active
+        counter = Counter()
+        _run_threads(counter.add)  # the outer block works again after the inner one
+    assert counter.n < THREADS * PER_THREAD, outer.report()
+    assert active_run() is None
+
+
+def test_a_block_from_another_thread_is_refused() -> None:
+    errors: list[BaseException] = []
+
+    def enter() -> None:
+        try:
+            with preemption(0.1, targets=[__name__]):
+                pass
+        except RuntimeError as error:
+            errors.append(error)
+
+    with preemption(0.1, targets=["elsewhere"]):
+        thread = threading.Thread(target=enter)
+        thread.start()
+        thread.join()
+    assert len(errors) == 1
+    assert "another thread" in str(errors[0])
+
+
+def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="probability"), preemption(1.5, targets=[__name__]):
         pass
     with pytest.raises(TypeError):

@@ -27,11 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import linecache
+import os
 import random
 import secrets
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +64,7 @@ Backend = Literal["auto", "monitoring", "settrace"]
 
 # One preemption block at a time per process: both backends are process-wide hooks.
 _ACTIVE_LOCK = threading.Lock()  # guards _ACTIVE
-_ACTIVE: list[PreemptionRun] = []  # the active run, if any
+_ACTIVE: list[PreemptionRun] = []  # the active runs, innermost last
 
 # Thread.start is wrapped while a block is active, to number threads in start order.
 _ORIGINAL_START = threading.Thread.start
@@ -116,7 +119,21 @@ class SwitchSite:
     lineno: int | None
 
     def __str__(self) -> str:
-        return f"{self.filename}:{self.lineno if self.lineno is not None else '?'}"
+        return f"{_short(self.filename)}:{self.lineno if self.lineno is not None else '?'}"
+
+
+def _source(site: SwitchSite) -> str:
+    text = linecache.getline(site.filename, site.lineno or 0).strip()
+    return text[:60] if text else "?"
+
+
+def _short(filename: str) -> str:
+    # relative to the working directory when inside it: reports stay readable
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if relative.startswith("..") else relative
 
 
 def _runs(sites: Iterable[SwitchSite]) -> str:
@@ -149,6 +166,8 @@ class _ThreadState:
     switches: int = 0
     # (code, instruction offset) or (code, line number) of the last forced hand-overs
     ring: deque[tuple[CodeType, int, bool]] = field(default_factory=lambda: deque(maxlen=RING_SIZE))
+    # how many hand-overs happened at each (code, offset or line, is_line)
+    sites: dict[tuple[CodeType, int, bool], int] = field(default_factory=dict)
 
 
 class PreemptionRun:
@@ -168,8 +187,13 @@ class PreemptionRun:
         self.matcher = TargetMatcher(targets)
         self.active = False
         self._local = threading.local()
-        self._lock = threading.Lock()  # guards _states, _started and _late
+        self._lock = threading.Lock()  # guards _states, _started, _late and _order_of
         self._states: list[_ThreadState] = []
+        self._order_of: weakref.WeakKeyDictionary[threading.Thread, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._owner = 0
+        self._impl: _MonitoringBackend | _TraceBackend
         self._started = 0
         self._late = 0
         self._is_target: dict[CodeType, bool] = {}
@@ -207,6 +231,22 @@ class PreemptionRun:
                 out[f"{state.name} (#{state.order})"] = sites
         return out
 
+    def busiest_sites(self, top: int = 3) -> dict[str, list[tuple[SwitchSite, int]]]:
+        """Each thread's lines with the most forced hand-overs, and how many each."""
+        with self._lock:
+            states = list(self._states)
+        out: dict[str, list[tuple[SwitchSite, int]]] = {}
+        for state in states:
+            per_line: dict[SwitchSite, int] = {}
+            for (code, where, is_line), count in list(state.sites.items()):
+                line = where if is_line else _line_of(code, where)
+                site = SwitchSite(state.name, code.co_filename, line)
+                per_line[site] = per_line.get(site, 0) + count
+            ranked = sorted(per_line.items(), key=lambda item: -item[1])[:top]
+            if ranked:
+                out[f"{state.name} (#{state.order})"] = ranked
+        return out
+
     def describe(self) -> str:
         """One line: the parameters that replay this run, and how many hand-overs it forced."""
         return (
@@ -217,10 +257,19 @@ class PreemptionRun:
         )
 
     def report(self) -> str:
-        """:meth:`describe` plus each thread's last forced hand-overs (file:line)."""
+        """:meth:`describe`, then per thread where it was preempted most and last (file:line).
+
+        Which hand-over lost an update cannot be known after the fact; the lines where two
+        threads were both preempted most often are where to look first.
+        """
         lines = [self.describe()]
+        busiest = self.busiest_sites()
         for thread, sites in self.last_switches().items():
-            lines.append(f"  {thread}, last hand-overs (newest first): {_runs(reversed(sites))}")
+            most = ", ".join(
+                f"{site} x{count} ({_source(site)})" for site, count in busiest.get(thread, [])
+            )
+            lines.append(f"  {thread}: preempted most at {most}")
+            lines.append(f"    last hand-overs (newest first): {_runs(reversed(sites))}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -234,10 +283,10 @@ class PreemptionRun:
         except AttributeError:
             pass
         thread = threading.current_thread()
-        mark = getattr(thread, "_cortex_preempt_order", None)
         with self._lock:
-            if mark is not None and mark[0] == id(self):
-                order = str(mark[1])
+            number = self._order_of.get(thread)
+            if number is not None:
+                order = str(number)
             else:
                 self._late += 1
                 order = f"x{self._late}"
@@ -248,13 +297,19 @@ class PreemptionRun:
         self._local.state = state
         return state
 
-    def _number_thread(self, thread: threading.Thread) -> None:
+    def _number_thread(self, thread: threading.Thread, entering: bool = False) -> None:
         with self._lock:
-            self._started += 1
-            thread._cortex_preempt_order = (id(self), self._started)  # type: ignore[attr-defined]
+            if entering:
+                self._owner = threading.get_ident()
+                self._order_of[thread] = 0
+            else:
+                self._started += 1
+                self._order_of[thread] = self._started
 
-    def _enter_thread(self) -> None:
-        threading.current_thread()._cortex_preempt_order = (id(self), 0)  # type: ignore[attr-defined]
+    def _thread_start(self, thread: threading.Thread) -> None:
+        # replaces Thread.start while this block is active: number threads in start order
+        self._number_thread(thread)
+        _ORIGINAL_START(thread)
 
     def _targets_code(self, code: CodeType, module: object) -> bool:
         known = self._is_target.get(code)
@@ -270,7 +325,9 @@ def _hand_over(
     if threading.active_count() < 2:
         return
     state.switches += 1
-    state.ring.append((code, where, is_line))
+    site = (code, where, is_line)
+    state.ring.append(site)
+    state.sites[site] = state.sites.get(site, 0) + 1
     time.sleep(0)
 
 
@@ -281,7 +338,7 @@ class _MonitoringBackend:
     def __init__(self, run: PreemptionRun) -> None:
         self.run = run
         self.mon: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
-        self.tool = self._free_tool()
+        self.tool = -1
         self.instrumented: list[CodeType] = []
         self.in_use = False
 
@@ -314,6 +371,8 @@ class _MonitoringBackend:
                 _hand_over(run, state, code, offset, False)
             return None
 
+        self.tool = self._free_tool()
+        self.instrumented = []
         mon.use_tool_id(self.tool, "cortex.testing.preempt")
         self.in_use = True
         mon.register_callback(self.tool, events.PY_START, on_start)
@@ -348,10 +407,12 @@ class _TraceBackend:
 
     def __init__(self, run: PreemptionRun) -> None:
         self.run = run
-        self.previous = sys.gettrace()
-        self.previous_threads = threading.gettrace()
+        self.previous: Any = None
+        self.previous_threads: Any = None
 
     def start(self, frames: list[FrameType]) -> None:
+        self.previous = sys.gettrace()
+        self.previous_threads = threading.gettrace()
         run = self.run
         probability = run.probability
         state_of = run._state
@@ -409,6 +470,21 @@ def _caller_module(depth: int) -> str | None:
     return None
 
 
+def _activate(run: PreemptionRun, frames: list[FrameType]) -> None:
+    def start(thread: threading.Thread) -> None:
+        run._thread_start(thread)
+
+    run.active = True
+    threading.Thread.start = start  # type: ignore[method-assign,assignment]
+    run._impl.start(frames)
+
+
+def _deactivate(run: PreemptionRun) -> None:
+    run.active = False
+    threading.Thread.start = _ORIGINAL_START  # type: ignore[method-assign]
+    run._impl.stop()
+
+
 @contextlib.contextmanager
 def preemption(
     probability: float = DEFAULT_PROBABILITY,
@@ -424,7 +500,10 @@ def preemption(
     run); ``targets`` are module names or globs (default: the top-level package of the
     calling code, e.g. ``__main__`` in a notebook). Yields the :class:`PreemptionRun`, whose
     :meth:`~PreemptionRun.report` names the seed and the last hand-over sites per thread.
-    Blocks do not nest (a second one raises :class:`RuntimeError`).
+
+    A block opened inside another one by the same thread takes over until it ends (the
+    outer one is suspended meanwhile: a test with its own block under ``pytest --preempt``);
+    from another thread it raises :class:`RuntimeError`.
     """
     if not 0.0 <= probability <= 1.0:
         raise ValueError(f"probability must be within [0, 1], not {probability!r}")
@@ -438,39 +517,38 @@ def preemption(
         seed = secrets.randbelow(2**32)
     run = PreemptionRun(float(probability), int(seed), tuple(targets), "")
     with _ACTIVE_LOCK:
-        if _ACTIVE:
-            raise RuntimeError(f"a preemption block is already active: {_ACTIVE[0].describe()}")
+        outer = _ACTIVE[-1] if _ACTIVE else None
+        if outer is not None and outer._owner != threading.get_ident():
+            raise RuntimeError(
+                f"a preemption block is active in another thread: {outer.describe()}"
+            )
         _ACTIVE.append(run)
     try:
-        impl: _MonitoringBackend | _TraceBackend
-        impl = _MonitoringBackend(run) if chosen == "monitoring" else _TraceBackend(run)
-        run.backend = impl.name
-
-        def start(thread: threading.Thread) -> None:
-            run._number_thread(thread)
-            _ORIGINAL_START(thread)
-
+        run._impl = _MonitoringBackend(run) if chosen == "monitoring" else _TraceBackend(run)
+        run.backend = run._impl.name
         frames: list[FrameType] = []
         frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             frames.append(frame)
             frame = frame.f_back
-        run._enter_thread()
-        run.active = True
-        threading.Thread.start = start  # type: ignore[method-assign,assignment]
+        if outer is not None:
+            _deactivate(outer)
         try:
-            impl.start(frames)
-            yield run
+            run._number_thread(threading.current_thread(), entering=True)
+            _activate(run, frames)
+            try:
+                yield run
+            finally:
+                _deactivate(run)
         finally:
-            run.active = False
-            threading.Thread.start = _ORIGINAL_START  # type: ignore[method-assign]
-            impl.stop()
+            if outer is not None:
+                _activate(outer, frames)
     finally:
         with _ACTIVE_LOCK:
-            _ACTIVE.clear()
+            _ACTIVE.remove(run)
 
 
 def active_run() -> PreemptionRun | None:
-    """The run of the block active now, if any (for reports made from elsewhere)."""
+    """The run of the innermost block active now, if any."""
     with _ACTIVE_LOCK:
-        return _ACTIVE[0] if _ACTIVE else None
+        return _ACTIVE[-1] if _ACTIVE else None
