@@ -4,7 +4,7 @@ On a GIL build CPython only switches threads at a few instructions (calls, backw
 so a read-modify-write such as ``self.hits += 1`` is never split, whatever
 :func:`sys.setswitchinterval` says. A free-threaded build splits it all the time. To show
 those races on any interpreter, :func:`preemption` watches every instruction of the *target*
-modules' code and, with a given probability, releases the GIL there (``time.sleep(0)``), so
+modules' code and, with a given probability, releases the GIL there (``os.sched_yield()``), so
 that another thread runs in the middle of the statement. The code under test is unmodified.
 
 * Targets are module names or :mod:`fnmatch` globs: ``"cortex"`` covers the package and its
@@ -318,6 +318,12 @@ class PreemptionRun:
         return known
 
 
+# Releases the GIL for a moment, so a waiting thread takes it, and offers it the CPU.
+# time.sleep(0) would do too, but from 3.11 on it is a clock_nanosleep that waits out the
+# timer slack: many times slower (benchmarks/preempt_bench.py measures both).
+_release_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
 def _hand_over(
     run: PreemptionRun, state: _ThreadState, code: CodeType, where: int, is_line: bool
 ) -> None:
@@ -328,7 +334,7 @@ def _hand_over(
     site = (code, where, is_line)
     state.ring.append(site)
     state.sites[site] = state.sites.get(site, 0) + 1
-    time.sleep(0)
+    _release_gil()
 
 
 # ---- sys.monitoring backend (3.12+) -------------------------------------------------------
