@@ -205,3 +205,17 @@ def test_seed_none_draws_and_records_one() -> None:
 )
 def test_target_matcher(patterns: list[str], module: str | None, expected: bool) -> None:
     assert TargetMatcher(patterns)(module) is expected
+
+
+def test_make_stress_uses_the_default_probability() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "dev.py"
+    spec = importlib.util.spec_from_file_location("cortex_dev_tool", path)
+    assert spec is not None
+    assert spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    assert dev.STRESS_PROBABILITY == DEFAULT_PROBABILITY
+    assert len(dev.STRESS_SEEDS) >= 3

@@ -5,7 +5,7 @@ Usage (the Makefile's ``guide`` and ``test`` targets call these)::
 
     python3 tools/dev.py guide     # execute every notebook, build the HTML guide
     python3 tools/dev.py test      # lint, unit + stress tests, nbval, examples, docs check
-    python3 tools/dev.py stress    # the stress tests with a 1 us switch interval
+    python3 tools/dev.py stress    # stress tests and twin checks under pytest --preempt, 3 seeds
     python3 tools/dev.py parallel  # the whole suite under pytest-run-parallel (4 threads)
     python3 tools/dev.py audit     # the race audit: cortex/ clean, every unsafe sample found
     python3 tools/dev.py python    # print the path of the interpreter that would be used
@@ -244,23 +244,37 @@ def test(python: Path, extra: list[str]) -> None:
     )
 
 
+# make stress: threads forced to switch between the bytecodes of cortex (pytest --preempt,
+# from cortex.testing) at this probability, once per seed. A tiny switch interval does not do
+# it: a GIL build never splits `self.n += 1` whatever the interval (benchmarks/preempt_bench.py
+# measures both).
+STRESS_PROBABILITY = 0.1  # cortex.testing.preempt.DEFAULT_PROBABILITY (a test checks)
+STRESS_SEEDS = (1, 2, 3)
+
+
 def stress(python: Path, extra: list[str]) -> None:
-    """The stress tests with the GIL switching threads every microsecond."""
-    run(
-        [
-            str(python),
-            "-m",
-            "pytest",
-            "tests",
-            "-m",
-            "stress",
-            "--switch-interval=1e-6",
-            "-p",
-            "no:run-parallel",
-            *extra,
-        ],
-        env=environment_for(python),
-    )
+    """The stress tests and the twin checks under forced interleaving, once per seed."""
+    env = environment_for(python)
+    for seed in STRESS_SEEDS:
+        started = time.monotonic()
+        run(
+            [
+                str(python),
+                "-m",
+                "pytest",
+                "tests",
+                "-m",
+                "stress or twin",
+                f"--preempt={STRESS_PROBABILITY}",
+                f"--preempt-seed={seed}",
+                "--preempt-target=cortex",
+                "-p",
+                "no:run-parallel",
+                *extra,
+            ],
+            env=env,
+        )
+        print(f"stress seed {seed}: {time.monotonic() - started:.0f} s", flush=True)
 
 
 def parallel(python: Path, extra: list[str]) -> None:
