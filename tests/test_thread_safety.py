@@ -75,8 +75,12 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     from cortex.progress_indicators import FallbackProgress
     from cortex.semantic_cache import SemanticCache
     from cortex.transaction_history import TransactionHistory, TransactionType
-    from cortex.utils.db_pool import close_all_pools
+    from cortex.utils.db_pool import close_all_pools, get_connection_pool
 
+    # Generous checkout waits: 100 threads share 5 connections per store, and under make
+    # stress every instruction of cortex is slowed; the 5 s default is a latency bound.
+    for name in ("tx.db", "history.db", "cache.db", "memory.db"):
+        get_connection_pool(tmp_path / name, timeout=120.0)
     transactions = TransactionHistory(tmp_path / "tx.db", probe=StaticProbe())
     installs = InstallationHistory(str(tmp_path / "history.db"))
     cache = SemanticCache(str(tmp_path / "cache.db"))
