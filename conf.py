@@ -36,6 +36,7 @@ extensions = [
     "cortex_tables",
     "cortex_perf",
     "cortex_reliability",
+    "cortex_races",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.
