@@ -2,9 +2,13 @@
 path that holds across threads and processes, plus an atomic write).
 
 Needs ``filelock`` (a Cortex dependency). Two processes with two threads each add one to a
-counter in a JSON file 15 times per thread; the exact answer is 60::
+counter in a JSON file 50 times per thread; the exact answer is 200::
 
     python examples/locked_update_before_after.py
+
+Nothing sleeps between the read and the write: processes run on separate cores and every
+file operation is a system call, so their updates collide by themselves (50 per thread
+make sure the processes overlap, whatever their start-up skew).
 """
 
 from __future__ import annotations
@@ -14,14 +18,13 @@ import multiprocessing
 import os
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import filelock
 
-PROCESSES, THREADS, INCREMENTS = 2, 2, 15
+PROCESSES, THREADS, INCREMENTS = 2, 2, 50
 EXPECTED = PROCESSES * THREADS * INCREMENTS
 
 
@@ -43,7 +46,6 @@ class Preferences:
         with self._lock:
             data = read(self.path)
             data["counter"] = data.get("counter", 0) + 1
-            time.sleep(0.002)  # real work between read and write widens the window
             self.path.write_text(json.dumps(data), encoding="utf-8")  # in place
 
 
@@ -73,7 +75,6 @@ def locked_update(path: Path, fn: Callable[[dict[str, Any]], dict[str, Any]]) ->
 
 def add_one(data: dict[str, Any]) -> dict[str, Any]:
     data["counter"] = data.get("counter", 0) + 1
-    time.sleep(0.002)  # the same window: the lock makes it harmless
     return data
 
 

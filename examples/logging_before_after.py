@@ -1,10 +1,11 @@
 """Rotating logs shared by processes, and operation timings: before and after.
 
-Standalone (the standard library and ``concurrent-log-handler``). Four processes log 300
+Standalone (the standard library and ``concurrent-log-handler``). Four processes log 1,000
 numbered lines each to one file that rotates every 4 KiB. Before: the standard
 ``RotatingFileHandler``, whose processes rename each other's files away, so lines vanish.
 After: ``ConcurrentRotatingFileHandler``, which locks across processes, so every line is
-found exactly once. Then two overlapping operations with the same name are timed, keyed by
+found exactly once. Neither handler is slowed down: the processes collide by themselves.
+Then two overlapping operations with the same name are timed on a manual clock, keyed by
 name (before) and per instance (after)::
 
     python examples/logging_before_after.py
@@ -18,14 +19,13 @@ import multiprocessing
 import re
 import tempfile
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from concurrent_log_handler import ConcurrentRotatingFileHandler
 
-PROCESSES, LINES, MAX_BYTES, BACKUPS = 4, 300, 4096, 60  # BACKUPS: more than ever needed
+PROCESSES, LINES, MAX_BYTES, BACKUPS = 4, 1000, 4096, 200  # BACKUPS: more than ever needed
 
 
 class QuietRotatingFileHandler(logging.handlers.RotatingFileHandler):
@@ -72,22 +72,34 @@ def lost_and_duplicated(kind: str) -> tuple[int, int]:
     return PROCESSES * LINES - len(seen), sum(seen.values()) - len(seen)
 
 
+class Clock:
+    """A clock that moves only when told to (``clock.now += 0.05``): exact durations."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 # ---- timings: before keyed by name, after keyed by instance ----------------------------
 class TimerByName:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.started: dict[str, float] = {}
 
     def start(self, name: str) -> str:
-        self.started[name] = time.perf_counter()  # a second "install" overwrites the first
+        self.started[name] = self.clock()  # a second "install" overwrites the first
         return name
 
     def end(self, key: str) -> float | None:
         began = self.started.pop(key, None)
-        return None if began is None else time.perf_counter() - began
+        return None if began is None else self.clock() - began
 
 
 class TimerByInstance:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self._lock = threading.Lock()  # guards started and _next
         self.started: dict[str, float] = {}
         self._next = 0
@@ -96,13 +108,13 @@ class TimerByInstance:
         with self._lock:
             self._next += 1
             key = f"{name}#{self._next}"
-            self.started[key] = time.perf_counter()
+            self.started[key] = self.clock()
         return key
 
     def end(self, key: str) -> float | None:
         with self._lock:
             began = self.started.pop(key, None)
-        return None if began is None else time.perf_counter() - began
+        return None if began is None else self.clock() - began
 
 
 def seconds(value: float | None) -> str:
@@ -111,12 +123,13 @@ def seconds(value: float | None) -> str:
 
 def overlapping(timer: TimerByName | TimerByInstance) -> tuple[float | None, float | None]:
     """An install of 0.2 s with a second install of 0.05 s starting inside it."""
+    timer.clock.now = 0.0
     first = timer.start("install")
-    time.sleep(0.05)
+    timer.clock.now = 0.05
     second = timer.start("install")
-    time.sleep(0.05)
+    timer.clock.now = 0.10
     second_took = timer.end(second)
-    time.sleep(0.1)
+    timer.clock.now = 0.20
     return timer.end(first), second_took
 
 
@@ -131,15 +144,17 @@ if __name__ == "__main__":
         f"after:  ConcurrentRotatingFileHandler lost {after_lost} of {total} lines, "
         f"duplicated {after_dup}"
     )
-    by_name, by_instance = overlapping(TimerByName()), overlapping(TimerByInstance())
+    by_name = overlapping(TimerByName(Clock()))
+    by_instance = overlapping(TimerByInstance(Clock()))
     print(
         f"before: timings keyed by name: first {seconds(by_name[0])}, "
-        f"second {seconds(by_name[1])} (expected about 0.20 s and 0.05 s)"
+        f"second {seconds(by_name[1])} (expected 0.20 s and 0.05 s)"
     )
     print(
         f"after:  timings per instance: first {seconds(by_instance[0])}, "
-        f"second {seconds(by_instance[1])} (expected about 0.20 s and 0.05 s)"
+        f"second {seconds(by_instance[1])} (expected 0.20 s and 0.05 s)"
     )
     first, second = by_instance
     timings_ok = first is not None and second is not None and first > 0.15 > second
-    raise SystemExit(0 if after_lost == after_dup == 0 and timings_ok else 1)
+    before_shown = before_lost > 0 and by_name[0] is None
+    raise SystemExit(0 if before_shown and after_lost == after_dup == 0 and timings_ok else 1)

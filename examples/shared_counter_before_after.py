@@ -1,24 +1,25 @@
 """Shared hit/miss counters: before (read-modify-write) and after (one lock).
 
-Standalone: copy the ``after`` class into your module. 100 threads released together each
-record 50 cache look-ups; before the fix many of the 5,000 counts are lost, after it none::
+Standalone: copy the ``after`` class into your module. 8 threads released together each
+record 300 cache look-ups; before the fix many of the 2,400 counts are lost, after it none::
 
     python examples/shared_counter_before_after.py
 
 ``self.hits += 1`` is a read, an addition and a write. Without the GIL two cores interleave
-them freely; on a GIL build a thread switch between the read and the write does the same.
-The ``before`` class makes that switch certain with a 10 µs sleep, so the loss shows on
-every run and every interpreter.
+them freely. A GIL build never switches threads inside that statement, whatever
+``sys.setswitchinterval`` says, so both classes run here under forced interleaving
+(:func:`cortex.testing.preempt.preemption`: the GIL is handed to another thread between
+bytecodes of this file at seeded random points). Neither class contains a sleep.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
-import time
 
-THREADS = 100
-LOOKUPS = 50
+from cortex.testing.preempt import preemption
+
+THREADS = 8
+LOOKUPS = 300
 
 
 # ---- before: the pattern the audit found ---------------------------------------------
@@ -29,13 +30,9 @@ class CacheStatsBefore:
 
     def record(self, hit: bool) -> None:
         if hit:
-            hits = self.hits  # read ...
-            time.sleep(1e-5)  # ... another thread runs here and reads the same value ...
-            self.hits = hits + 1  # ... and one of the two increments is lost
+            self.hits += 1  # read, add, write: another thread may read the same value
         else:
-            misses = self.misses
-            time.sleep(1e-5)
-            self.misses = misses + 1
+            self.misses += 1
 
 
 # ---- after: the read and the write under one lock ---------------------------------------
@@ -46,15 +43,11 @@ class CacheStatsAfter:
         self._lock = threading.Lock()  # guards hits and misses
 
     def record(self, hit: bool) -> None:
-        with self._lock:
+        with self._lock:  # nobody else can be between the read and the write
             if hit:
-                hits = self.hits
-                time.sleep(1e-5)  # the same window, now harmless: nobody else can enter
-                self.hits = hits + 1
+                self.hits += 1
             else:
-                misses = self.misses
-                time.sleep(1e-5)
-                self.misses = misses + 1
+                self.misses += 1
 
 
 def counted(stats: CacheStatsBefore | CacheStatsAfter) -> int:
@@ -67,15 +60,11 @@ def counted(stats: CacheStatsBefore | CacheStatsAfter) -> int:
             stats.record(hit=i % 2 == 0)
 
     threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # switch threads every microsecond on a GIL build
-    try:
+    with preemption(probability=0.3, seed=1, targets=["__main__"]):
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
-        sys.setswitchinterval(previous)
     return stats.hits + stats.misses
 
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -47,20 +46,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# A test that shows an unsafe twin failing is named for it (..._twin_..., ..._catches_...,
-# ..._upstream...). The twin fails on every run because its race window is widened to a
-# known size; N copies of the test at once under pytest-run-parallel change that timing, so
-# such a test runs in one thread there (it still runs in every mode).
-_TWIN_TEST = re.compile(r"twin|catch|upstream|fails_on")
-_TWIN_REASON = (
-    "shows an unsafe twin failing inside a widened race window; parallel copies of the test "
-    "would change the window's timing"
-)
+# A test that shows an unsafe twin failing carries @pytest.mark.twin (registered in
+# pyproject.toml). N copies of it at once under pytest-run-parallel would change the
+# interleavings it forces or explores, so such a test runs in one thread there (it still
+# runs in every mode).
+_TWIN_REASON = "shows an unsafe twin failing; parallel copies would change its interleavings"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if _TWIN_TEST.search(item.name) and item.get_closest_marker("thread_unsafe") is None:
+        if item.get_closest_marker("twin") and item.get_closest_marker("thread_unsafe") is None:
             item.add_marker(pytest.mark.thread_unsafe(reason=_TWIN_REASON))
 
 

@@ -43,7 +43,6 @@ import pytest
 from cortex.config_manager import ConfigManager
 from cortex.context_memory import ContextMemory, MemoryEntry
 from cortex.demos.ledger import LEDGER
-from cortex.demos.sqlite import StaticProbe
 from cortex.dependency_resolver import generate_index_text, is_valid_package_name, parse_packages
 from cortex.graceful_degradation import ResponseCache
 from cortex.hardware_detection import HardwareDetector, SystemInfo
@@ -64,6 +63,7 @@ from cortex.utils.db_pool import (
     get_connection_pool,
 )
 from cortex.utils.locked_file import CorruptFileError, read_json
+from tests.support.fakes import StaticProbe
 
 REPO = Path(__file__).resolve().parent.parent
 AREA = "bad input"

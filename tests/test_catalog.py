@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cortex.demos.catalog import RACES, RaceEntry
+from cortex.race_catalog import RACES, RaceEntry
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -132,6 +132,7 @@ def test_preferences_updates_from_threads_are_never_lost(cortex_dir: Path) -> No
     assert count_in_threads("safe-prefs", prefs, threads=8, increments=8) == 64
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_upstreams_per_instance_lock(cortex_dir: Path) -> None:
     prefs = cortex_dir / "preferences.yaml"
     cortex_dir.mkdir()
@@ -144,10 +145,12 @@ def test_preferences_updates_from_processes_are_never_lost(cortex_dir: Path) -> 
     assert count_in_processes("safe-prefs", prefs, processes=3, increments=12) == 36
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_processes_writing_in_place(cortex_dir: Path) -> None:
     prefs = cortex_dir / "preferences.yaml"
     cortex_dir.mkdir()
-    assert count_in_processes("unsafe-prefs", prefs, processes=3, increments=12) < 36
+    # Enough updates that the two processes overlap whatever their start-up skew.
+    assert count_in_processes("unsafe-prefs", prefs, processes=2, increments=200) < 400
 
 
 # --------------------------------------------------------------------------------------
@@ -211,11 +214,12 @@ def test_readers_never_see_a_torn_export(cortex_dir: Path, tmp_path: Path) -> No
     assert _torn_yaml_reads(out, lambda: manager.export_configuration(out)) == 0
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_upstreams_in_place_export(tmp_path: Path) -> None:
     packages = [{"name": f"pkg{i}", "version": "1.0"} for i in range(501)]
     text = yaml.safe_dump({"cortex_version": "0.1.0", "packages": packages})
     out = tmp_path / "system.yaml"
-    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text, window=0.002)) > 0
+    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text)) > 0
 
 
 def test_validate_compatibility(cortex_dir: Path) -> None:

@@ -119,6 +119,7 @@ def test_32_threads_pattern_frequency_equals_entries(memory: ContextMemory, tmp_
     assert memory.get_patterns(min_confidence=0.0)[0].frequency == 128
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_two_transaction_twin_loses_pattern_updates(tmp_path: Path) -> None:
     db = tmp_path / "twin.db"
@@ -148,6 +149,7 @@ def test_an_interaction_and_its_pattern_commit_together(
     assert _count(tmp_path / "memory.db", "SELECT COUNT(*) FROM memory_entries") == 1
 
 
+@pytest.mark.twin
 def test_the_twin_leaves_an_entry_no_pattern_counts(tmp_path: Path) -> None:
     twin = UnsafeContextMemory(tmp_path / "twin.db")
     twin.fail_pattern_update = True
@@ -176,6 +178,7 @@ def test_several_processes_record_into_one_database(tmp_path: Path) -> None:
     assert _count(db, "SELECT frequency FROM patterns") == 60
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_without_loss(tmp_path: Path) -> None:
     db = tmp_path / "context_memory.db"
     with sqlite3.connect(db) as raw:

@@ -1,6 +1,6 @@
 """Crash safety: a writer killed with SIGKILL at a random moment never leaves a torn file.
 
-A fresh helper process (:func:`cortex.demos.files.crash_trials`) forks one writer per
+A fresh helper process (:func:`tests.support.file_crash.crash_trials`) forks one writer per
 trial. The writer rewrites a 200 kB file in a loop; the helper waits for its first
 complete write, sleeps a random 0-10 ms and kills it with ``SIGKILL``: no ``finally``, no
 ``atexit``, no flush. The file must then parse and hold either the old document or the new
@@ -21,12 +21,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cortex.demos.ledger import LEDGER
 from cortex.utils.file_lock import path_lock
 from cortex.utils.locked_file import read_json
 
 REPO = Path(__file__).resolve().parent.parent
-HELPER = "from cortex.demos.files import crash_trials_main; crash_trials_main()"
+HELPER = "from tests.support.file_crash import crash_trials_main; crash_trials_main()"
 
 
 def _run_helpers(kind: str, directory: Path, trials_per_helper: int) -> list[dict[str, Any]]:
@@ -71,6 +73,7 @@ def test_100_killed_atomic_writers_leave_old_or_new_content(tmp_path: Path) -> N
     assert any(o["temp_left"] for o in outcomes)
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_in_place_writes(tmp_path: Path) -> None:
     outcomes = _run_helpers("inplace", tmp_path, 20)
     assert len(outcomes) == 40

@@ -1,6 +1,6 @@
 """Crash safety of the SQLite stores: SIGKILL at random moments loses no committed transaction.
 
-A fresh, single-threaded helper process (``python -m cortex.demos.crash``) forks one writer
+A fresh, single-threaded helper process (``python -m tests.support.crash``) forks one writer
 per trial. The writer commits transactions in a loop and acknowledges each one on a pipe
 *after* it committed; the helper waits for the first acknowledgement, sleeps a random
 0-10 ms (seeded) and kills the writer with ``SIGKILL``. After every kill the database must
@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from cortex.demos.crash import KINDS
 from cortex.demos.ledger import LEDGER, area_for
+from tests.support.crash import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
 HELPERS = 2
@@ -43,7 +43,7 @@ def _run_helpers(kind: str, directory: Path, trials_per_helper: int) -> list[lis
             [
                 sys.executable,
                 "-m",
-                "cortex.demos.crash",
+                "tests.support.crash",
                 kind,
                 str(directory / f"helper-{index}"),
                 str(trials_per_helper),
@@ -89,6 +89,7 @@ def test_100_killed_writers_lose_no_committed_transaction(tmp_path: Path, kind: 
     assert any(o["in_flight"] == "open" and not o["in_flight_committed"] for o in outcomes)
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_an_acknowledgement_sent_before_commit(tmp_path: Path) -> None:
     per_helper = _run_helpers("early-ack", tmp_path, 20)
     outcomes = [o for trials in per_helper for o in trials]
@@ -102,7 +103,7 @@ def test_the_same_check_catches_an_acknowledgement_sent_before_commit(tmp_path: 
 
 def test_the_driver_refuses_an_unknown_kind(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "cortex.demos.crash", "nope", str(tmp_path), "1", "0"],
+        [sys.executable, "-m", "tests.support.crash", "nope", str(tmp_path), "1", "0"],
         capture_output=True,
         text=True,
         cwd=REPO,

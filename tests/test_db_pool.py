@@ -87,6 +87,7 @@ def test_a_write_is_visible_from_another_connection(pool: SQLiteConnectionPool, 
     assert pool.stats().in_use == 0
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_upstreams_lost_commit(db: Path) -> None:
     leaky = demo.LeakyPool(db, pool_size=2, timeout=0.05)
     try:
@@ -140,6 +141,7 @@ def test_use_from_another_thread_inside_the_block_raises(pool: SQLiteConnectionP
     assert len(errors) == 1
 
 
+@pytest.mark.twin
 def test_upstreams_pool_lets_a_returned_connection_be_used(db: Path) -> None:
     """The twin: nothing stops use after return, so two threads can share a connection."""
     leaky = demo.LeakyPool(db, pool_size=1, timeout=0.05)
@@ -627,6 +629,7 @@ def test_corrupt_files_raise_and_stay_untouched(tmp_path: Path) -> None:
         assert _sha256(path) == before, name
 
 
+@pytest.mark.twin
 def test_upstreams_eager_wal_switch_rewrites_a_damaged_file(tmp_path: Path) -> None:
     """The twin: switching to WAL without a check changes the damaged file's bytes."""
     path = tmp_path / "page2.db"

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.resolver_cache import (
     UnsafeResolutionCache,
     mutate_shared_result,
     race_resolution_cache,
+    resolution_model,
 )
 from cortex.dependency_resolver import (
     APT_HELPER,
@@ -216,17 +218,29 @@ def test_engines_give_identical_results(tmp_path: Path) -> None:
         assert pool.resolve_many(packages) == serial
 
 
+CACHE = "cortex.demos.resolver_cache"
+UTILS = "cortex.utils.thread_utils"
+
+
 def test_fixed_cache_resolves_once_for_50_threads(index: PackageIndex) -> None:
     outcome = race_resolution_cache(ResolutionCache, DependencyResolver(index), "web")
     assert outcome.safe, outcome
 
 
-def test_unsafe_cache_twin_resolves_many_times(index: PackageIndex) -> None:
-    outcome = race_resolution_cache(UnsafeResolutionCache, DependencyResolver(index), "web")
-    assert outcome.resolutions > 1, outcome
-    assert not outcome.safe
+@pytest.mark.twin
+def test_unsafe_cache_twin_resolves_many_times() -> None:
+    report = show_race(resolution_model(UnsafeResolutionCache), targets=[CACHE], budget=100)
+    assert report.found, report.details()
+    assert "2 resolutions" in report.error
 
 
+def test_fixed_cache_holds_under_every_explored_schedule() -> None:
+    model = resolution_model(ResolutionCache)
+    check = check_fix(model, targets=[CACHE, "cortex.dependency_resolver", UTILS], budget=100)
+    assert check.held, check.error
+
+
+@pytest.mark.twin
 def test_unsafe_cache_twin_shares_one_mutable_answer(index: PackageIndex) -> None:
     resolver = DependencyResolver(index)
     unsafe = UnsafeResolutionCache(resolver.resolve)

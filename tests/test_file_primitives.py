@@ -206,6 +206,7 @@ def test_threads_with_their_own_instances_lose_no_update(tmp_path: Path) -> None
     assert count_in_threads("safe", tmp_path / "c.json", threads=8, increments=10) == 80
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_per_instance_locks(tmp_path: Path) -> None:
     assert count_in_threads("unsafe", tmp_path / "c.json", threads=8, increments=10) < 80
 
@@ -214,8 +215,10 @@ def test_processes_lose_no_update(tmp_path: Path) -> None:
     assert count_in_processes("safe", tmp_path / "c.json", processes=3, increments=15) == 45
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_unlocked_processes(tmp_path: Path) -> None:
-    assert count_in_processes("unsafe", tmp_path / "c.json", processes=3, increments=15) < 45
+    # Enough updates that the processes overlap whatever their start-up skew.
+    assert count_in_processes("unsafe", tmp_path / "c.json", processes=3, increments=100) < 300
 
 
 # --------------------------------------------------------------------------------------
@@ -229,10 +232,9 @@ def test_readers_never_see_a_torn_atomic_write(tmp_path: Path) -> None:
     assert outcome.torn == 0
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_in_place_writes(tmp_path: Path) -> None:
-    outcome = torn_reads(
-        lambda p, t: unsafe_write_text(p, t, window=0.002), tmp_path / "cache.json", writes=30
-    )
+    outcome = torn_reads(unsafe_write_text, tmp_path / "cache.json", writes=30)
     assert outcome.torn > 0
 
 

@@ -10,7 +10,13 @@ import pytest
 
 import cortex.graceful_degradation as gd
 from cortex.demos.harness import run_python_processes, run_together
-from cortex.demos.shared_state import UnsafeFailureTracker, race_failures, tiny_switch_interval
+from cortex.demos.interleavings import show_race
+from cortex.demos.shared_state import (
+    UnsafeFailureTracker,
+    failure_model,
+    race_failures,
+    tiny_switch_interval,
+)
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools, get_connection_pool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,9 +103,12 @@ def test_failures_from_100_threads_are_all_counted(cache: gd.ResponseCache) -> N
     assert manager.current_mode == gd.FallbackMode.PATTERN_MATCHING
 
 
-@pytest.mark.stress
+@pytest.mark.twin
 def test_the_unsafe_twin_loses_failures() -> None:
-    assert race_failures(UnsafeFailureTracker(), threads=100, checks=5) < 500
+    model = failure_model(UnsafeFailureTracker)
+    report = show_race(model, targets=["cortex.demos.shared_state"], budget=100)
+    assert report.found, report.details()
+    assert "1 counted" in report.error
 
 
 @pytest.mark.stress
@@ -155,6 +164,7 @@ def test_the_manager_is_one_instance_across_100_threads() -> None:
     assert gd.process_with_fallback("install redis")["source"] == "pattern_matching"
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_without_loss(tmp_path: Path) -> None:
     db = tmp_path / "response_cache.db"
     with sqlite3.connect(db) as raw:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from cortex.demos.harness import run_python_processes, run_together
-from cortex.demos.sqlite import LeakyPool, RecordingRunner, StaticProbe
+from cortex.demos.sqlite import LeakyPool
 from cortex.installation_history import (
     InstallationHistory,
     InstallationRecord,
@@ -28,6 +28,7 @@ from cortex.installation_history import (
     extract_packages,
 )
 from cortex.utils.db_pool import close_all_pools
+from tests.support.fakes import RecordingRunner, StaticProbe
 
 pytestmark = pytest.mark.thread_unsafe(
     reason=(
@@ -362,6 +363,7 @@ def test_32_threads_mixed_reads_and_writes(ledger: InstallationHistory) -> None:
     assert len(ledger.get_history(limit=0)) == 128
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_same_check_fails_on_upstreams_pool(ledger: InstallationHistory) -> None:
     leaky = LeakyPool(ledger.db_path, pool_size=5, timeout=0.02)
@@ -377,7 +379,8 @@ def test_the_same_check_fails_on_upstreams_pool(ledger: InstallationHistory) -> 
 _CHILD = """
 import sys
 from datetime import datetime
-from cortex.demos.sqlite import LeakyPool, StaticProbe
+from cortex.demos.sqlite import LeakyPool
+from tests.support.fakes import StaticProbe
 from cortex.installation_history import InstallationHistory, InstallationStatus, InstallationType
 from cortex.utils.db_pool import close_all_pools
 
@@ -432,6 +435,7 @@ CREATE INDEX IF NOT EXISTS idx_timestamp ON installations(timestamp);
 """
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_with_every_row(
     tmp_path: Path, probe: StaticProbe, runner: RecordingRunner
 ) -> None:

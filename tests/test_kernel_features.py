@@ -61,6 +61,7 @@ def test_a_saved_profile_is_committed_and_the_next_writer_is_not_locked(tmp_path
     assert {p.name for p in limits.list_all()} == {"llm", "other"}
 
 
+@pytest.mark.twin
 def test_the_lost_commit_twin_hides_the_write_and_locks_the_next_writer(tmp_path: Path) -> None:
     db = tmp_path / "limits.db"
     twin = LostCommitLimitsDatabase(db)
@@ -130,6 +131,7 @@ def test_several_processes_save_profiles(tmp_path: Path) -> None:
     assert _read(db, "SELECT COUNT(*) FROM profiles") == [(60,)]
 
 
+@pytest.mark.twin
 def test_upstream_limits_and_pools_open_without_loss(tmp_path: Path) -> None:
     limits_db, kv_db = tmp_path / "limits.db", tmp_path / "kv_cache.db"
     with sqlite3.connect(limits_db) as raw:

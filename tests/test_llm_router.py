@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from cortex.demos.harness import run_together
-from cortex.demos.llm_stats import LockedStats, UnsafeStats, race_stats
+from cortex.demos.interleavings import check_fix, show_race
+from cortex.demos.llm_stats import LockedStats, UnsafeStats, race_stats, stats_model
 from cortex.dependency_resolver import PackageIndex, generate_index_text, parse_packages
 from cortex.llm_router import (
     AllProvidersFailedError,
@@ -175,12 +176,20 @@ def test_snapshots_stay_consistent_while_resetting(index: PackageIndex) -> None:
     assert all(run_together(work, 100))
 
 
-@pytest.mark.stress
+STATS = "cortex.demos.llm_stats"
+
+
+@pytest.mark.twin
 def test_the_unsafe_twin_counter_loses_updates() -> None:
-    unsafe = race_stats(UnsafeStats(window=0.001), threads=100, per_thread=5)
-    assert not unsafe.exact, unsafe
-    assert unsafe.counted_requests < unsafe.expected_requests
-    fixed = race_stats(LockedStats(window=0.0), threads=100, per_thread=5)
+    report = show_race(stats_model(UnsafeStats), targets=[STATS], budget=100)
+    assert report.found, report.details()
+    assert "update lost" in report.error
+
+
+def test_the_locked_counter_holds_under_every_explored_schedule() -> None:
+    check = check_fix(stats_model(LockedStats), targets=[STATS], budget=100)
+    assert check.held, check.error
+    fixed = race_stats(LockedStats(), threads=100, per_thread=5)
     assert fixed.exact, fixed
 
 

@@ -66,7 +66,9 @@ def make_logger(tmp_path: Path) -> Iterator[MakeLogger]:
 
 # -- several processes, one rotating file -------------------------------------------------
 
-PROCESSES, LINES, MAX_BYTES, BACKUPS = 4, 250, 4096, 60
+# No pause is added to either handler: 1,000 lines per process keep the four processes
+# rotating at the same time whatever their start-up skew; 200 backups outlast every rotation.
+PROCESSES, LINES, MAX_BYTES, BACKUPS = 4, 1000, 4096, 200
 
 
 def test_processes_sharing_one_log_lose_and_duplicate_nothing(tmp_path: Path) -> None:
@@ -86,6 +88,7 @@ def test_processes_sharing_one_log_lose_and_duplicate_nothing(tmp_path: Path) ->
     assert outcome.intact
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_the_standard_rotating_handler(tmp_path: Path) -> None:
     outcome = run_rotation(
         "stdlib",
@@ -133,6 +136,7 @@ def test_overlapping_operations_with_one_name_are_both_timed_right(
     assert logger.running_operations() == []
 
 
+@pytest.mark.twin
 def test_the_timing_check_catches_timings_keyed_by_name() -> None:
     clock = ManualClock()
     twin = UnsafeOperationTimer(clock)

@@ -144,11 +144,12 @@ def test_threads_with_their_own_managers_lose_no_notification(tmp_path: Path) ->
     assert len({e["title"] for e in history}) == 80
 
 
+@pytest.mark.twin
 def test_the_same_check_catches_a_per_instance_lock(tmp_path: Path) -> None:
     # Upstream appended to the history with a read-modify-write under a per-instance
     # lock and an in-place write: the twin is that pattern on a counter.
     path = tmp_path / "notification_history.json"
-    stores = [UnsafeJsonFile(path, window=0.001) for _ in range(8)]
+    stores = [UnsafeJsonFile(path) for _ in range(8)]
 
     def send_ten(index: int) -> None:
         for _ in range(10):

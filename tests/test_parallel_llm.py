@@ -208,6 +208,7 @@ def test_zero_turns_the_limit_off() -> None:
 # -- reuse across batches, threads and event loops ------------------------------------------
 
 
+@pytest.mark.twin
 def test_the_unsafe_twin_breaks_on_its_second_event_loop() -> None:
     outcome = run_two_batches(LoopBoundExecutor(max_concurrent=2))
     assert outcome.first_ok

@@ -49,6 +49,7 @@ def _run_threads(work: object, pool: bool = False) -> None:
         thread.join()
 
 
+@pytest.mark.twin
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_unlocked_counter_twin_loses_updates_under_preemption(backend: str) -> None:
     counter = Counter()
@@ -68,6 +69,7 @@ def test_locked_counter_keeps_every_update_under_preemption(backend: str) -> Non
     assert run.switches > 0, run.describe()
 
 
+@pytest.mark.twin
 def test_pool_threads_started_inside_the_block_are_preempted() -> None:
     counter = Counter()
     with preemption(0.2, seed=3, targets=[__name__]) as run:

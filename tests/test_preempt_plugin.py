@@ -85,6 +85,7 @@ def test_without_preempt_both_counters_pass(project: pytest.Pytester) -> None:
     assert "preempt:" not in result.stdout.str()
 
 
+@pytest.mark.twin
 def test_preempt_fails_the_unlocked_counter_catches_and_passes_the_locked(
     project: pytest.Pytester,
 ) -> None:

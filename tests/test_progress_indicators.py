@@ -1,7 +1,8 @@
 """progress_indicators: one animation thread, always joined, untorn messages, exact trackers.
 
 Every concurrency check runs twice: on the fix, where it must hold, and on the unsafe twin
-from ``cortex.demos.spinner``, where it must fail (on every run: the windows are widened).
+from ``cortex.demos.spinner``, where it must fail: the life-cycle checks on every run with
+real threads, the torn message and the lost counts under explored (or forced) interleavings.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 
 from cortex import progress_indicators as pi
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.spinner import (
     PipeCapture,
     TerminalCapture,
@@ -23,6 +25,8 @@ from cortex.demos.spinner import (
     check_spinner,
     hammer_counter,
     rendered_messages,
+    torn_message_model,
+    tracker_model,
 )
 from cortex.progress_indicators import (
     FallbackProgress,
@@ -33,6 +37,8 @@ from cortex.progress_indicators import (
 )
 
 INTERVAL = 0.002  # fast frames: more chances for a torn one to be drawn
+SPINNER = "cortex.demos.spinner"
+PROGRESS = "cortex.progress_indicators"
 
 
 def _fixed(stream: TerminalCapture) -> FallbackProgress:
@@ -61,13 +67,25 @@ def test_fixed_spinner_passes_every_concurrency_check() -> None:
     reason="the twin's unjoined threads must still be asleep when it restarts; parallel "
     "copies of this test starve them past the animation interval"
 )
+@pytest.mark.twin
 def test_the_same_checks_catch_the_unsafe_twin() -> None:
     outcome = check_spinner(_twin)
     assert outcome.threads_after_start == 8  # one thread per start() call
     assert outcome.alive_after_fail > 0  # fail() never joins
     assert outcome.threads_after_restart > 1  # the unjoined thread came back to life
-    assert outcome.torn_frames > 0  # text drawn with another message's width
     assert not outcome.safe
+
+
+@pytest.mark.twin
+def test_the_twin_draws_a_torn_message_under_some_schedule() -> None:
+    report = show_race(torn_message_model(_twin), targets=[SPINNER], budget=100)
+    assert report.found, report.details()
+    assert "never set" in report.error
+
+
+def test_the_fixed_spinner_never_draws_a_torn_message() -> None:
+    check = check_fix(torn_message_model(_fixed), targets=[SPINNER, PROGRESS], budget=100)
+    assert check.held, check.error
 
 
 def hammer_life_cycle(spinner: FallbackProgress | UnsafeSpinner) -> tuple[int, int]:
@@ -108,6 +126,7 @@ def test_many_threads_hammering_start_update_stop_never_leave_a_thread() -> None
     assert not spinner.is_running
 
 
+@pytest.mark.twin
 def test_the_hammer_catches_the_unsafe_twin() -> None:
     twin = UnsafeSpinner(TerminalCapture(), interval=INTERVAL)
     most, _errors = hammer_life_cycle(twin)
@@ -195,10 +214,13 @@ def test_download_tracker_counts_every_byte_from_many_threads() -> None:
     assert tracker.downloaded == expected
 
 
+@pytest.mark.twin
 def test_the_download_check_catches_the_unlocked_tracker() -> None:
-    twin = UnsafeDownloadTracker(10**9)
-    expected, counted = hammer_counter(lambda _i: twin.update(1), lambda: twin.downloaded)
-    assert counted < expected
+    model = tracker_model(
+        lambda: UnsafeDownloadTracker(10**9), lambda t: t.update(1), lambda t: t.downloaded
+    )
+    report = show_race(model, targets=[SPINNER], budget=100)
+    assert report.found, report.details()
 
 
 def test_multi_step_tracker_counts_steps_completed_from_many_threads() -> None:
@@ -219,10 +241,13 @@ def test_multi_step_tracker_counts_steps_completed_from_many_threads() -> None:
     assert tracker.context.status == "completed"
 
 
+@pytest.mark.twin
 def test_the_step_count_check_catches_the_unlocked_counter() -> None:
-    twin = UnsafeStepCounter(8 * 200)
-    expected, counted = hammer_counter(twin.complete_step, lambda: twin.completed)
-    assert counted < expected
+    model = tracker_model(
+        lambda: UnsafeStepCounter(2), lambda t: t.complete_step(0), lambda t: t.completed
+    )
+    report = show_race(model, targets=[SPINNER], budget=100)
+    assert report.found, report.details()
 
 
 def test_multi_step_fail_and_skip_are_reported() -> None:

@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from cortex.demos.ledger import LEDGER
-from cortex.demos.sqlite import StaticProbe
 from cortex.utils.db_pool import close_all_pools
+from tests.support.fakes import StaticProbe
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "cortex"
@@ -144,6 +144,7 @@ def test_every_store_keeps_its_files_private(fresh_home: Path) -> None:
     assert _violations(root) == {}
 
 
+@pytest.mark.twin
 def test_the_permission_check_catches_a_world_readable_file(tmp_path: Path) -> None:
     root = tmp_path / ".cortex"
     root.mkdir(mode=0o700)

@@ -12,8 +12,10 @@ import pytest
 
 import cortex.semantic_cache as sc
 from cortex.demos.harness import run_python_processes, run_together
+from cortex.demos.interleavings import show_race
 from cortex.demos.shared_state import (
     UnsafeCountingCache,
+    counter_model,
     race_counters,
     race_single_flight,
     tiny_switch_interval,
@@ -140,6 +142,8 @@ def test_unwritable_system_path_falls_back_to_home(
 
 # -- concurrency ----------------------------------------------------------------------
 
+TWINS = "cortex.demos.shared_state"
+
 
 @pytest.mark.stress
 def test_exact_hit_and_miss_counts_from_100_threads(cache: SemanticCache) -> None:
@@ -148,10 +152,11 @@ def test_exact_hit_and_miss_counts_from_100_threads(cache: SemanticCache) -> Non
     assert (outcome.hits, outcome.misses) == (1000, 1000)
 
 
-@pytest.mark.stress
+@pytest.mark.twin
 def test_the_unsafe_twin_loses_counter_updates() -> None:
-    outcome = race_counters(UnsafeCountingCache(), threads=100, lookups_per_thread=20)
-    assert outcome.lost > 0, outcome
+    report = show_race(counter_model(UnsafeCountingCache), targets=[TWINS], budget=100)
+    assert report.found, report.details()
+    assert "1 counted" in report.error
 
 
 def _mixed_workload(cache: sc.SemanticCache | UnsafeCountingCache) -> tuple[int, int]:
@@ -183,11 +188,10 @@ def test_32_threads_mixed_reads_and_writes(cache: SemanticCache, tmp_path: Path)
     raw.close()
 
 
-@pytest.mark.stress
-def test_32_threads_mixed_on_the_unsafe_twin_lose_counts() -> None:
-    own_hits, counted = _mixed_workload(UnsafeCountingCache())
+def test_32_threads_mixed_on_the_unsafe_twin_read_back_their_writes() -> None:
+    # Its dictionary is fine; only its counters race (see the exploration test above).
+    own_hits, _counted = _mixed_workload(UnsafeCountingCache())
     assert own_hits == 320
-    assert counted < 640
 
 
 def test_single_flight_one_llm_call_for_50_threads(cache: SemanticCache) -> None:
@@ -289,6 +293,7 @@ def _upstream_database(path: Path) -> None:
     raw.close()
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_without_loss(tmp_path: Path) -> None:
     db = tmp_path / "upstream.db"
     _upstream_database(db)

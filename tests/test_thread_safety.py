@@ -65,7 +65,6 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     from cortex.config_manager import ConfigManager
     from cortex.context_memory import ContextMemory, MemoryEntry
     from cortex.demos.spinner import PipeCapture, animation_threads
-    from cortex.demos.sqlite import StaticProbe
     from cortex.dependency_resolver import generate_index_text, parse_packages
     from cortex.installation_history import InstallationHistory, InstallationType
     from cortex.llm_router import LLMRouter
@@ -76,6 +75,7 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     from cortex.semantic_cache import SemanticCache
     from cortex.transaction_history import TransactionHistory, TransactionType
     from cortex.utils.db_pool import close_all_pools, get_connection_pool
+    from tests.support.fakes import StaticProbe
 
     # Generous checkout waits: 100 threads share 5 connections per store, and under make
     # stress every instruction of cortex is slowed; the 5 s default is a latency bound.

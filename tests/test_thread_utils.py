@@ -7,13 +7,18 @@ import time
 import pytest
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.singletons import (
     ConstructionCounter,
     UnsafeLazySingleton,
     UnsafeSingleFlight,
     race_singleton,
+    singleton_model,
 )
 from cortex.utils.thread_utils import LazySingleton, SingleFlight, reset_singletons
+
+SINGLETONS = "cortex.demos.singletons"
+UTILS = "cortex.utils.thread_utils"
 
 
 def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
@@ -23,11 +28,17 @@ def test_lazy_singleton_builds_exactly_one_under_a_race() -> None:
     assert outcome.safe
 
 
+@pytest.mark.twin
 def test_the_race_check_catches_the_unsafe_twin() -> None:
-    # The same check must fail on upstream's check-then-act, or it proves nothing.
-    outcome = race_singleton(UnsafeLazySingleton, threads=100)
-    assert outcome.constructed > 1
-    assert not outcome.safe
+    # The same model must fail on upstream's check-then-act, or it proves nothing.
+    report = show_race(singleton_model(UnsafeLazySingleton), targets=[SINGLETONS], budget=100)
+    assert report.found, report.details()
+    assert "2 instances built" in report.error
+
+
+def test_lazy_singleton_holds_under_every_explored_schedule() -> None:
+    check = check_fix(singleton_model(LazySingleton), targets=[SINGLETONS, UTILS], budget=100)
+    assert check.held, check.error
 
 
 def test_a_failing_factory_stores_nothing_and_is_retried() -> None:

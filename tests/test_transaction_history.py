@@ -22,7 +22,7 @@ import pytest
 import cortex.transaction_history as th
 from cortex.demos.harness import run_python_processes, run_together
 from cortex.demos.singletons import UnsafeLazySingleton
-from cortex.demos.sqlite import LeakyPool, RecordingRunner, StaticProbe
+from cortex.demos.sqlite import LeakyPool
 from cortex.transaction_history import (
     CommandResult,
     DpkgProbe,
@@ -36,6 +36,7 @@ from cortex.transaction_history import (
     rollback_argv,
 )
 from cortex.utils.db_pool import close_all_pools
+from tests.support.fakes import RecordingRunner, StaticProbe
 
 pytestmark = pytest.mark.thread_unsafe(
     reason=(
@@ -320,6 +321,7 @@ def test_32_threads_mixed_reads_and_writes(history: TransactionHistory) -> None:
     assert stats["by_type"]["remove"] == 64
 
 
+@pytest.mark.twin
 @pytest.mark.stress
 def test_the_same_check_fails_on_upstreams_pool(history: TransactionHistory) -> None:
     leaky = LeakyPool(history.db_path, pool_size=5, timeout=0.02)
@@ -364,7 +366,8 @@ def test_module_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 _CHILD = """
 import sys
-from cortex.demos.sqlite import LeakyPool, StaticProbe
+from cortex.demos.sqlite import LeakyPool
+from tests.support.fakes import StaticProbe
 from cortex.transaction_history import TransactionHistory, TransactionType
 from cortex.utils.db_pool import close_all_pools
 
@@ -439,6 +442,7 @@ def _upstream_row(i: int, status: str = "completed") -> tuple[object, ...]:
     )
 
 
+@pytest.mark.twin
 def test_an_upstream_database_opens_with_every_row(tmp_path: Path, probe: StaticProbe) -> None:
     path = tmp_path / "transaction_history.db"
     raw = sqlite3.connect(path)

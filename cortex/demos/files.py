@@ -12,19 +12,19 @@ Two unsafe patterns the audit found in ``hardware_detection``, ``config_manager`
   :class:`UnsafePreferences` are the twins.
 
 The fixes are :func:`cortex.utils.atomic_file.atomic_write_text` and
-:func:`cortex.utils.locked_file.update_json` (or ``update_yaml``). Each twin sleeps for a
-``window`` between its read and its write (or inside its write), as real I/O would, so the
-race shows on every run, on GIL builds too. Process workers are module-level functions so
-that ``multiprocessing``'s ``spawn`` start method can import them.
+:func:`cortex.utils.locked_file.update_json` (or ``update_yaml``). The twins are upstream's
+code as written, with no sleep: these races live in the file system, where every
+``open``, ``read`` and ``write`` releases the GIL, so real threads and real processes show
+them on any build (an explorer that controls Python bytecodes would not: it runs each
+system call as one step). Process workers are module-level functions so that
+``multiprocessing``'s ``spawn`` start method can import them.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -61,9 +61,6 @@ __all__ = [
     "count_detections",
     "count_in_processes",
     "count_in_threads",
-    "crash_trials",
-    "crash_trials_main",
-    "crash_writer",
     "detect_worker",
     "increment_worker",
     "torn_reads",
@@ -74,19 +71,16 @@ __all__ = [
 COUNTER_KEY = "counter"
 
 
-def unsafe_write_text(path: str | os.PathLike[str], text: str, *, window: float = 0.0) -> None:
-    """The unsafe twin of an atomic write: truncate in place, then write in two halves.
+def unsafe_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """The unsafe twin of an atomic write: truncate in place, then write.
 
-    ``window`` seconds pass between the halves (a slow disk, a big document): a reader or a
-    crash in that window finds a torn file.
+    Upstream's cache and preference writes (``cortex/hardware_detection.py`` lines 312-313,
+    ``cortex/notification_manager.py`` lines 69-70): ``open(path, "w")`` empties the file
+    at once and the new content arrives later, so a reader in between, or a crash, finds an
+    empty or half-written file.
     """
-    half = len(text) // 2
     with open(path, "w", encoding="utf-8") as handle:  # truncates: the old content is gone
-        handle.write(text[:half])
-        handle.flush()
-        if window:
-            time.sleep(window)
-        handle.write(text[half:])
+        handle.write(text)
 
 
 class CounterStore(Protocol):
@@ -104,9 +98,8 @@ class UnsafeJsonFile:
     torn file silently resets the data. Do not use; it exists to be caught.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.window = window
         # Guards this instance's read-modify-write only: every other instance, and every
         # other process, has its own lock. That is the bug.
         self._lock = threading.Lock()
@@ -121,11 +114,10 @@ class UnsafeJsonFile:
         return value if isinstance(value, dict) else {}
 
     def increment(self) -> None:
-        """Read, wait ``window`` s (the race window), write back in place."""
+        """Read, add one, write back in place (upstream ``notification_manager.py`` 52-53)."""
         with self._lock:
             data = self.read()
             data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
-            time.sleep(self.window)
             with open(self.path, "w", encoding="utf-8") as handle:
                 json.dump(data, handle)
 
@@ -133,27 +125,28 @@ class UnsafeJsonFile:
 class SafeJsonFile:
     """The fix with the same call shape: :func:`~cortex.utils.locked_file.update_json`."""
 
-    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.window = window
 
     def increment(self) -> None:
-        """Read, wait ``window`` s, write atomically: all under the cross-process lock."""
+        """Read, add one, write atomically: all under the cross-process lock."""
 
         def add_one(data: dict[str, Any]) -> dict[str, Any]:
             data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
-            time.sleep(self.window)  # the same window: the lock must make it harmless
             return data
 
         _lf().update_json(self.path, add_one)
 
 
 class UnsafePreferences:
-    """Upstream's preferences store: YAML, per-instance lock, in-place write. Unsafe twin."""
+    """Upstream's preferences store: YAML, per-instance lock, in-place write. Unsafe twin.
 
-    def __init__(self, path: str | os.PathLike[str], *, window: float = 0.002) -> None:
+    Upstream: ``cortex/config_manager.py``, ``_save_preferences`` (line 302 writes the file
+    in place) under the instance's own ``threading.Lock``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.window = window
         # Guards this instance only (see UnsafeJsonFile).
         self._lock = threading.Lock()
 
@@ -166,11 +159,10 @@ class UnsafePreferences:
         return value if isinstance(value, dict) else {}
 
     def increment(self) -> None:
-        """Add one to the ``counter`` preference: load, wait, write in place."""
+        """Add one to the ``counter`` preference: load, add, write in place."""
         with self._lock:
             prefs = self.load()
             prefs[COUNTER_KEY] = int(prefs.get(COUNTER_KEY, 0)) + 1
-            time.sleep(self.window)
             self.path.write_bytes(_lf().dump_yaml(prefs))
 
 
@@ -188,31 +180,29 @@ def _read_counter(path: Path, *, kind: str = "safe") -> int:
     return int(_lf().read_json(path, default={}).get(COUNTER_KEY, 0))
 
 
-def _store(kind: str, path: Path, window: float) -> CounterStore:
+def _store(kind: str, path: Path) -> CounterStore:
     if kind == "unsafe":
-        return UnsafeJsonFile(path, window=window)
+        return UnsafeJsonFile(path)
     if kind == "safe":
-        return SafeJsonFile(path, window=window)
+        return SafeJsonFile(path)
     if kind == "unsafe-prefs":
-        return UnsafePreferences(path, window=window)
+        return UnsafePreferences(path)
     if kind == "safe-prefs":
         from cortex.config_manager import ConfigManager  # noqa: PLC0415 - avoids a cycle
 
-        return _PreferencesCounter(ConfigManager(config_dir=path.parent), window)
+        return _PreferencesCounter(ConfigManager(config_dir=path.parent))
     raise ValueError(f"unknown store kind {kind!r}")
 
 
 class _PreferencesCounter:
     """The fixed preferences store (ConfigManager) with the CounterStore call shape."""
 
-    def __init__(self, manager: Any, window: float) -> None:
+    def __init__(self, manager: Any) -> None:
         self.manager = manager
-        self.window = window
 
     def increment(self) -> None:
         def add_one(prefs: dict[str, Any]) -> dict[str, Any]:
             prefs[COUNTER_KEY] = int(prefs.get(COUNTER_KEY, 0)) + 1
-            time.sleep(self.window)
             return prefs
 
         self.manager.update_preferences(add_one)
@@ -224,7 +214,6 @@ def count_in_threads(
     *,
     threads: int = 8,
     increments: int = 10,
-    window: float = 0.002,
 ) -> int:
     """``threads`` threads, each with its *own* store instance, increment ``increments``
     times; return the final counter (the exact answer is ``threads * increments``).
@@ -235,7 +224,7 @@ def count_in_threads(
     target = Path(path)
 
     def work(_index: int) -> None:
-        store = _store(kind, target, window)  # one instance per thread, as in the app
+        store = _store(kind, target)  # one instance per thread, as in the app
         for _ in range(increments):
             store.increment()
 
@@ -243,11 +232,9 @@ def count_in_threads(
     return _read_counter(target, kind=kind)
 
 
-def increment_worker(
-    kind: str, path: str, increments: int, window: float, barrier: Any | None = None
-) -> None:
+def increment_worker(kind: str, path: str, increments: int, barrier: Any | None = None) -> None:
     """Process entry point: wait on ``barrier``, then increment ``increments`` times."""
-    store = _store(kind, Path(path), window)
+    store = _store(kind, Path(path))
     if barrier is not None:
         barrier.wait(timeout=60)
     for _ in range(increments):
@@ -260,12 +247,8 @@ def count_in_processes(
     *,
     processes: int = 2,
     increments: int = 20,
-    window: float = 0.01,
 ) -> int:
     """Like :func:`count_in_threads`, with ``processes`` spawned processes released together.
-
-    The default ``window`` is 10 ms, longer than in threads: processes wake from the barrier
-    with more skew (tens of ms on a busy machine), and the twin must overlap on every run.
 
     Raises:
         RuntimeError: a worker process failed or hung.
@@ -273,9 +256,7 @@ def count_in_processes(
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes)
     workers = [
-        context.Process(
-            target=increment_worker, args=(kind, os.fspath(path), increments, window, barrier)
-        )
+        context.Process(target=increment_worker, args=(kind, os.fspath(path), increments, barrier))
         for _ in range(processes)
     ]
     for worker in workers:
@@ -330,7 +311,7 @@ def torn_reads(
 ) -> TornReadOutcome:
     """Rewrite ``path`` ``writes`` times with ``writer`` while ``readers`` threads parse it.
 
-    ``writer(path, text)`` is :func:`unsafe_write_text` (with a window) or
+    ``writer(path, text)`` is :func:`unsafe_write_text` or
     :func:`~cortex.utils.atomic_file.atomic_write_text`. Every complete document is valid
     JSON with a ``version``; a read that fails to parse or finds no version is torn.
     """
@@ -349,7 +330,6 @@ def torn_reads(
                 ok = False
             reads += 1
             torn += not ok
-            time.sleep(0)  # let the writer run on a GIL build
         with counts_lock:
             counts[0] += reads
             counts[1] += torn
@@ -412,27 +392,29 @@ class UnsafeHardwareCache:
             return info
 
 
-def _counting_detection(counter_path: Path, window: float) -> Callable[[], Any]:
-    """A stand-in detection that takes ``window`` s and appends one line per run."""
-    from cortex.hardware_detection import SystemInfo  # noqa: PLC0415 - avoids a cycle
+def _counting_detection(counter_path: Path) -> Callable[[], Any]:
+    """This machine's real detection (``/proc``, ``lspci``...), counted: one line per run."""
+    from cortex.hardware_detection import HardwareDetector  # noqa: PLC0415 - avoids a cycle
+
+    real = HardwareDetector(use_cache=False, cache_path=counter_path.with_suffix(".unused"))
 
     def detect() -> Any:
-        time.sleep(window)  # lspci, nvidia-smi and /proc reads take this long
+        info = real._detect_uncached()  # the real work, with its real duration
         with open(counter_path, "a", encoding="utf-8") as handle:  # O_APPEND: whole lines
             handle.write(f"{os.getpid()}\n")
-        return SystemInfo(hostname="demo")
+        return info
 
     return detect
 
 
 def detect_worker(
-    kind: str, cache_path: str, counter_path: str, window: float, barrier: Any | None = None
+    kind: str, cache_path: str, counter_path: str, barrier: Any | None = None
 ) -> None:
     """One detector (fixed ``"safe"`` or twin ``"unsafe"``) detecting once, after ``barrier``.
 
     Thread and process entry point for :func:`count_detections`.
     """
-    detection = _counting_detection(Path(counter_path), window)
+    detection = _counting_detection(Path(counter_path))
     if kind == "safe":
         from cortex.hardware_detection import HardwareDetector  # noqa: PLC0415
 
@@ -455,14 +437,13 @@ def count_detections(
     *,
     threads: int = 0,
     processes: int = 0,
-    window: float = 0.05,
 ) -> int:
     """Start ``threads`` threads or ``processes`` processes, each with its *own* detector,
     on an empty cache; return how many detections ran (the fix: exactly one)."""
     folder = Path(directory)
     cache_path = folder / "hardware_cache.json"
     counter_path = folder / "detections.txt"
-    args = (kind, os.fspath(cache_path), os.fspath(counter_path), window)
+    args = (kind, os.fspath(cache_path), os.fspath(counter_path))
     if threads:
         run_together(lambda _i: detect_worker(*args), threads)
     if processes:
@@ -487,103 +468,3 @@ def count_detections(
     if not counter_path.exists():
         return 0
     return len(counter_path.read_text(encoding="utf-8").splitlines())
-
-
-def crash_writer(path: str, kind: str, size: int, ready: Callable[[], object]) -> None:
-    """Rewrite ``path`` until killed; call ``ready()`` once the first write has finished.
-
-    ``kind``: ``"atomic"`` (alternate two documents with an atomic write), ``"inplace"``
-    (the same with :func:`unsafe_write_text`) or ``"update"`` (increment a counter with
-    :func:`~cortex.utils.locked_file.update_json`). The first document written is the one
-    :func:`crash_trials` starts from (the *old* content); the next is the *new* one.
-    """
-    target = Path(path)
-    documents = [_document(1, size), _document(2, size)]
-
-    def add_one(data: dict[str, Any]) -> dict[str, Any]:
-        data[COUNTER_KEY] = int(data.get(COUNTER_KEY, 0)) + 1
-        return data
-
-    turn = 0
-    while True:
-        if kind == "atomic":
-            atomic_write_text(target, documents[turn % 2])
-        elif kind == "inplace":
-            unsafe_write_text(target, documents[turn % 2], window=0.001)
-        else:
-            _lf().update_json(target, add_one)
-        if turn == 0:
-            ready()
-        turn += 1
-
-
-def _classify(path: Path, kind: str, size: int) -> dict[str, Any]:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    temp_left = any(p.name.endswith(".tmp") for p in path.parent.iterdir())
-    if kind == "update":
-        try:
-            counter = int(json.loads(text)[COUNTER_KEY])
-        except (ValueError, KeyError, TypeError):
-            return {"state": "torn", "counter": None, "temp_left": temp_left}
-        return {"state": "ok", "counter": counter, "temp_left": temp_left}
-    states = {_document(1, size): "old", _document(2, size): "new"}
-    return {"state": states.get(text, "torn"), "temp_left": temp_left}
-
-
-def crash_trials(
-    kind: str, directory: str, trials: int, *, size: int = 200_000, seed: int = 0
-) -> list[dict[str, Any]]:  # pragma: no cover - runs in a helper process
-    """Kill ``trials`` writers with ``SIGKILL`` at random moments; classify what each left.
-
-    Run this in a fresh, single-threaded helper process (``python -c``): it forks one
-    writer per trial, which is cheap, and forking a process that has threads is unsafe.
-    Each trial waits for the writer's first complete write, sleeps a random 0-10 ms (fixed
-    by ``seed``), sends ``SIGKILL`` (no ``finally``, no flush, no ``atexit``) and reads the
-    file back.
-
-    ``kind`` ``"atomic"`` and ``"inplace"`` give each trial its own file, which starts as
-    the old document; the state is ``"old"``, ``"new"`` or ``"torn"``. ``"update"`` kills
-    successive writers of one counter file; the state is ``"ok"`` with the counter, or
-    ``"torn"``. ``temp_left`` says whether a temporary file was left behind (the kill
-    landed inside an atomic write).
-    """
-    import random  # noqa: PLC0415
-    import signal  # noqa: PLC0415
-
-    rng = random.Random(seed)  # noqa: S311 - kill times, not secrets
-    if kind == "update":
-        _lf()  # import filelock and yaml once here, not in every forked writer
-    base = Path(directory)
-    outcomes: list[dict[str, Any]] = []
-    for trial in range(trials):
-        folder = base if kind == "update" else base / f"trial-{trial}"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / ("counter.json" if kind == "update" else "cache.json")
-        if kind != "update":
-            atomic_write_text(path, _document(1, size))
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the writer: never returns
-            try:
-                os.close(read_end)
-                crash_writer(str(path), kind, size, functools.partial(os.write, write_end, b"r"))
-            finally:
-                os._exit(1)
-        os.close(write_end)
-        try:
-            if os.read(read_end, 1) != b"r":
-                raise RuntimeError(f"writer of trial {trial} died before its first write")
-            time.sleep(rng.uniform(0.0, 0.010))
-            os.kill(pid, signal.SIGKILL)
-        finally:
-            os.waitpid(pid, 0)
-            os.close(read_end)
-        outcomes.append(_classify(path, kind, size))
-    return outcomes
-
-
-def crash_trials_main() -> None:  # pragma: no cover - helper process entry point
-    """``python -c 'from cortex.demos.files import crash_trials_main; crash_trials_main()'
-    KIND DIRECTORY TRIALS SEED``: run :func:`crash_trials`, print the outcomes as JSON."""
-    kind, directory, trials, seed = sys.argv[1:5]
-    print(json.dumps(crash_trials(kind, directory, int(trials), seed=int(seed))))

@@ -1,45 +1,43 @@
 """The router-statistics race: unlocked read-modify-write counters beside the fix.
 
-Upstream's router added to its counters from every thread with ``self.total += n`` and
-reset them without a lock. ``+=`` on an attribute or a dictionary entry is a read, an add
-and a write: two threads that read the same old value both write old + n, and one update
-is lost. Without the GIL this needs nothing; with it, a tiny switch interval
-(``sys.setswitchinterval(1e-6)``) or a yield between read and write exposes it.
+Upstream counted LLM requests with ``self.requests += 1`` from every FUSE worker thread
+(``cortex/kernel_features/llm_device.py``, line 151) and reset the router's counters
+without its lock (``cortex/llm_router.py``, lines 429-433). ``+=`` on an attribute or a
+dictionary entry is a read, an add and a write: two threads that read the same old value
+both write old + n, and one update is lost. Without the GIL this needs nothing; on a GIL
+build no switch interval splits the statement, so :func:`stats_model` lets
+:mod:`cortex.demos.interleavings` choose the switches. The twin has no sleep in it.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import start_together
 
-__all__ = ["LockedStats", "StatsOutcome", "UnsafeStats", "race_stats"]
+__all__ = ["LockedStats", "StatsOutcome", "UnsafeStats", "race_stats", "stats_model"]
 
 
 class UnsafeStats:
     """The unsafe twin: counters updated with ``+=`` and no lock. Do not use."""
 
-    def __init__(self, window: float = 0.0) -> None:
-        self.window = window
+    def __init__(self) -> None:
         self.requests = 0
         self.tokens: dict[str, int] = {}
 
     def record(self, provider: str, tokens: int) -> None:
         """Add one request and its tokens (racy)."""
-        requests = self.requests  # read ...
-        if self.window:
-            time.sleep(self.window)  # stands for the work between read and write
-        self.requests = requests + 1  # ... write: another thread's update may be lost
+        self.requests += 1
         self.tokens[provider] = self.tokens.get(provider, 0) + tokens
 
 
 class LockedStats:
     """The fix: the same counters, every update under one lock (as ``LLMRouter`` does)."""
 
-    def __init__(self, window: float = 0.0) -> None:
-        self.window = window
+    def __init__(self) -> None:
         # Guards requests and tokens.
         self._lock = threading.Lock()
         self.requests = 0
@@ -48,10 +46,7 @@ class LockedStats:
     def record(self, provider: str, tokens: int) -> None:
         """Add one request and its tokens."""
         with self._lock:
-            requests = self.requests
-            if self.window:
-                time.sleep(self.window)
-            self.requests = requests + 1
+            self.requests += 1
             self.tokens[provider] = self.tokens.get(provider, 0) + tokens
 
 
@@ -85,3 +80,18 @@ def race_stats(
     run_together(work, threads)
     expected = threads * per_thread
     return StatsOutcome(expected, stats.requests, expected * 7, sum(stats.tokens.values()))
+
+
+def stats_model(make_stats: Callable[[], UnsafeStats | LockedStats]) -> Callable[[], None]:
+    """A model for :mod:`cortex.demos.interleavings`: two threads record one request each.
+
+    It asserts that both requests and their tokens were counted.
+    """
+
+    def model() -> None:
+        stats = make_stats()
+        start_together(lambda: stats.record("claude", 7), lambda: stats.record("claude", 7))
+        counted = (stats.requests, stats.tokens.get("claude", 0))
+        assert counted == (2, 14), "update lost: 2 requests of 7 tokens recorded"
+
+    return model

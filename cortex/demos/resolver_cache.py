@@ -1,26 +1,26 @@
 """The shared-resolution-cache race: check, resolve, fill, beside single-flight.
 
-Upstream's dependency resolver cached results in a dictionary checked under one lock and
-filled under another. Two threads that miss together both resolve (upstream shelled out to
+Upstream's dependency resolver checked its cache under a lock, released it, resolved, and
+filled the cache under the lock again (``cortex/dependency_resolver.py``, lines 220-223 and
+266-267). Two threads that miss together both resolve (upstream shelled out to
 ``apt-cache`` for each: the work, not just the time, is duplicated), and every caller got
 the same mutable list, so one caller appending to it changed what the others saw.
 
-:class:`UnsafeResolutionCache` is that pattern; the fix is
+:class:`UnsafeResolutionCache` is that pattern, with no sleep in it; the fix is
 :class:`cortex.dependency_resolver.ResolutionCache` (single-flight misses, frozen results).
-:func:`race_resolution_cache` releases many threads on one package against either. The
-``window`` sleep inside the resolver stands for the ``apt-cache`` call and makes the race
-deterministic on any build.
+:func:`resolution_model` shows the race through :mod:`cortex.demos.interleavings`;
+:func:`race_resolution_cache` checks the fix with many real threads.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import start_together
 from cortex.dependency_resolver import DependencyResolver, Resolution, ResolutionCache
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ResolutionCacheLike",
     "UnsafeResolutionCache",
     "race_resolution_cache",
+    "resolution_model",
 ]
 
 
@@ -41,11 +42,10 @@ class ResolutionCacheLike(Protocol):
 
 
 class CountingResolver:
-    """Wraps a resolver's ``resolve``, counting calls and taking ``window`` seconds each."""
+    """Wraps a resolver's ``resolve``, counting calls."""
 
-    def __init__(self, resolver: DependencyResolver, window: float = 0.02) -> None:
+    def __init__(self, resolver: DependencyResolver) -> None:
         self.resolver = resolver
-        self.window = window
         # Guards calls.
         self._lock = threading.Lock()
         self.calls = 0
@@ -53,30 +53,27 @@ class CountingResolver:
     def __call__(self, package: str) -> Resolution:
         with self._lock:
             self.calls += 1
-        time.sleep(self.window)  # stands for upstream's apt-cache subprocess
         return self.resolver.resolve(package)
 
 
 class UnsafeResolutionCache:
-    """The unsafe twin: check under one lock, resolve, fill under another. Do not use.
+    """The unsafe twin: check under the lock, resolve without it, fill under it. Do not use.
 
     Also hands out one shared mutable list per package, as upstream did.
     """
 
     def __init__(self, resolve: Callable[[str], Resolution]) -> None:
         self._resolve = resolve
-        self._read_lock = threading.Lock()  # guards reads of _results (only reads)
-        self._write_lock = threading.Lock()  # guards writes of _results (only writes)
+        self._cache_lock = threading.Lock()  # guards _results (each access, not the miss)
         self._results: dict[str, list[str]] = {}
 
     def get_list(self, package: str) -> list[str]:
         """The closure as the shared mutable list upstream returned."""
-        with self._read_lock:
-            cached = self._results.get(package)
-        if cached is not None:
-            return cached
+        with self._cache_lock:
+            if package in self._results:
+                return self._results[package]
         closure = list(self._resolve(package).closure)  # both threads get here on a miss
-        with self._write_lock:
+        with self._cache_lock:
             self._results[package] = closure
         return closure
 
@@ -107,14 +104,14 @@ def race_resolution_cache(
     package: str,
     *,
     threads: int = 50,
-    window: float = 0.02,
 ) -> CacheRaceOutcome:
-    """Release ``threads`` threads on one fresh cache's ``get(package)``.
+    """Release ``threads`` real threads on one fresh cache's ``get(package)``.
 
     ``cache_type`` is :class:`UnsafeResolutionCache` or
-    :class:`~cortex.dependency_resolver.ResolutionCache`.
+    :class:`~cortex.dependency_resolver.ResolutionCache`. The OS schedules the threads: this
+    checks the fix under real contention; :func:`resolution_model` shows the twin's race.
     """
-    counting = CountingResolver(resolver, window)
+    counting = CountingResolver(resolver)
     cache = cache_type(counting)
     answers = run_together(lambda _i: cache.get(package).closure, threads)
     return CacheRaceOutcome(threads, counting.calls, len(set(answers)))
@@ -129,3 +126,27 @@ def mutate_shared_result(cache: UnsafeResolutionCache, package: str) -> Sequence
 def fixed_cache(resolve: Callable[[str], Resolution]) -> ResolutionCache:
     """The fix, with the same call shape as :class:`UnsafeResolutionCache`."""
     return ResolutionCache(resolve)
+
+
+CacheType = Callable[[Callable[[str], Resolution]], ResolutionCacheLike]
+
+
+def resolution_model(cache_type: CacheType) -> Callable[[], None]:
+    """A model for :mod:`cortex.demos.interleavings`: two threads miss on one package.
+
+    The resolver is a stand-in that records its calls (a real resolution would make every
+    bytecode of it a scheduling point, for nothing). It asserts one resolution.
+    """
+
+    def model() -> None:
+        calls: list[str] = []
+
+        def resolve(package: str) -> Resolution:
+            calls.append(package)
+            return Resolution(package, (package, "libc6"))
+
+        cache = cache_type(resolve)
+        start_together(lambda: cache.get("nginx"), lambda: cache.get("nginx"))
+        assert len(calls) == 1, f"2 callers missed together, {len(calls)} resolutions"
+
+    return model

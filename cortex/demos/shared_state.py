@@ -15,10 +15,11 @@ Each twin keeps the upstream pattern runnable so a test can prove it catches the
 * :class:`PerCallConnectionCache` -- a new connection for every look-up, as upstream's
   cache opened one per call (correct, but slow); the benchmark's baseline.
 
-The lost updates are made reproducible on a GIL build: :func:`tiny_switch_interval` makes
-the interpreter switch threads every microsecond, and every read-modify-write in a twin
-sleeps for 10 µs between its read and its write. Without the GIL neither is
-needed. Nothing here is used by the application.
+The twins contain no sleep and no other widening. :func:`counter_model` and
+:func:`failure_model` let :mod:`cortex.demos.interleavings` choose the thread switches,
+between any two bytecodes; the context-memory twin shows its lost update with real threads,
+because SQLite releases the GIL while it reads and writes the file. Nothing here is used by
+the application.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any, Protocol
 
 from cortex.context_memory import MemoryEntry
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import start_together
 from cortex.demos.measure import ns_per_call
 from cortex.kernel_features.accelerator_limits import ResourceLimits
 from cortex.semantic_cache import CacheStats
@@ -52,6 +54,8 @@ __all__ = [
     "UnsafeCountingCache",
     "UnsafeFailureTracker",
     "counter_cost_ns",
+    "counter_model",
+    "failure_model",
     "lookup_rate",
     "race_counters",
     "race_failures",
@@ -71,12 +75,6 @@ def tiny_switch_interval(interval: float = 1e-6) -> Iterator[None]:
         yield
     finally:
         sys.setswitchinterval(previous)
-
-
-def _yield_between_read_and_write() -> None:
-    # A real (tiny) sleep blocks this thread, so another one certainly runs and reads the
-    # same value; sleep(0) does not reliably hand the GIL over on every version.
-    time.sleep(1e-5)
 
 
 # --------------------------------------------------------------------------------------
@@ -118,8 +116,9 @@ class CountingCache(Protocol):
 class UnsafeCountingCache:
     """The unsafe twin: an in-memory cache with upstream-style unsynchronised counters.
 
-    Do not use; it exists to be caught. ``self.hits += 1`` is a read and a write; here a
-    yield sits between them, as a thread switch (or a second core) would.
+    Do not use; it exists to be caught. ``self.hits += 1`` is a read, an addition and a
+    write: the shape of upstream's counters (``cortex/llm_router.py`` line 397,
+    ``self.request_count += 1``; ``cortex/graceful_degradation.py`` line 372).
     """
 
     def __init__(self) -> None:
@@ -133,13 +132,9 @@ class UnsafeCountingCache:
         """Look up, then count with a racy read-modify-write."""
         found = self._entries.get((provider, model, system_prompt, prompt))
         if found is not None:
-            hits = self.hits
-            _yield_between_read_and_write()
-            self.hits = hits + 1
+            self.hits += 1
             return list(found)
-        misses = self.misses
-        _yield_between_read_and_write()
-        self.misses = misses + 1
+        self.misses += 1
         return None
 
     def put_commands(
@@ -195,7 +190,8 @@ def race_counters(
     """Release ``threads`` threads, each alternating a hit and a miss; compare the counts.
 
     Ten prompts are stored first; each miss asks for a package that was never stored (so
-    no similarity rule can serve it). Runs under :func:`tiny_switch_interval`.
+    no similarity rule can serve it). The OS schedules the threads: this checks a fix under
+    real contention; :func:`counter_model` is what shows the twin's race.
     """
     cached = [f"install demo-package-{k}" for k in range(10)]
     for prompt in cached:
@@ -210,8 +206,7 @@ def race_counters(
                 prompt = f"install missing-{index}-{j}"
             cache.get_commands(prompt, PROVIDER, MODEL, SYSTEM)
 
-    with tiny_switch_interval():
-        run_together(work, threads)
+    run_together(work, threads)
     after = cache.stats()
     hits_each = (lookups_per_thread + 1) // 2
     return CounterOutcome(
@@ -304,7 +299,11 @@ def race_single_flight(
 
 
 class UnsafeFailureTracker:
-    """The unsafe twin of ``GracefulDegradation``'s failure count and mode switch."""
+    """The unsafe twin of ``GracefulDegradation``'s failure count and mode switch.
+
+    :meth:`check_api_health` is upstream's shape (``cortex/graceful_degradation.py``, lines
+    367-381): reset or ``+= 1`` the count, then derive the mode from it, with no lock.
+    """
 
     def __init__(self) -> None:
         self.api_failures = 0
@@ -313,11 +312,15 @@ class UnsafeFailureTracker:
     def check_api_health(self, api_check_fn: Callable[[], bool]) -> bool:
         """Count a failure with a racy read-modify-write, then pick the mode from it."""
         healthy = bool(api_check_fn())
-        failures = 0 if healthy else self.api_failures
-        _yield_between_read_and_write()
-        self.api_failures = 0 if healthy else failures + 1
-        self.mode = "full_ai" if self.api_failures == 0 else "pattern_matching"
+        if healthy:
+            self.api_failures = 0
+        else:
+            self.api_failures += 1
+        self._update_mode()
         return healthy
+
+    def _update_mode(self) -> None:
+        self.mode = "full_ai" if self.api_failures == 0 else "pattern_matching"
 
     def get_status(self) -> dict[str, Any]:
         """``api_failures`` and ``mode``."""
@@ -343,9 +346,39 @@ def race_failures(manager: FailureCounter, *, threads: int = 100, checks: int = 
         for _ in range(checks):
             manager.check_api_health(lambda: False)
 
-    with tiny_switch_interval():
-        run_together(work, threads)
+    run_together(work, threads)
     return int(manager.get_status()["api_failures"])
+
+
+def counter_model(make_cache: Callable[[], CountingCache]) -> Callable[[], None]:
+    """A model for :mod:`cortex.demos.interleavings`: two threads each miss once.
+
+    It asserts that the cache counted both misses.
+    """
+
+    def model() -> None:
+        cache = make_cache()
+
+        def miss() -> None:
+            cache.get_commands("install nothing-stored", PROVIDER, MODEL, SYSTEM)
+
+        start_together(miss, miss)
+        misses = cache.stats().misses
+        assert misses == 2, f"2 misses made, {misses} counted"
+
+    return model
+
+
+def failure_model(make_tracker: Callable[[], FailureCounter]) -> Callable[[], None]:
+    """A model: two threads each report one failed health check; both must be counted."""
+
+    def model() -> None:
+        tracker = make_tracker()
+        start_together(*(lambda: tracker.check_api_health(lambda: False) for _ in range(2)))
+        failures = int(tracker.get_status()["api_failures"])
+        assert failures == 2, f"2 failures reported, {failures} counted"
+
+    return model
 
 
 # --------------------------------------------------------------------------------------
@@ -359,7 +392,11 @@ class UnsafeContextMemory:
     The entry is inserted and committed on one connection; then, on another, the
     pattern's frequency is read, and written back plus one. Two threads can read the same
     frequency (a lost update), and a failure between the two steps leaves an entry that
-    no pattern counts. Uses the same tables as ``ContextMemory``.
+    no pattern counts. Uses the same tables as ``ContextMemory``. Upstream:
+    ``cortex/context_memory.py``, ``record_interaction`` (line 175) commits the entry, then
+    ``_analyze_patterns`` (lines 293-335) reads a count and writes it back in a second
+    transaction. SQLite releases the GIL while it works, so real threads interleave here on
+    any build: no sleep is needed between the read and the write.
     """
 
     def __init__(self, db_path: str | os.PathLike[str]) -> None:
@@ -414,7 +451,6 @@ class UnsafeContextMemory:
                 "SELECT frequency FROM patterns WHERE pattern_id = ?", (pattern_id,)
             ).fetchone()
             frequency = int(row[0]) if row else 0
-            _yield_between_read_and_write()
             with conn:
                 conn.execute(
                     "INSERT OR REPLACE INTO patterns (pattern_id, pattern_type, description, "

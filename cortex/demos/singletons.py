@@ -1,38 +1,37 @@
 """The lazy-singleton race: upstream's check-then-act beside its fix.
 
 The unsafe twin is the pattern the audit found in ``hardware_detection`` and
-``transaction_history``::
+``transaction_history`` (upstream ``cortex/hardware_detection.py``, lines 648-653,
+``get_detector()``)::
 
-    _detector = None
+    if _detector_instance is None:
+        _detector_instance = HardwareDetector()
+    return _detector_instance
 
-    def get_detector():
-        global _detector
-        if _detector is None:           # check ...
-            _detector = HardwareDetector()  # ... then act: another thread may be here too
-        return _detector
-
-Without the GIL nothing stops two threads from passing the check together; with the GIL a
-constructor that does I/O (opens a file or a database) releases it and lets them in as well.
+Nothing stops two threads from both passing the check before either assigns. No sleep
+widens the window here: :func:`singleton_model` lets
+:mod:`cortex.demos.interleavings` choose the thread switches, between any two bytecodes.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import start_together
 
 __all__ = [
     "ConstructionCounter",
+    "CountedResource",
     "RaceOutcome",
     "SingletonHolder",
-    "SlowResource",
     "UnsafeLazySingleton",
     "UnsafeSingleFlight",
     "race_singleton",
+    "singleton_model",
 ]
 
 T = TypeVar("T")
@@ -48,7 +47,11 @@ class SingletonHolder(Protocol[T_co]):
 
 
 class UnsafeLazySingleton(Generic[T]):
-    """The unsafe twin: check-then-act with no lock. Do not use; it exists to be caught."""
+    """The unsafe twin: check-then-act with no lock. Do not use; it exists to be caught.
+
+    :meth:`get` is upstream's ``get_detector()`` body (``cortex/hardware_detection.py``,
+    lines 651-653) with the global made an attribute.
+    """
 
     def __init__(self, factory: Callable[[], T]) -> None:
         self._factory = factory
@@ -86,11 +89,10 @@ class ConstructionCounter:
             self.count += 1
 
 
-class SlowResource:
-    """Stands for a detector or a database handle whose constructor takes ``window`` s."""
+class CountedResource:
+    """Stands for a detector or a database handle: counts how often it is constructed."""
 
-    def __init__(self, counter: ConstructionCounter, window: float = 0.05) -> None:
-        time.sleep(window)  # the I/O a real constructor does; it widens the race window
+    def __init__(self, counter: ConstructionCounter) -> None:
         counter.increment()
 
 
@@ -110,22 +112,39 @@ class RaceOutcome:
         return self.constructed == 1 and self.distinct_instances == 1
 
 
-def race_singleton(
-    holder_type: Callable[[Callable[[], SlowResource]], SingletonHolder[SlowResource]],
-    *,
-    threads: int = 100,
-    window: float = 0.05,
-) -> RaceOutcome:
-    """Release ``threads`` threads on one fresh holder's ``get()`` and count the instances.
+HolderType = Callable[[Callable[[], CountedResource]], SingletonHolder[CountedResource]]
+
+
+def race_singleton(holder_type: HolderType, *, threads: int = 100) -> RaceOutcome:
+    """Release ``threads`` real threads on one fresh holder's ``get()``; count the instances.
 
     ``holder_type`` is :class:`UnsafeLazySingleton` or
-    :class:`~cortex.utils.thread_utils.LazySingleton` (anything built from a factory).
+    :class:`~cortex.utils.thread_utils.LazySingleton` (anything built from a factory). The
+    OS schedules the threads: this checks the fix under real contention; whether the twin
+    fails here depends on luck, so :func:`singleton_model` is what shows the race.
     """
     counter = ConstructionCounter()
-    holder = holder_type(lambda: SlowResource(counter, window))
+    holder = holder_type(lambda: CountedResource(counter))
     returned = run_together(lambda _i: holder.get(), threads, area="singletons")
     return RaceOutcome(
         threads=threads,
         constructed=counter.count,
         distinct_instances=len({id(obj) for obj in returned}),
     )
+
+
+def singleton_model(holder_type: HolderType) -> Callable[[], None]:
+    """A model for :mod:`cortex.demos.interleavings`: two threads call ``get()`` on a fresh holder.
+
+    It asserts that the constructor ran once and both callers got the same object.
+    """
+
+    def model() -> None:
+        counter = ConstructionCounter()
+        holder = holder_type(lambda: CountedResource(counter))
+        got: list[CountedResource] = []
+        start_together(lambda: got.append(holder.get()), lambda: got.append(holder.get()))
+        assert counter.count == 1, f"2 callers, {counter.count} instances built"
+        assert got[0] is got[1], "the callers got different objects"
+
+    return model

@@ -13,14 +13,20 @@ The unsafe twin, :class:`UnsafeSpinner`, has the shape the audit found in upstre
 * ``stop()`` joins only the thread it started last and ``fail()`` joins none, so a thread
   outlives the spinner and, after a restart, keeps drawing beside the new one.
 
-:func:`check_spinner` runs the same checks on any spinner (the fix or the twin) and returns
-what it saw; the tests and the notebook require the twin to fail them on every run. The
-windows are widened (``window`` seconds between the twin's two stores, short animation
-intervals) so that what a free-threaded build does by itself shows on a GIL build too.
+Upstream's ``FallbackProgress`` is ``cortex/progress_indicators.py``, lines 114-175:
+``start()`` (lines 125-131) starts a thread on every call and remembers only the last.
 
-Trackers: :class:`UnsafeDownloadTracker` and :class:`UnsafeStepCounter` are the unlocked
-read-modify-writes of upstream's download and multi-step trackers, with the terminal write
-between the read and the write that makes them lose updates.
+:func:`check_spinner` runs the same life-cycle checks on any spinner (the fix or the twin)
+with real threads and returns what it saw; the thread counts fail on the twin on every run,
+with no help. The torn message (the two stores of ``update()``) needs a thread switch
+between two bytecodes: :func:`torn_message_model` lets :mod:`cortex.demos.interleavings`
+choose it. Nothing in the twins sleeps to widen a window (the animation's own
+``interval`` is upstream's ``time.sleep(0.1)`` between frames).
+
+Trackers: :class:`UnsafeDownloadTracker` is upstream's ``DownloadTracker.update``
+(``cortex/progress_indicators.py``, line 529: ``self.downloaded += bytes_received``);
+:class:`UnsafeStepCounter` is the same unlocked ``+= 1`` on a step count.
+:func:`tracker_model` shows their lost updates.
 """
 
 from __future__ import annotations
@@ -31,9 +37,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TextIO
+from typing import Protocol, TextIO, TypeVar
 
 from cortex.demos.harness import run_together
+from cortex.demos.interleavings import start_together
 
 __all__ = [
     "FRAMES",
@@ -48,7 +55,11 @@ __all__ = [
     "check_spinner",
     "hammer_counter",
     "rendered_messages",
+    "torn_message_model",
+    "tracker_model",
 ]
+
+T = TypeVar("T")
 
 FRAMES = ("⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏")
 """Braille spinner frames (the same set upstream draws)."""
@@ -120,6 +131,11 @@ class SpinnerLike(Protocol):
     def fail(self, message: str = "") -> None:
         """End the animation with a failure line."""
 
+    @property
+    def message(self) -> str:
+        """The message a frame would draw now."""
+        ...
+
 
 class UnsafeSpinner:
     """The unsafe twin of :class:`~cortex.progress_indicators.FallbackProgress`.
@@ -130,10 +146,9 @@ class UnsafeSpinner:
     columns = 80
     """Terminal width the text is cut to."""
 
-    def __init__(self, stream: TextIO, *, interval: float = 0.1, window: float = 0.0005) -> None:
+    def __init__(self, stream: TextIO, *, interval: float = 0.1) -> None:
         self._stream = stream
         self.interval = interval
-        self.window = window
         self._frames = itertools.cycle(FRAMES)  # shared by every animation thread
         self._running = False
         self._thread: threading.Thread | None = None
@@ -160,8 +175,6 @@ class UnsafeSpinner:
     def update(self, message: str) -> None:
         """Store the text, then its width: two stores another thread can see half of."""
         self._text = message
-        if self.window:
-            time.sleep(self.window)  # widened: a free-threaded build needs no help here
         self._width = min(len(message), self.columns - 2)
 
     def _animate(self) -> None:
@@ -281,10 +294,10 @@ def check_spinner(
 
 
 class UnsafeDownloadTracker:
-    """Upstream's download tracker: an unlocked read-modify-write around a redraw.
+    """Upstream's download tracker: an unlocked read-modify-write, then a redraw.
 
-    Do not use; it exists to be caught. Two download threads read the same count, both
-    redraw, and the second store overwrites the first one's bytes.
+    Do not use; it exists to be caught. Two download threads read the same count and the
+    second store overwrites the first one's bytes.
     """
 
     def __init__(self, total_bytes: int, stream: TextIO | None = None) -> None:
@@ -294,10 +307,8 @@ class UnsafeDownloadTracker:
 
     def update(self, bytes_received: int) -> None:
         """Add ``bytes_received`` and redraw (racy)."""
-        current = self.downloaded
-        self._stream.write(f"\r{current + bytes_received}/{self.total_bytes}")
-        time.sleep(0)  # the terminal write yields to other threads
-        self.downloaded = current + bytes_received
+        self.downloaded += bytes_received
+        self._stream.write(f"\r{self.downloaded}/{self.total_bytes}")
 
 
 class UnsafeStepCounter:
@@ -312,9 +323,7 @@ class UnsafeStepCounter:
 
     def complete_step(self, index: int) -> None:
         """Count step ``index`` as done (racy)."""
-        done = self.completed
-        time.sleep(0)  # redraw of the step list
-        self.completed = done + 1
+        self.completed += 1
 
 
 def hammer_counter(
@@ -331,3 +340,39 @@ def hammer_counter(
 
     run_together(work, threads)
     return threads * calls, read()
+
+
+def torn_message_model(make: Callable[[TerminalCapture], SpinnerLike]) -> Callable[[], None]:
+    """A model for :mod:`cortex.demos.interleavings`: one thread updates, one draws a frame.
+
+    It asserts that the frame shows a message somebody set (the old one or the new one).
+    """
+
+    def model() -> None:
+        spinner = make(TerminalCapture())
+        spinner.update("start")
+        drawn: list[str] = []
+        start_together(
+            lambda: spinner.update("resolving packages"), lambda: drawn.append(spinner.message)
+        )
+        assert drawn[0] in {"start", "resolving packages"}, f"drew {drawn[0]!r}, never set"
+
+    return model
+
+
+def tracker_model(
+    make: Callable[[], T], add: Callable[[T], object], read: Callable[[T], int]
+) -> Callable[[], None]:
+    """A model: two threads each add one unit to a fresh tracker; both must be counted.
+
+    ``make()`` builds the tracker, ``add(tracker)`` adds one unit, ``read(tracker)`` is the
+    total.
+    """
+
+    def model() -> None:
+        tracker = make()
+        start_together(lambda: add(tracker), lambda: add(tracker))
+        counted = read(tracker)
+        assert counted == 2, f"2 units added, {counted} counted"
+
+    return model

@@ -31,17 +31,14 @@ import queue
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Protocol
 
 from cortex.demos.harness import run_together
 from cortex.demos.ledger import LEDGER, area_for
-from cortex.transaction_history import PackageState
-from cortex.utils.commands import CommandResult
 from cortex.utils.db_pool import SQLiteConnectionPool, close_all_pools, get_connection_pool
 
 __all__ = [
@@ -49,9 +46,7 @@ __all__ = [
     "ConnectionSource",
     "LeakyPool",
     "PerCallConnections",
-    "RecordingRunner",
     "SharedConnection",
-    "StaticProbe",
     "WorkloadOutcome",
     "count_rows",
     "make_source",
@@ -190,53 +185,6 @@ def make_source(
     if kind == "percall":
         return PerCallConnections(db_path, timeout=timeout)
     raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-
-
-# -- doubles for the history modules ---------------------------------------------------------
-
-
-class StaticProbe:
-    """A package probe that answers from a fixed table (unknown packages: not installed).
-
-    Stands in for :class:`cortex.transaction_history.DpkgProbe` in tests and demos.
-    """
-
-    def __init__(self, installed: dict[str, str] | None = None) -> None:
-        self.installed = dict(installed or {})  # name -> version; only read after this
-        self._calls_lock = threading.Lock()  # guards `calls`
-        self.calls = 0
-
-    def state(self, package: str) -> PackageState:
-        """The state from the table."""
-        with self._calls_lock:
-            self.calls += 1
-        version = self.installed.get(package)
-        return PackageState(name=package, version=version, installed=version is not None)
-
-
-class RecordingRunner:
-    """A command runner that records argument lists instead of running them.
-
-    Args:
-        fail: programs' argument lists containing this word fail with return code 100.
-        delay: seconds each "run" takes (widens race windows in tests).
-    """
-
-    def __init__(self, fail: str | None = None, delay: float = 0.0) -> None:
-        self.fail = fail
-        self.delay = delay
-        self._lock = threading.Lock()  # guards `commands`
-        self.commands: list[list[str]] = []
-
-    def run(self, argv: Sequence[str]) -> CommandResult:
-        """Record ``argv``; fail it if it mentions ``fail``."""
-        if self.delay:
-            time.sleep(self.delay)
-        with self._lock:
-            self.commands.append(list(argv))
-        if self.fail is not None and self.fail in argv:
-            return CommandResult(100, "", f"E: Unable to locate package {self.fail}")
-        return CommandResult(0, "", "")
 
 
 # -- workloads ----------------------------------------------------------------------------

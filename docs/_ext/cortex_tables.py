@@ -1,6 +1,6 @@
 """A Sphinx directive that renders the race catalogue, so the guide cannot drift from it.
 
-``.. cortex-race-table::`` renders :data:`cortex.demos.catalog.RACES`.
+``.. cortex-race-table::`` renders :data:`cortex.race_catalog.RACES`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from cortex.demos.catalog import RACES
+from cortex.race_catalog import RACES
 
 
 def _table(headers: list[str], rows: list[list[nodes.Node | str]]) -> nodes.table:

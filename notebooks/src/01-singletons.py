@@ -6,10 +6,9 @@
 # assigns each build their own instance. Upstream locked `get_history()` but never
 # `get_detector()`; 50 threads made 8 detectors.
 #
-# This notebook releases 100 threads together on a `threading.Barrier` against both
-# versions. The constructor sleeps 50 ms, as a real one does while it opens a file or a
-# database: the sleep releases the GIL, so the race shows on a GIL build as well, and a
-# free-threaded build needs no sleep at all.
+# This notebook runs both versions as they are written, and controls the thread switches
+# from outside: the race shows on any build, deterministically, and the fix holds under the
+# same treatment.
 
 # %% tags=ignore
 from cortex.runtime import runtime_facts
@@ -20,41 +19,67 @@ print(facts.banner())
 # %% [markdown]
 # ## The race
 #
-# `UnsafeLazySingleton` is the upstream pattern, kept runnable as the *unsafe twin*.
-# Five fresh runs; each must build more than one instance.
+# `UnsafeLazySingleton` is upstream's `get_detector()` body, kept runnable as the *unsafe
+# twin*: no sleep, no widened window. `singleton_model` builds a fresh holder, lets two
+# threads call `get()` and checks that one instance was built and both got it. What
+# decides the interleaving is `cortex.demos.interleavings.show_race`: on Python 3.12+ it
+# runs the model under `interleave-test`'s controlled scheduler, which picks the thread
+# that runs at every bytecode (PCT schedules, seeded); on 3.10 and 3.11 it falls back to
+# forced interleaving (real threads, the GIL handed over between bytecodes at seeded random
+# points). Either way the race is shown on this interpreter, GIL or not.
 
 # %%
-from cortex.demos.singletons import UnsafeLazySingleton, race_singleton
+from cortex.demos.interleavings import check_fix, replay, show_race
+from cortex.demos.singletons import UnsafeLazySingleton, singleton_model
 
-unsafe_runs = [race_singleton(UnsafeLazySingleton, threads=100) for _ in range(5)]
-print("more than one instance on every run:", all(r.constructed > 1 for r in unsafe_runs))
-print(
-    "callers got different objects on every run:",
-    all(r.distinct_instances > 1 for r in unsafe_runs),
-)
+TARGETS = ["cortex.demos.singletons", "cortex.utils.thread_utils"]
+race = show_race(singleton_model(UnsafeLazySingleton), targets=TARGETS, budget=300, seed=1)
+print(race)
+
+# %% [markdown]
+# Which schedule found it depends on the interpreter (schedules count bytecodes, which
+# change between versions), so the details are not part of the stored output. On 3.12+ the
+# failing schedule is JSON, and replaying it fails the same way every time:
 
 # %% tags=ignore
 from cortex.demos.measure import publish
 
-print("instances built per run:", [r.constructed for r in unsafe_runs])
-publish(
-    "01-singletons", "unsafe_instances_min", min(r.constructed for r in unsafe_runs), "instances"
-)
+print(race.details())
+if race.schedule_json is not None:
+    print("schedule:", race.schedule_json[:120], "...")
+    print("replayed:", replay(singleton_model(UnsafeLazySingleton), race.schedule_json))
+publish("01-singletons", "race_found_at", race.tried, "schedules")
+publish("01-singletons", "race_method", race.method)
 publish("01-singletons", "interpreter", facts.banner())
 
 # %% [markdown]
 # ## The fix
 #
 # `cortex.utils.thread_utils.LazySingleton` checks once without a lock (the fast path, once
-# the instance exists), then takes a lock and checks again before building. The same five
-# runs, the same 100 threads:
+# the instance exists), then takes a lock and checks again before building. The same model
+# under 300 PCT schedules and 300 bounded-DFS schedules (at most two preemptions); under
+# forced interleaving, 300 seeded runs:
 
 # %%
 from cortex.utils.thread_utils import LazySingleton
 
-fixed_runs = [race_singleton(LazySingleton, threads=100) for _ in range(5)]
-print("instances built per run:", [r.constructed for r in fixed_runs])
-print("distinct objects returned per run:", [r.distinct_instances for r in fixed_runs])
+fix = check_fix(singleton_model(LazySingleton), targets=TARGETS, budget=300, seed=1)
+print(fix)
+
+# %% tags=ignore
+print(fix.details())
+publish("01-singletons", "fix_method", fix.details())
+
+# %% [markdown]
+# With no help at all, 100 real threads released on a barrier are scheduled by the OS
+# alone. On a GIL build the switch almost never falls between the check and the assignment;
+# on a free-threaded build it can. What this run got (not checked, it depends on the build):
+
+# %% tags=ignore
+from cortex.demos.singletons import race_singleton
+
+unaided = race_singleton(UnsafeLazySingleton, threads=100)
+print("instances built by 100 unaided threads:", unaided.constructed)
 
 # %% [markdown]
 # The real module uses it: `cortex.hardware_detection.get_detector()` is a `LazySingleton`.

@@ -11,9 +11,12 @@
 # `cortex.demos.spinner.check_spinner` drives a spinner the way concurrent callers do, on a
 # fake terminal that records every frame: eight threads call `start()` together, then
 # `fail()`, then `start()`, `fail()`, `start()` (a restart), then eight threads hammer
-# `update()` with their own messages while the animation draws, then `stop()`. The unsafe
-# twin's `update()` pauses 0.5 ms between its two stores and the animation draws every 2 ms,
-# so what a free-threaded build does by itself shows on a GIL build as well.
+# `update()` with their own messages while the animation draws, then `stop()`. The thread
+# defects show on every run with no help. The torn message and the lost counts need a
+# thread switch between two bytecodes, which a GIL build rarely makes on its own: for
+# those, `cortex.demos.interleavings` chooses the switches (exploration with
+# `interleave-test` on Python 3.12+, forced interleaving on 3.10 and 3.11). Nothing in the
+# twins sleeps to widen a window.
 
 # %% tags=ignore
 from cortex.runtime import runtime_facts
@@ -25,7 +28,7 @@ print(facts.banner())
 # ## The race
 #
 # `UnsafeSpinner` is upstream's shape, kept runnable as the *unsafe twin*. Three runs; each
-# must show every defect.
+# must show every thread defect.
 
 # %%
 from cortex.demos.spinner import UnsafeSpinner, check_spinner
@@ -43,20 +46,27 @@ print(
     "an unjoined thread revived by the restart, every run:",
     all(r.threads_after_restart > 1 for r in unsafe_runs),
 )
-print(
-    "a message nobody set was drawn, every run:",
-    all(r.torn_frames > 0 for r in unsafe_runs),
-)
+
+# %% [markdown]
+# The torn message: one thread calls `update("resolving packages")` while the animation
+# reads the message for a frame. The twin stores the text, then its width; a frame drawn
+# between the two stores shows the new text cut to the old width.
+
+# %%
+from cortex.demos.interleavings import check_fix, show_race
+from cortex.demos.spinner import torn_message_model
+
+TARGETS = ["cortex.demos.spinner", "cortex.progress_indicators"]
+torn = show_race(torn_message_model(UnsafeSpinner), targets=TARGETS, budget=300, seed=1)
+print(torn)
 
 # %% tags=ignore
 from cortex.demos.measure import publish
 
+print(torn.details())
 for r in unsafe_runs:
-    print(
-        f"threads after restart: {r.threads_after_restart}, torn frames: {r.torn_frames} "
-        f"of {r.frames}, e.g. {r.torn_examples[:2]}"
-    )
-publish("05-spinner", "unsafe_torn_min", min(r.torn_frames for r in unsafe_runs), "frames")
+    print(f"threads after restart: {r.threads_after_restart}, frames: {r.frames}")
+publish("05-spinner", "torn_found_at", torn.tried, "schedules")
 publish("05-spinner", "interpreter", facts.banner())
 
 # %% [markdown]
@@ -78,6 +88,7 @@ print("threads after the restart:", [r.threads_after_restart for r in fixed_runs
 print("threads alive when stop() returned:", [r.alive_after_stop for r in fixed_runs])
 print("torn frames:", [r.torn_frames for r in fixed_runs])
 print("frames drawn in every run:", all(r.frames > 0 for r in fixed_runs))
+print(check_fix(torn_message_model(FallbackProgress), targets=TARGETS, budget=300, seed=1))
 
 # %% [markdown]
 # Off a terminal (CI logs, this notebook, a pipe) nothing is animated: one line per state
@@ -98,22 +109,28 @@ print("carriage returns:", log.getvalue().count("\r"))
 # %% [markdown]
 # ## The trackers
 #
-# Eight threads each report 200 one-byte chunks to one download, and 200 completed steps to
-# one counter. The unsafe twins redraw between reading and writing the count; the fixed
-# `DownloadTracker` holds its lock across both.
+# Upstream's download tracker adds with `self.downloaded += bytes_received`. The model: two
+# threads each report one byte (and, for the step counter, one step). Then the fixed
+# `DownloadTracker`, which holds its lock across the addition and the redraw, with eight
+# real threads reporting 200 one-byte chunks each.
 
 # %%
-from cortex.demos.spinner import UnsafeDownloadTracker, UnsafeStepCounter, hammer_counter
+from cortex.demos.spinner import (
+    UnsafeDownloadTracker,
+    UnsafeStepCounter,
+    hammer_counter,
+    tracker_model,
+)
 from cortex.progress_indicators import ProgressIndicator
 
-twin_download = UnsafeDownloadTracker(10**9)
-expected, counted = hammer_counter(
-    lambda _i: twin_download.update(1), lambda: twin_download.downloaded
+download = tracker_model(
+    lambda: UnsafeDownloadTracker(10**9), lambda t: t.update(1), lambda t: t.downloaded
 )
-print("unsafe download tracker lost bytes:", counted < expected)
-twin_steps = UnsafeStepCounter(1600)
-expected, counted = hammer_counter(twin_steps.complete_step, lambda: twin_steps.completed)
-print("unsafe step counter lost steps:", counted < expected)
+print("download tracker:", show_race(download, targets=TARGETS, budget=300, seed=1))
+steps = tracker_model(
+    lambda: UnsafeStepCounter(2), lambda t: t.complete_step(0), lambda t: t.completed
+)
+print("step counter:", show_race(steps, targets=TARGETS, budget=300, seed=1))
 
 tracker = ProgressIndicator(stream=PipeCapture()).download_progress(1600, "nginx.deb")
 expected, counted = hammer_counter(lambda _i: tracker.update(1), lambda: tracker.downloaded)
@@ -123,8 +140,8 @@ print(f"DownloadTracker: {counted} of {expected} bytes")
 # ## What the fix costs
 #
 # `update()` is the call made in loops. The fix's is one reference store behind a method
-# call (no lock while the animation thread runs); the twin's, with its widening removed, is
-# two stores. A start-and-stop cycle pays for a thread start, an event and a join.
+# call (no lock while the animation thread runs); the twin's is two stores. A
+# start-and-stop cycle pays for a thread start, an event and a join.
 # Nanoseconds per call, best of five runs, on the interpreter above:
 
 # %% tags=ignore
@@ -136,7 +153,7 @@ from cortex.demos.spinner import TerminalCapture
 screen = TerminalCapture()
 fixed = FallbackProgress(screen, interval=0.1)
 fixed.start("measuring")
-unsafe = UnsafeSpinner(TerminalCapture(), interval=0.1, window=0.0)
+unsafe = UnsafeSpinner(TerminalCapture(), interval=0.1)
 fixed_update_ns = ns_per_call(lambda: fixed.update("measuring"))
 unsafe_update_ns = ns_per_call(lambda: unsafe.update("measuring"))
 fixed.stop()

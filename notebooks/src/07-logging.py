@@ -9,11 +9,12 @@
 # other's start time.
 #
 # `cortex.demos.logging_rotation.run_rotation` starts four processes (spawned, released
-# together on a `multiprocessing.Barrier`) that each log 300 numbered lines to one file
+# together on a `multiprocessing.Barrier`) that each log 1,000 numbered lines to one file
 # rotated every 4 KiB, then counts every line across the live file and all its rotated
-# copies. `backup_count` (60) is larger than any run needs, so a line missing was lost by
-# the handler, not by the retention policy. Each rotation pauses 10 ms (the same for both
-# handlers) so that collisions show on every run of a 2-core machine.
+# copies. `backup_count` (200) is larger than any run needs, so a line missing was lost by
+# the handler, not by the retention policy. Both handlers run as they are, with no pause
+# added: this race is between processes, so it is shown with real processes (a controlled
+# scheduler of one interpreter's bytecodes cannot see another process).
 
 # %% tags=ignore
 import tempfile

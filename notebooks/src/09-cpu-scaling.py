@@ -21,35 +21,36 @@ print(facts.banner())
 # %% [markdown]
 # ## The race in a shared resolution cache
 #
-# 50 threads released together ask one fresh cache for `nginx`. The resolver stands for
-# upstream's `apt-cache` call with a 20 ms sleep, which makes the race deterministic on any
-# build. `UnsafeResolutionCache` is upstream's pattern:
+# `UnsafeResolutionCache` is upstream's pattern as written: look in the cache under the
+# lock, let go of it, resolve, store under the lock again. Two callers that miss together
+# both resolve. Nothing widens the window; `cortex.demos.interleavings` chooses the thread
+# switches (exploration with `interleave-test` on Python 3.12+, forced interleaving on 3.10
+# and 3.11). The model: two threads ask a fresh cache for `nginx`, and it must be resolved
+# once.
 
 # %%
+from cortex.demos.interleavings import check_fix, show_race
 from cortex.demos.resolver_cache import (
     UnsafeResolutionCache,
     mutate_shared_result,
     race_resolution_cache,
+    resolution_model,
 )
 from cortex.dependency_resolver import DependencyResolver, generate_index_text, parse_packages
 
+TARGETS = ["cortex.demos.resolver_cache", "cortex.dependency_resolver", "cortex.utils.*"]
+race = show_race(resolution_model(UnsafeResolutionCache), targets=TARGETS, budget=300, seed=1)
+print(race)
 fixture = parse_packages(generate_index_text(2_000), source="generated fixture")
 resolver = DependencyResolver(fixture)
-unsafe_runs = [race_resolution_cache(UnsafeResolutionCache, resolver, "nginx") for _ in range(3)]
-print("resolved more than once on every run:", all(r.resolutions > 1 for r in unsafe_runs))
 shared = mutate_shared_result(UnsafeResolutionCache(resolver.resolve), "nginx")
 print("one caller's append seen by the next caller:", "surprise-package" in shared)
 
 # %% tags=ignore
 from cortex.demos.measure import publish
 
-print("resolutions per run (unsafe):", [r.resolutions for r in unsafe_runs])
-publish(
-    "09-cpu-scaling",
-    "cache_unsafe_resolutions_min",
-    min(r.resolutions for r in unsafe_runs),
-    "resolutions",
-)
+print(race.details())
+publish("09-cpu-scaling", "cache_race_found_at", race.tried, "schedules")
 publish("09-cpu-scaling", "cpu_interpreter", facts.banner())
 
 # %% [markdown]
@@ -58,11 +59,13 @@ publish("09-cpu-scaling", "cpu_interpreter", facts.banner())
 # `cortex.dependency_resolver.ResolutionCache` sends a miss through
 # `cortex.utils.thread_utils.SingleFlight`: concurrent callers for one package wait for one
 # resolution and share it. Results are frozen dataclasses with tuples, so nobody can change
-# what another caller sees.
+# what another caller sees. The same model under every schedule tried, then 50 real
+# threads on the real resolver:
 
 # %%
 from cortex.dependency_resolver import ResolutionCache
 
+print(check_fix(resolution_model(ResolutionCache), targets=TARGETS, budget=300, seed=1))
 fixed_runs = [race_resolution_cache(ResolutionCache, resolver, "nginx") for _ in range(3)]
 print("resolutions per run:", [r.resolutions for r in fixed_runs])
 print("distinct answers per run:", [r.distinct_answers for r in fixed_runs])

@@ -1,6 +1,6 @@
 """SQLite crash trials: writers killed with ``SIGKILL`` at random moments lose no commit.
 
-``python -m cortex.demos.crash KIND DIRECTORY TRIALS SEED`` runs :func:`crash_trials` in a
+``python -m tests.support.crash KIND DIRECTORY TRIALS SEED`` runs :func:`crash_trials` in a
 fresh, single-threaded helper process and prints one JSON document. Each trial forks a
 writer that loops over transactions on one database (the same file for every trial of a
 helper, so each crash is recovered on top of all the earlier ones), reporting on a pipe:
@@ -24,10 +24,11 @@ that no transaction is present in part.
 * ``history`` -- :meth:`cortex.installation_history.InstallationHistory.record_installation`,
   acknowledged when it returns (the fix, through an application store). ``i K`` comes from
   a trace callback on the pool's connection when the ``INSERT`` runs.
-* ``early-ack`` -- the unsafe twin: the same pool writer acknowledges *before* its checkout
-  commits, then spends ``window`` (1 ms) on other work, as a caller that reports success
-  before ``commit`` does. A kill in that window rolls back a transaction the caller was told
-  was stored: an acknowledged row is lost.
+* ``early-ack`` -- the unsafe twin: the same pool writer acknowledges once the first row of
+  the transaction is written, *before* the rest of its rows and the commit, as a caller that
+  reports success before ``commit`` does. A kill in that window (the real remaining work,
+  nothing slowed down) rolls back a transaction the caller was told was stored: an
+  acknowledged row is lost.
 
 ``SIGKILL`` kills the process, not the machine: what the writer had passed to ``write()``
 is in the kernel's page cache and survives. That is why ``PRAGMA synchronous=OFF`` is not a
@@ -113,7 +114,7 @@ class _Channel:
 
 
 def _pool_writer(path: Path, trial: int, channel: _Channel, *, early_ack: bool) -> None:
-    from cortex.utils.db_pool import SQLiteConnectionPool  # noqa: PLC0415 - child only
+    from cortex.utils.db_pool import SQLiteConnectionPool
 
     pool = SQLiteConnectionPool(path, pool_size=1, timeout=10.0)
     tx = trial * TX_STRIDE
@@ -128,19 +129,18 @@ def _pool_writer(path: Path, trial: int, channel: _Channel, *, early_ack: bool) 
                 )
                 if part == 0:
                     channel.send("i", tx)
-            if early_ack:
-                channel.send("c", tx)  # the defect: success reported before the commit
-                time.sleep(0.001)  # the widened window: more work before the block ends
+                    if early_ack:
+                        channel.send("c", tx)  # the defect: success reported before the commit
         if not early_ack:
             channel.send("c", tx)  # the checkout has committed
 
 
 def _history_writer(path: Path, trial: int, channel: _Channel) -> None:
-    from cortex.demos.sqlite import StaticProbe  # noqa: PLC0415 - child only
-    from cortex.installation_history import (  # noqa: PLC0415
+    from cortex.installation_history import (
         InstallationHistory,
         InstallationType,
     )
+    from tests.support.fakes import StaticProbe
 
     history = InstallationHistory(path, probe=StaticProbe())
     current = [0]
@@ -249,7 +249,7 @@ def crash_trials(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    rng = random.Random(seed)  # noqa: S311 - kill times, not secrets
+    rng = random.Random(seed)
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("history.db" if kind == "history" else "crash.db")
@@ -283,11 +283,11 @@ def crash_trials(
 
 def _preload(kind: str) -> None:
     """Import what the writers need once, before the first fork (each fork inherits it)."""
-    from cortex.utils import db_pool  # noqa: F401, PLC0415
+    from cortex.utils import db_pool  # noqa: F401
 
     if kind == "history":
-        import cortex.demos.sqlite  # noqa: PLC0415
-        import cortex.installation_history  # noqa: F401, PLC0415
+        import cortex.demos.sqlite
+        import cortex.installation_history  # noqa: F401
 
 
 def _check(
@@ -324,7 +324,7 @@ def _check(
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], Any] = print) -> int:
-    """``python -m cortex.demos.crash KIND DIRECTORY TRIALS SEED``: print the outcomes.
+    """``python -m tests.support.crash KIND DIRECTORY TRIALS SEED``: print the outcomes.
 
     The JSON document is ``{"kind": KIND, "trials": [TrialOutcome, ...]}``.
     """
