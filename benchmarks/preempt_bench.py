@@ -54,7 +54,8 @@ PREEMPT_ADDS = 2_000  # per thread, under forced interleaving
 REPEATS = 3
 SEEDS = (1, 2, 3)
 WORKERS = 4  # threads per module workload
-MAX_RUNS = 50  # detection gives up after this many runs
+MAX_RUNS = 100  # detection gives up after this many runs (or schedules)
+PROBABILITIES = (0.1, 0.3, 0.5)  # detection is also measured at these
 
 
 class Counter:
@@ -332,58 +333,192 @@ def measure_modules(workdir: Path) -> list[dict[str, Any]]:
 # ---- 5. detection of the unsafe twins -----------------------------------------------------
 @dataclass(frozen=True)
 class Twin:
-    """An unsafe twin's check: ``model()`` raises AssertionError when the race shows."""
+    """An unsafe twin's model (``unsafe()`` raises AssertionError when the race shows)."""
 
     name: str
-    model: Callable[[], None]
+    unsafe: Callable[[], None]
     fixed: Callable[[], None] | None
     targets: tuple[str, ...]
 
 
-def twins() -> list[Twin]:
-    """Every twin with a model (see :mod:`cortex.demos`), sorted by name."""
+def twins(tmp: Path) -> list[Twin]:
+    """Every unsafe twin of :mod:`cortex.demos` that has a model, and its fix's model."""
+    from cortex.demos import llm_stats, resolver_cache, shared_state, singletons  # noqa: PLC0415
+    from cortex.demos import spinner as spin  # noqa: PLC0415
+    from cortex.graceful_degradation import GracefulDegradation, ResponseCache  # noqa: PLC0415
+    from cortex.progress_indicators import FallbackProgress  # noqa: PLC0415
+    from cortex.semantic_cache import SemanticCache  # noqa: PLC0415
+    from cortex.utils.thread_utils import LazySingleton  # noqa: PLC0415
+
+    made = [0]
+
+    def fresh(suffix: str) -> str:
+        made[0] += 1
+        return str(tmp / f"{made[0]}{suffix}")
+
+    utils = "cortex.utils.thread_utils"
+    return [
+        Twin(
+            "singletons.UnsafeLazySingleton",
+            singletons.singleton_model(singletons.UnsafeLazySingleton),
+            singletons.singleton_model(LazySingleton),
+            ("cortex.demos.singletons", utils),
+        ),
+        Twin(
+            "shared_state.UnsafeCountingCache",
+            shared_state.counter_model(shared_state.UnsafeCountingCache),
+            shared_state.counter_model(lambda: SemanticCache(fresh(".db"))),
+            ("cortex.demos.shared_state", "cortex.semantic_cache"),
+        ),
+        Twin(
+            "shared_state.UnsafeFailureTracker",
+            shared_state.failure_model(shared_state.UnsafeFailureTracker),
+            shared_state.failure_model(
+                lambda: GracefulDegradation(cache=ResponseCache(Path(fresh(".db"))))
+            ),
+            ("cortex.demos.shared_state", "cortex.graceful_degradation"),
+        ),
+        Twin(
+            "llm_stats.UnsafeStats",
+            llm_stats.stats_model(llm_stats.UnsafeStats),
+            llm_stats.stats_model(llm_stats.LockedStats),
+            ("cortex.demos.llm_stats",),
+        ),
+        Twin(
+            "resolver_cache.UnsafeResolutionCache",
+            resolver_cache.resolution_model(resolver_cache.UnsafeResolutionCache),
+            resolver_cache.resolution_model(resolver_cache.fixed_cache),
+            ("cortex.demos.resolver_cache", "cortex.dependency_resolver", utils),
+        ),
+        Twin(
+            "spinner.UnsafeSpinner",
+            spin.torn_message_model(lambda stream: spin.UnsafeSpinner(stream, interval=0.002)),
+            spin.torn_message_model(lambda stream: FallbackProgress(stream, interval=0.002)),
+            ("cortex.demos.spinner", "cortex.progress_indicators"),
+        ),
+        Twin(
+            "spinner.UnsafeDownloadTracker",
+            spin.tracker_model(
+                lambda: spin.UnsafeDownloadTracker(10**9),
+                lambda t: t.update(1),
+                lambda t: t.downloaded,
+            ),
+            None,
+            ("cortex.demos.spinner",),
+        ),
+        Twin(
+            "spinner.UnsafeStepCounter",
+            spin.tracker_model(
+                lambda: spin.UnsafeStepCounter(2),
+                lambda t: t.complete_step(0),
+                lambda t: t.completed,
+            ),
+            None,
+            ("cortex.demos.spinner",),
+        ),
+    ]
+
+
+@contextlib.contextmanager
+def real_threads() -> Iterator[None]:
+    """Models release real threads from a barrier (not the explorer's controlled ones)."""
+    from cortex.demos import interleavings  # noqa: PLC0415
+
+    previous = interleavings.EXPLORER
+    interleavings.EXPLORER = False
     try:
-        from cortex.demos.interleavings import registered_models  # type: ignore[attr-defined]  # noqa: PLC0415
-    except ImportError:
-        return []
-    found = [Twin(m.name, m.unsafe, m.fixed, tuple(m.targets)) for m in registered_models()]
-    return sorted(found, key=lambda t: t.name)
+        yield
+    finally:
+        interleavings.EXPLORER = previous
 
 
-def runs_to_failure(model: Callable[[], None], targets: tuple[str, ...], seed0: int) -> int | None:
-    for n in range(MAX_RUNS):
-        try:
-            with preemption(DEFAULT_PROBABILITY, seed=seed0 + n, targets=list(targets)):
-                model()
-        except AssertionError:
-            return n + 1
+def runs_to_failure(
+    model: Callable[[], None], wrap: Callable[[int], contextlib.AbstractContextManager[object]]
+) -> int | None:
+    """The 1-based run in which ``model`` first failed, each run inside ``wrap(run)``."""
+    with real_threads():
+        for n in range(MAX_RUNS):
+            try:
+                with wrap(n):
+                    model()
+            except AssertionError:
+                return n + 1
     return None
 
 
-def measure_twins() -> list[dict[str, Any]]:
+def explored(twin: Twin) -> int | None:
+    """Schedules ``interleave-test`` ran to the first failure (3.12+), else ``None``."""
+    from cortex.demos import interleavings  # noqa: PLC0415
+
+    if not interleavings.EXPLORER:
+        return None
+    report = interleavings.show_race(twin.unsafe, targets=twin.targets, budget=MAX_RUNS, seed=1)
+    return report.tried if report.found else 0
+
+
+def fixed_slowdown(twin: Twin) -> float | None:
+    if twin.fixed is None:
+        return None
+    fixed = twin.fixed
+    with real_threads():
+        started = time.perf_counter()
+        for _ in range(10):
+            fixed()
+        plain = time.perf_counter() - started
+        started = time.perf_counter()
+        for seed in range(10):
+            with preemption(DEFAULT_PROBABILITY, seed=seed, targets=list(twin.targets)):
+                fixed()
+        forced = time.perf_counter() - started
+    return round(forced / max(plain, 1e-9), 1)
+
+
+def measure_twins(tmp: Path) -> list[dict[str, Any]]:
+    from cortex.utils.db_pool import close_all_pools  # noqa: PLC0415
+
     rows = []
-    for twin in twins():
-        firsts = [runs_to_failure(twin.model, twin.targets, seed * 1000) for seed in SEEDS]
-        slowdown = None
-        if twin.fixed is not None:
-            started = time.perf_counter()
-            twin.fixed()
-            plain = time.perf_counter() - started
-            started = time.perf_counter()
-            with preemption(DEFAULT_PROBABILITY, seed=1, targets=list(twin.targets)):
-                twin.fixed()
-            slowdown = round((time.perf_counter() - started) / max(plain, 1e-9), 1)
-        rows.append(
-            {
-                "twin": twin.name,
-                "targets": list(twin.targets),
-                "runs_to_first_failure": firsts,
-                "max_runs": MAX_RUNS,
-                "fixed_slowdown": slowdown,
-            }
-        )
-        print(f"  {twin.name:<34} runs to first failure {firsts}  fixed slowdown x{slowdown}")
+    try:
+        rows = [_measure_twin(twin) for twin in twins(tmp)]
+    finally:
+        close_all_pools()
     return rows
+
+
+def _measure_twin(twin: Twin) -> dict[str, Any]:
+
+    def forced(
+        seed0: int, probability: float = DEFAULT_PROBABILITY
+    ) -> Callable[[int], contextlib.AbstractContextManager[object]]:
+        targets = list(twin.targets)
+        return lambda n: preemption(probability, seed=seed0 + n, targets=targets)
+
+    plain = runs_to_failure(twin.unsafe, lambda _n: contextlib.nullcontext())
+    tiny = runs_to_failure(twin.unsafe, lambda _n: switch_interval(1e-6))
+    firsts = [runs_to_failure(twin.unsafe, forced(seed * 1000)) for seed in SEEDS]
+    sweep = {
+        f"{p:g}": [
+            runs_to_failure(twin.unsafe, forced(seed * 1000, probability=p)) for seed in SEEDS
+        ]
+        for p in PROBABILITIES
+    }
+    schedules = explored(twin)
+    slowdown = fixed_slowdown(twin)
+    row = {
+        "twin": twin.name,
+        "targets": list(twin.targets),
+        "plain_runs_to_first_failure": [plain],
+        "interval_1us_runs_to_first_failure": [tiny],
+        "runs_to_first_failure": firsts,
+        "runs_to_first_failure_by_probability": sweep,
+        "explored_schedules_to_failure": schedules,
+        "max_runs": MAX_RUNS,
+        "fixed_slowdown": slowdown,
+    }
+    print(
+        f"  {twin.name:<38} plain {plain}, 1us {tiny}, forced {firsts}, "
+        f"explored {schedules}; fix x{slowdown}"
+    )
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,7 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="preempt-bench-") as tmp:
         modules = measure_modules(Path(tmp))
     print("5. detection of the unsafe twins")
-    found = measure_twins()
+    with tempfile.TemporaryDirectory(prefix="preempt-twins-") as tmp:
+        found = measure_twins(Path(tmp))
     figures = {
         "switch_interval_1us_lost_max": {
             "value": max(interval["1us"]["lost_per_run"]),

@@ -97,12 +97,15 @@ def modules_text(run: dict[str, Any]) -> str:
 def twins_text(run: dict[str, Any]) -> str:
     rows = []
     for r in run["twins"]:
-        plain = r.get("plain_runs_to_first_failure")
+        limit = r["max_runs"]
+        explored = r.get("explored_schedules_to_failure")
         rows.append(
             [
                 f"`{r['twin']}`",
-                _runs(plain, r["max_runs"]) if plain is not None else "",
-                _runs(r["runs_to_first_failure"], r["max_runs"]),
+                _runs(r["plain_runs_to_first_failure"], limit),
+                _runs(r["interval_1us_runs_to_first_failure"], limit),
+                _runs(r["runs_to_first_failure"], limit),
+                "" if explored is None else _runs([explored], limit),
                 f"{r['fixed_slowdown']:,}x" if r.get("fixed_slowdown") is not None else "",
             ]
         )
@@ -110,11 +113,29 @@ def twins_text(run: dict[str, Any]) -> str:
         return MISSING
     headers = [
         "Unsafe twin",
-        "Plain threads: runs to failure",
-        f"Forced (p={run['probability']:g}): runs to failure, per seed",
-        "Slowdown of its fix",
+        "Plain threads",
+        "1 us switch interval",
+        f"Forced, p={run['probability']:g} (per seed)",
+        "Explored (schedules)",
+        "Forced: slowdown of its fix",
     ]
     return _table(headers, rows)
+
+
+def sweep_text(run: dict[str, Any]) -> str:
+    twins = run["twins"]
+    if not twins or "runs_to_first_failure_by_probability" not in twins[0]:
+        return MISSING
+    probabilities = list(twins[0]["runs_to_first_failure_by_probability"])
+    rows = [
+        [f"`{r['twin']}`"]
+        + [
+            _runs(r["runs_to_first_failure_by_probability"][p], r["max_runs"])
+            for p in probabilities
+        ]
+        for r in twins
+    ]
+    return _table(["Unsafe twin", *[f"p={p}" for p in probabilities]], rows)
 
 
 def primitive_text(run: dict[str, Any]) -> str:
@@ -138,6 +159,7 @@ def generate(_app: Sphinx | None = None) -> None:
         "races_forced.md": forced_text,
         "races_modules.md": modules_text,
         "races_twins.md": twins_text,
+        "races_sweep.md": sweep_text,
         "races_primitive.md": primitive_text,
     }
     for name, render in parts.items():
