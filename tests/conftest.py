@@ -57,6 +57,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("twin") and item.get_closest_marker("thread_unsafe") is None:
             item.add_marker(pytest.mark.thread_unsafe(reason=_TWIN_REASON))
+        if item.get_closest_marker("twin"):
+            # it chooses its own interleavings (exploration, or its own preemption block)
+            item.add_marker(pytest.mark.no_preempt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

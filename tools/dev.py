@@ -248,7 +248,7 @@ def test(python: Path, extra: list[str]) -> None:
 # from cortex.testing) at this probability, once per seed. A tiny switch interval does not do
 # it: a GIL build never splits `self.n += 1` whatever the interval (benchmarks/preempt_bench.py
 # measures both).
-STRESS_PROBABILITY = 0.1  # cortex.testing.preempt.DEFAULT_PROBABILITY (a test checks)
+STRESS_PROBABILITY = 0.3  # cortex.testing.preempt.DEFAULT_PROBABILITY (a test checks)
 STRESS_SEEDS = (1, 2, 3)
 
 
