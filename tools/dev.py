@@ -178,6 +178,7 @@ def run_benchmarks(python: Path, env: dict[str, str]) -> None:
     for script, output in (
         ("benchmarks/parallel_llm_bench.py", ["--output", str(folder / "parallel_llm.json")]),
         ("benchmarks/cache_bench.py", [str(folder / "cache.json")]),
+        ("benchmarks/preempt_bench.py", [str(folder / "preempt.json")]),
     ):
         argv = [str(python), script, *output]
         print("+", " ".join(argv), flush=True)

@@ -146,15 +146,23 @@ def primitive_text(run: dict[str, Any]) -> str:
     )
 
 
+def run_text(run: dict[str, Any]) -> str:
+    when = run["measured_at"].replace("T", " ").replace("+00:00", " UTC")
+    targets = "; ".join(
+        f"{name}: {'met' if met else 'missed'}" for name, met in run["targets"].items()
+    )
+    return (
+        f"Measured by `benchmarks/preempt_bench.py` on **{run['banner']}**, {when}, in "
+        f"{run['seconds']:g} s. Targets: {targets}.\n"
+    )
+
+
 def generate(_app: Sphinx | None = None) -> None:
     """Write the page's tables into ``docs/_generated/``."""
     OUT.mkdir(parents=True, exist_ok=True)
     run = load_run()
     parts = {
-        "races_run.md": lambda r: (
-            f"Measured by `benchmarks/preempt_bench.py` on **{r['banner']}**, "
-            f"{r['measured_at'].replace('T', ' ').replace('+00:00', ' UTC')}.\n"
-        ),
+        "races_run.md": run_text,
         "races_interval.md": interval_text,
         "races_forced.md": forced_text,
         "races_modules.md": modules_text,
