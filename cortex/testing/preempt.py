@@ -2,24 +2,24 @@
 
 On a GIL build CPython only switches threads at a few instructions (calls, backward jumps),
 so a read-modify-write such as ``self.hits += 1`` is never split, whatever
-:func:`sys.setswitchinterval` says. A free-threaded build splits it all the time. To show
+``sys.setswitchinterval`` says. A free-threaded build splits it all the time. To show
 those races on any interpreter, :func:`preemption` watches every instruction of the *target*
 modules' code and, with a given probability, releases the GIL there (``os.sched_yield()``), so
 that another thread runs in the middle of the statement. The code under test is unmodified.
 
-* Targets are module names or :mod:`fnmatch` globs: ``"cortex"`` covers the package and its
+* Targets are module names or ``fnmatch`` globs: ``"cortex"`` covers the package and its
   submodules, ``"cortex.demos.*"`` only what the glob matches. The standard library, pytest,
   pluggy and this package are never preempted.
 * Each thread draws from its own random generator, seeded from ``(seed, n)`` where ``n`` is
   the order in which the threads were started inside the block (the entering thread is 0):
   a seed replays the same decisions per thread; the OS still decides who runs next.
 * Threads started inside the block are covered, including ``concurrent.futures`` workers.
-  On 3.12+ (:mod:`sys.monitoring`) threads that already existed are covered as well.
+  On 3.12+ (``sys.monitoring``) threads that already existed are covered as well.
 * On a free-threaded build the hand-overs still widen the windows; nothing here needs the GIL.
 
-Backends: on 3.12+ :mod:`sys.monitoring` ``INSTRUCTION`` events, enabled only on target code
+Backends: on 3.12+ ``sys.monitoring`` ``INSTRUCTION`` events, enabled only on target code
 objects (every other code object gets its ``PY_START`` event disabled after one look); on
-3.10 and 3.11 :func:`sys.settrace` with ``frame.f_trace_opcodes`` (``backend="settrace"``
+3.10 and 3.11 ``sys.settrace`` with ``frame.f_trace_opcodes`` (``backend="settrace"``
 chooses it on any version).
 """
 
@@ -97,7 +97,7 @@ class TargetMatcher:
     """Decides from a module name whether its code is preempted.
 
     A pattern without glob characters matches the module and its submodules; a pattern with
-    ``*``, ``?`` or ``[`` is matched against the whole dotted name with :func:`fnmatch`.
+    ``*``, ``?`` or ``[`` is matched against the whole dotted name with ``fnmatch``.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -186,7 +186,7 @@ class _ThreadState:
 
 
 class PreemptionRun:
-    """One :func:`preemption` block: its parameters, and what it did.
+    """One :func:`~cortex.testing.preempt.preemption` block: its parameters, and what it did.
 
     Attributes: ``seed``, ``probability``, ``targets`` (the patterns), ``backend``
     (``"sys.monitoring"`` or ``"sys.settrace"``).

@@ -18,7 +18,8 @@ installed, and does nothing unless asked::
 The header names seed, probability and targets; a failing test's report gets a
 ``preemption`` section with them, each thread's last hand-over sites and the command that
 replays it. A test marked ``no_preempt`` runs without (a test that opens its own
-:func:`preemption` block does not need the marker: the inner block takes over meanwhile).
+:func:`~cortex.testing.preempt.preemption` block does not need the marker: the inner
+block takes over meanwhile).
 """
 
 from __future__ import annotations
