@@ -14,6 +14,11 @@ import pytest
 
 from cortex.testing import DEFAULT_PROBABILITY, TargetMatcher, active_run, preemption
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason="a preemption block hooks the whole process: copies would nest blocks across threads"
+)
+
+
 THREADS = 4
 PER_THREAD = 2_000
 BACKENDS = ["settrace", "monitoring"] if sys.version_info >= (3, 12) else ["settrace"]

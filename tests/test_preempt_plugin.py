@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 import pytest
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.thread_unsafe(reason="runs a pytest session in-process (pytester)")
 
 GIL_ON = getattr(sys, "_is_gil_enabled", lambda: True)()
 
