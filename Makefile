@@ -1,7 +1,7 @@
 # The README's two commands. Both bootstrap their own environment (see tools/dev.py).
 PYTHON ?= python3
 
-.PHONY: guide test stress parallel audit clean
+.PHONY: guide test stress parallel audit readiness clean
 guide:  ## execute the notebooks and build the HTML guide into _build/html
 	$(PYTHON) tools/dev.py guide
 
@@ -16,6 +16,9 @@ parallel: ## every test body in 4 threads at once (pytest-run-parallel)
 
 audit:  ## cortex/ clean, every unsafe sample and twin found
 	$(PYTHON) tools/dev.py audit
+
+readiness: ## resolve every dependency for CPython 3.14t (needs the network); updates docs/_data/
+	$(PYTHON) tools/dev.py readiness
 
 clean:
 	rm -rf _build .venv .pytest_cache .mypy_cache .ruff_cache

@@ -37,6 +37,7 @@ extensions = [
     "cortex_perf",
     "cortex_reliability",
     "cortex_races",
+    "cortex_readiness",
 ]
 
 # Keep everything out of the build but docs/, notebooks/ and the README.
@@ -50,6 +51,7 @@ exclude_patterns = [
     "docs/_templates/**",
     "docs/_ext/**",
     "docs/_generated/**",
+    "docs/_data/**",
 ]
 
 myst_enable_extensions = ["colon_fence", "deflist", "fieldlist", "substitution"]
@@ -73,7 +75,7 @@ napoleon_numpy_docstring = False
 # inventories are downloaded); these are the standard-library ones our signatures use.
 _STDLIB = (
     r"(threading|_thread|collections\.abc|collections|typing|os|pathlib|argparse|sqlite3|enum"
-    r"|datetime|logging|io|contextlib|multiprocessing|types)"
+    r"|datetime|logging|io|contextlib|multiprocessing|types|importlib\.metadata|importlib)"
 )
 nitpick_ignore_regex = [
     ("py:class", _STDLIB + r"\..*"),
@@ -91,8 +93,26 @@ nitpick_ignore_regex = [
 
 html_theme = "furo"
 html_title = "Cortex on free-threaded Python"
-html_static_path: list[str] = []
+html_static_path = ["docs/_static"]
+html_css_files = ["cortex.css"]
 templates_path = ["docs/_templates"]
 # The root document lives in docs/; _build/html/index.html forwards to it.
 html_additional_pages = {"index": "redirect.html"}
 html_show_sourcelink = False
+
+
+def _viewcode_only_this_project(app: object) -> list[object]:
+    """Drop modules outside ``cortex`` from viewcode's list before it writes its pages.
+
+    An attribute whose value is a built-in type makes viewcode list ``builtins`` in its
+    index with a link to a page it never writes (found by ``tools/check_pages.py``).
+    """
+    modules = getattr(getattr(getattr(app, "builder", None), "env", None), "_viewcode_modules", {})
+    for name in [m for m in modules if m != "cortex" and not m.startswith("cortex.")]:
+        del modules[name]
+    return []
+
+
+def setup(app: object) -> None:
+    """Hooks of this guide's own (its directives live in docs/_ext/)."""
+    app.connect("html-collect-pages", _viewcode_only_this_project, priority=100)  # type: ignore[attr-defined]

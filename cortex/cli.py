@@ -171,7 +171,38 @@ def _doctor(_args: argparse.Namespace) -> int:
     finally:
         for pool in opened:  # opened only to be reported: leave the process as it was
             pool.close()
+
+    # Last, because on a free-threaded build it starts one interpreter per distribution.
+    _print_extensions(all_installed=bool(getattr(_args, "all_extensions", False)))
     return 0
+
+
+def _print_extensions(*, all_installed: bool) -> None:
+    """The extension modules' effect on the GIL (imported only on a free-threaded build)."""
+    from cortex import extension_check  # noqa: PLC0415 - only doctor needs it
+
+    distributions = (
+        extension_check.all_distributions()
+        if all_installed
+        else extension_check.runtime_dependency_closure()
+    )
+    checks = extension_check.check_distributions(distributions)
+    scope = "installed" if all_installed else "Cortex's runtime dependencies"
+    print(f"\nExtension modules ({scope})")
+    if not checks:
+        print("  none: every distribution checked is pure Python")
+        return
+    for check in checks:
+        if check.keeps_gil_off is None:
+            verdict = "not imported: a GIL build runs every extension under the GIL"
+        elif check.enabled_by:
+            verdict = f"TURNED THE GIL ON: {check.enabled_by}"
+        else:
+            verdict = "keep the GIL off"
+        if check.failed:
+            verdict += f" ({len(check.failed)} could not be imported on their own)"
+        count = f"{len(check.modules)} module{'s' if len(check.modules) != 1 else ''}"
+        print(f"  {check.distribution:<24} {count:<11} {verdict}")
 
 
 def _existing_databases() -> list[str]:
@@ -447,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser(
         "doctor",
         help="print interpreter facts (free-threaded? GIL on?), every setting and the SQLite pools",
+    )
+    doctor.add_argument(
+        "--all-extensions",
+        action="store_true",
+        help="on a free-threaded build, check every installed distribution's extension "
+        "modules, not only Cortex's runtime dependencies",
     )
     doctor.set_defaults(handler=_doctor)
 

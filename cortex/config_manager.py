@@ -21,6 +21,7 @@ defaults). What differs:
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -55,6 +56,9 @@ _SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+:~_-]*$")
 # --------------------------------------------------------------------------------------
 # Package readers: small interfaces that tests replace
 # --------------------------------------------------------------------------------------
+
+
+_MISSING = object()  # read_yaml's answer for a missing file or an empty document
 
 
 class PackageReader(Protocol):
@@ -413,6 +417,7 @@ class ConfigManager:
             ``preferences_updated`` and, on failure, ``error``.
 
         Raises:
+            FileNotFoundError: ``config_path`` does not exist (or is an empty document).
             CorruptFileError: ``config_path`` (or the preferences file) is malformed; the
                 message names the file and line; nothing was changed.
         """
@@ -420,7 +425,9 @@ class ConfigManager:
         unknown = sorted(set(sections) - set(self.SECTIONS))
         if unknown:
             raise ValueError(f"unknown section(s) {unknown}; expected some of {self.SECTIONS}")
-        config = read_yaml(config_path, default={})
+        config = read_yaml(config_path, default=_MISSING)
+        if config is _MISSING:  # a missing file is an error (upstream's was too), not "{}"
+            raise FileNotFoundError(errno.ENOENT, "no configuration file", str(config_path))
         result: dict[str, Any] = {
             "success": True,
             "dry_run": dry_run,

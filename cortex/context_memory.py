@@ -14,7 +14,9 @@ an upstream database opens as it is). What differs:
   pattern's ``frequency`` always equals the number of entries it summarises (within its
   30-day window), whatever the number of threads and processes.
 * Every database access goes through the per-file pool (:mod:`cortex.utils.db_pool`), so
-  each connection is used by one thread at a time and every block commits or rolls back.
+  each connection is used by one thread at a time and every block commits or rolls back;
+  :class:`ContextMemory` is a :class:`~cortex.utils.store.SQLiteStore` (schema set up once
+  with a recorded version, ``close()``, UTC times from an injectable clock).
 * Rows are read by column name lists, never ``SELECT *`` positions, and ``LIKE`` patterns
   escape ``%`` and ``_`` from the user's text.
 """
@@ -27,13 +29,15 @@ import re
 import sqlite3
 from collections import Counter
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from cortex.utils.atomic_file import atomic_write_text
-from cortex.utils.db_pool import PoolHandle
+from cortex.utils.store import Clock, SQLiteStore, StoreSchema, format_time, utc_now
 
 __all__ = ["ContextMemory", "MemoryEntry", "Pattern", "Suggestion"]
+
+_DEFAULT_DB_PATH = "~/.cortex/context_memory.db"
 
 PATTERN_WINDOW_DAYS = 30
 """Entries older than this do not count towards a pattern."""
@@ -132,6 +136,12 @@ CREATE INDEX IF NOT EXISTS idx_memory_timestamp ON memory_entries(timestamp);
 CREATE INDEX IF NOT EXISTS idx_patterns_type ON patterns(pattern_type);
 CREATE INDEX IF NOT EXISTS idx_suggestions_type ON suggestions(suggestion_type)
 """
+_STORE_SCHEMA = StoreSchema(
+    name="context_memory",
+    version=1,
+    create=tuple(statement for statement in _SCHEMA.split(";") if statement.strip()),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
 @dataclass
@@ -155,7 +165,7 @@ class MemoryEntry:
 
     def __post_init__(self) -> None:
         if not self.timestamp:
-            self.timestamp = datetime.now().isoformat()
+            self.timestamp = format_time(utc_now())
         self.metadata = self.metadata or {}
 
 
@@ -203,26 +213,25 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class ContextMemory:
+class ContextMemory(SQLiteStore):
     """Persistent memory of interactions, patterns, suggestions and preferences.
 
-    Safe to share between threads, and between processes through SQLite.
+    Safe to share between threads, and between processes through SQLite. Times are stored
+    in UTC (:func:`cortex.utils.store.format_time`); suggestions are keyed on the UTC date.
 
     Args:
-        db_path: the database file (``~`` expanded; its directory is created).
+        db_path: the database file (``~`` expanded; its directory is created). The default
+            becomes ``context_memory.db`` in ``CORTEX_DATA_DIR`` when that is set.
+        clock: "now" for windows, suggestions and preferences; default UTC now.
 
     Raises:
         DatabaseFileError: the file is not a SQLite database (it is left untouched) or its
             directory cannot be created.
     """
 
-    def __init__(self, db_path: str = "~/.cortex/context_memory.db") -> None:
-        self._pool_handle = PoolHandle(db_path)
+    def __init__(self, db_path: str = _DEFAULT_DB_PATH, *, clock: Clock | None = None) -> None:
+        super().__init__(db_path, default=_DEFAULT_DB_PATH, schema=_STORE_SCHEMA, clock=clock)
         self.db_path = self._pool_handle.db_path
-        with self._pool_handle.get().transaction() as conn:
-            for statement in _SCHEMA.split(";"):  # executescript would commit first
-                if statement.strip():
-                    conn.execute(statement)
 
     # -- interactions ------------------------------------------------------------------
 
@@ -231,7 +240,7 @@ class ContextMemory:
 
         The insert and the pattern update commit together or not at all.
         """
-        with self._pool_handle.get().transaction() as conn:
+        with self._pool.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO memory_entries (timestamp, category, context, action, result, "
                 "success, confidence, frequency, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -254,7 +263,7 @@ class ContextMemory:
 
     def _update_pattern(self, conn: sqlite3.Connection, entry: MemoryEntry) -> None:
         """Recount ``entry``'s (category, action) pair and upsert its pattern (same txn)."""
-        cutoff = (datetime.now() - timedelta(days=PATTERN_WINDOW_DAYS)).isoformat()
+        cutoff = format_time(self._now() - timedelta(days=PATTERN_WINDOW_DAYS))
         count = int(
             conn.execute(
                 "SELECT COUNT(*) FROM memory_entries WHERE category = ? AND action = ? "
@@ -312,7 +321,7 @@ class ContextMemory:
         if not keywords or limit <= 0:
             return []
         patterns = json.dumps([f"%{_escape_like(word)}%" for word in keywords])
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute(_SIMILAR_ENTRIES_SQL, {"patterns": patterns}).fetchall()
         entries = [self._entry(row) for row in rows]
 
@@ -330,7 +339,7 @@ class ContextMemory:
     ) -> list[Pattern]:
         """Learned patterns at or above ``min_confidence``, most confident first."""
         params = {"min_confidence": min_confidence, "pattern_type": pattern_type or None}
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute(_PATTERNS_SQL, params).fetchall()
         return [
             Pattern(
@@ -355,11 +364,11 @@ class ContextMemory:
         only suggestions mentioning one of its keywords are kept. A suggestion already
         stored today (same kind and subject) is not duplicated.
         """
-        since = (datetime.now() - timedelta(days=7)).isoformat()
-        with self._pool_handle.get().get_connection() as conn:
+        since = format_time(self._now() - timedelta(days=7))
+        with self._pool.get_connection() as conn:
             rows = conn.execute(_RECENT_ENTRIES_SQL, (since,)).fetchall()
         recent = [self._entry(row) for row in rows]
-        now = datetime.now()
+        now = self._now()
         suggestions: list[Suggestion] = []
 
         installs = Counter(e.action for e in recent if e.category == "package")
@@ -376,7 +385,7 @@ class ContextMemory:
                         ),
                         confidence=min(1.0, count / 5.0),
                         based_on=[str(e.id) for e in recent if e.action == action],
-                        created_at=now.isoformat(),
+                        created_at=format_time(now),
                     )
                 )
         for failed in (e for e in recent if not e.success):
@@ -391,7 +400,7 @@ class ContextMemory:
                         description=f"This worked before in a similar case: {better[0].action}",
                         confidence=0.7,
                         based_on=[str(failed.id), str(better[0].id)],
-                        created_at=now.isoformat(),
+                        created_at=format_time(now),
                     )
                 )
         for pattern in self.get_patterns(min_confidence=0.8):
@@ -406,7 +415,7 @@ class ContextMemory:
                         ),
                         confidence=pattern.confidence,
                         based_on=[pattern.pattern_id],
-                        created_at=now.isoformat(),
+                        created_at=format_time(now),
                     )
                 )
         if context:
@@ -417,7 +426,7 @@ class ContextMemory:
                 if any(w in f"{s.title} {s.description}".lower() for w in words)
             ]
         if suggestions:
-            with self._pool_handle.get().transaction() as conn:
+            with self._pool.transaction() as conn:
                 conn.executemany(
                     "INSERT OR IGNORE INTO suggestions (suggestion_id, suggestion_type, title, "
                     "description, confidence, based_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -450,13 +459,13 @@ class ContextMemory:
 
     def get_active_suggestions(self, limit: int = 10) -> list[Suggestion]:
         """Suggestions not dismissed, most confident (then newest) first."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute(_ACTIVE_SUGGESTIONS_SQL, (limit,)).fetchall()
         return [self._suggestion(row) for row in rows]
 
     def dismiss_suggestion(self, suggestion_id: str) -> None:
         """Hide a suggestion from :meth:`get_active_suggestions`."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             conn.execute(
                 "UPDATE suggestions SET dismissed = 1 WHERE suggestion_id = ?", (suggestion_id,)
             )
@@ -465,8 +474,8 @@ class ContextMemory:
 
     def set_preference(self, key: str, value: Any, category: str = "general") -> None:
         """Store a JSON-serialisable preference (replacing any previous value)."""
-        now = datetime.now().isoformat()
-        with self._pool_handle.get().get_connection() as conn:
+        now = format_time(self._now())
+        with self._pool.get_connection() as conn:
             conn.execute(
                 "INSERT INTO preferences (key, value, category, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
@@ -476,7 +485,7 @@ class ContextMemory:
 
     def get_preference(self, key: str, default: Any = None) -> Any:
         """The stored preference, or ``default``."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             row = conn.execute("SELECT value FROM preferences WHERE key = ?", (key,)).fetchone()
         return default if row is None else _loads(row[0], default)
 
@@ -487,8 +496,8 @@ class ContextMemory:
 
         Read in one transaction, so the figures are consistent with each other.
         """
-        week = (datetime.now() - timedelta(days=7)).isoformat()
-        with self._pool_handle.get().get_connection() as conn:
+        week = format_time(self._now() - timedelta(days=7))
+        with self._pool.get_connection() as conn:
             conn.execute("BEGIN")  # one read snapshot for every figure
             total = int(conn.execute("SELECT COUNT(*) FROM memory_entries").fetchone()[0])
             by_category = {
@@ -523,7 +532,7 @@ class ContextMemory:
 
         The file is replaced atomically. Returns ``output_path``.
         """
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             conn.execute("BEGIN")  # one read snapshot for the whole export
             entries = [asdict(self._entry(r)) for r in conn.execute(_ALL_ENTRIES_SQL)]
             pattern_rows = conn.execute(_ALL_PATTERNS_SQL).fetchall()
@@ -534,7 +543,7 @@ class ContextMemory:
                 "SELECT key, value, category FROM preferences ORDER BY key"
             ).fetchall()
         data = {
-            "exported_at": datetime.now().isoformat(),
+            "exported_at": format_time(self._now()),
             "entries": entries,
             "patterns": [
                 {

@@ -43,7 +43,9 @@ from typing import Literal
 from cortex.utils.thread_utils import LazySingleton, SingleFlight
 
 __all__ = [
+    "ALIAS_NOTES",
     "APT_HELPER",
+    "PACKAGE_ALIASES",
     "DependencyResolver",
     "IndexSource",
     "IndexUnavailableError",
@@ -72,14 +74,37 @@ APT_HELPER = "/usr/lib/apt/apt-helper"
 APT_LISTS = "/var/lib/apt/lists"
 
 # Debian Policy 5.6.1: at least two characters, lower-case letters, digits, + - and .,
-# starting with a letter or digit.
-_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+# starting with a letter or digit; optionally qualified by an architecture, as dpkg and apt
+# write multi-arch names (libc6:amd64).
+_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(?::[a-z0-9][a-z0-9-]*)?$")
+
+PACKAGE_ALIASES: Mapping[str, str] = {
+    "docker": "docker.io",  # Debian's "docker" is wmdocker, a system-tray dock
+    "node": "nodejs",
+    "postgres": "postgresql",
+    "mysql": "default-mysql-server",
+    "python": "python3",
+    "apache": "apache2",
+    "httpd": "apache2",
+}
+"""What people type -> the Debian package they mean, where the two differ."""
+
+ALIAS_NOTES: Mapping[str, str] = {
+    "docker": "Debian's 'docker' package is wmdocker (a system-tray dock); "
+    "the Docker engine is packaged as docker.io",
+}
+"""Why an alias of :data:`PACKAGE_ALIASES` is needed, where it surprises."""
 
 Engine = Literal["serial", "threads", "processes"]
 
 
 def is_valid_package_name(name: str) -> bool:
-    """True when ``name`` follows Debian's rules for package names (Policy 5.6.1)."""
+    """True when ``name`` follows Debian's rules for package names (Policy 5.6.1).
+
+    An architecture qualifier (``libc6:amd64``) is allowed. This is the one check of a
+    package name in Cortex: validation of model commands, the history and transactions all
+    use it.
+    """
     return bool(_PACKAGE_NAME.match(name))
 
 

@@ -27,19 +27,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from cortex.llm_router import providers_from_environment
 from cortex.semantic_cache import extract_intent
-from cortex.utils.db_pool import PoolHandle
+from cortex.utils.store import Clock, SQLiteStore, StoreSchema, format_time, parse_time
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
@@ -56,7 +56,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # UTC; sorts like SQLite's CURRENT_TIMESTAMP text
+_DEFAULT_DB_PATH = "~/.cortex/response_cache.db"
+_STORE_SCHEMA = StoreSchema(
+    name="response_cache",
+    version=1,
+    create=(
+        "CREATE TABLE IF NOT EXISTS response_cache (query_hash TEXT PRIMARY KEY, "
+        "query TEXT NOT NULL, response TEXT NOT NULL, "
+        "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, "
+        "hit_count INTEGER DEFAULT 0, last_used TIMESTAMP)",
+        "CREATE INDEX IF NOT EXISTS idx_last_used ON response_cache(last_used)",
+    ),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
 class APIStatus(Enum):
@@ -103,15 +115,12 @@ class CachedResponse:
     last_used: datetime | None = None
 
 
-def _now_text() -> str:
-    return datetime.now(timezone.utc).replace(tzinfo=None).strftime(_TIME_FORMAT)
-
-
 def _parse_time(raw: Any) -> datetime | None:
+    """A stored time: aware UTC for this module's rows, naive UTC for upstream's."""
     if not raw:
         return None
     try:
-        return datetime.fromisoformat(str(raw))
+        return parse_time(str(raw))
     except ValueError:
         return None
 
@@ -126,31 +135,25 @@ _SELECT_MOST_USED_RESPONSES = (
 )
 
 
-class ResponseCache:
+class ResponseCache(SQLiteStore):
     """LLM answers stored in SQLite for when the API is down.
 
+    Times are stored in UTC (:func:`cortex.utils.store.format_time`); upstream's rows hold
+    SQLite's ``CURRENT_TIMESTAMP`` (naive UTC) and are read and aged as such.
+
     Args:
-        db_path: the database file; ``None`` means ``~/.cortex/response_cache.db``.
+        db_path: the database file; ``None`` means ``~/.cortex/response_cache.db``, or
+            ``response_cache.db`` in ``CORTEX_DATA_DIR`` when that is set.
+        clock: "now" for stored times and clean-ups; default UTC now.
 
     Raises:
         DatabaseFileError: the file is not a SQLite database (left untouched) or its
             directory cannot be created.
     """
 
-    def __init__(self, db_path: Path | str | None = None) -> None:
-        path = Path(db_path) if db_path is not None else Path.home() / ".cortex"
-        if db_path is None:
-            path = path / "response_cache.db"
-        self._pool_handle = PoolHandle(path)
+    def __init__(self, db_path: Path | str | None = None, *, clock: Clock | None = None) -> None:
+        super().__init__(db_path, default=_DEFAULT_DB_PATH, schema=_STORE_SCHEMA, clock=clock)
         self.db_path = self._pool_handle.db_path
-        with self._pool_handle.get().transaction() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS response_cache (query_hash TEXT PRIMARY KEY, "
-                "query TEXT NOT NULL, response TEXT NOT NULL, "
-                "created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP, "
-                "hit_count INTEGER DEFAULT 0, last_used TIMESTAMP)"
-            )
-            conn.execute("CREATE INDEX IF NOT EXISTS idx_last_used ON response_cache(last_used)")
 
     @staticmethod
     def _hash_query(query: str) -> str:
@@ -171,11 +174,11 @@ class ResponseCache:
     def get(self, query: str) -> CachedResponse | None:
         """The stored answer for ``query`` (its hit count incremented), or ``None``."""
         query_hash = self._hash_query(query)
-        with self._pool_handle.get().transaction() as conn:
+        with self._pool.transaction() as conn:
             updated = conn.execute(
                 "UPDATE response_cache SET hit_count = hit_count + 1, last_used = ? "
                 "WHERE query_hash = ?",
-                (_now_text(), query_hash),
+                (format_time(self._now()), query_hash),
             ).rowcount
             if not updated:
                 return None
@@ -185,15 +188,15 @@ class ResponseCache:
     def put(self, query: str, response: str) -> CachedResponse:
         """Store (or replace) the answer for ``query``."""
         query_hash = self._hash_query(query)
-        now = _now_text()
-        with self._pool_handle.get().get_connection() as conn:
+        now = format_time(self._now())
+        with self._pool.get_connection() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO response_cache "
                 "(query_hash, query, response, created_at, hit_count, last_used) "
                 "VALUES (?, ?, ?, ?, 0, NULL)",
                 (query_hash, query, response, now),
             )
-        return CachedResponse(query_hash, query, response, _parse_time(now) or datetime.now())
+        return CachedResponse(query_hash, query, response, _parse_time(now) or self._now())
 
     def get_similar(self, query: str, limit: int = 5) -> list[CachedResponse]:
         """Stored answers to queries with the same action and packages, most shared words first.
@@ -202,7 +205,7 @@ class ResponseCache:
         """
         intent = extract_intent(query)
         words = set(query.lower().split())
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute(_SELECT_MOST_USED_RESPONSES).fetchall()
         scored: list[tuple[int, CachedResponse]] = []
         for row in rows:
@@ -217,18 +220,20 @@ class ResponseCache:
 
     def clear_old_entries(self, days: int = 30) -> int:
         """Delete entries created more than ``days`` days ago; return how many went."""
-        cutoff = (datetime.now(timezone.utc) - timedelta(days=days)).replace(tzinfo=None)
-        with self._pool_handle.get().get_connection() as conn:
+        cutoff = format_time(self._now() - timedelta(days=days))
+        with self._pool.get_connection() as conn:
+            # julianday() reads both forms (this module's aware text and upstream's
+            # CURRENT_TIMESTAMP), so old and new rows age alike.
             return int(
                 conn.execute(
-                    "DELETE FROM response_cache WHERE created_at < ?",
-                    (cutoff.strftime(_TIME_FORMAT),),
+                    "DELETE FROM response_cache WHERE julianday(created_at) < julianday(?)",
+                    (cutoff,),
                 ).rowcount
             )
 
     def get_stats(self) -> dict[str, Any]:
         """``total_entries``, ``total_hits`` and ``db_size_kb``."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             total, hits = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(hit_count), 0) FROM response_cache"
             ).fetchone()
@@ -390,7 +395,11 @@ class GracefulDegradation:
                 self._last_health_check = result
 
     def check_api_health(self, api_check_fn: Callable[[], bool] | None = None) -> HealthCheckResult:
-        """Check the API (``api_check_fn()``, or whether an API key is configured).
+        """Check the API (``api_check_fn()``, or whether any real provider is configured).
+
+        Without ``api_check_fn`` the answer is the router's:
+        :func:`cortex.llm_router.providers_from_environment` (the one reader of the provider
+        variables) configures at least one provider.
 
         A healthy answer resets the failure count; an unhealthy one or an exception adds
         one failure. Either way the mode is recomputed atomically with the count.
@@ -400,9 +409,7 @@ class GracefulDegradation:
             if api_check_fn is not None:
                 healthy = bool(api_check_fn())
             else:
-                healthy = bool(
-                    os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("OPENAI_API_KEY")
-                )
+                healthy = bool(providers_from_environment())
             latency = (time.monotonic() - started) * 1000
             if healthy:
                 status = (

@@ -9,7 +9,7 @@ the planning and validation machinery; it prints nothing and reads no arguments.
   :class:`~cortex.dependency_resolver.PackageIndex`. It returns an :class:`InstallPlan`
   with one :class:`PackagePlan` per package; it runs nothing.
 * :func:`check_known` refuses, before anyone is asked, a name that breaks Debian's rules
-  or that the index (with :data:`~cortex.llm_router.PACKAGE_ALIASES`) does not know.
+  or that the index (with :data:`~cortex.dependency_resolver.PACKAGE_ALIASES`) does not know.
 * :func:`validate_command` is the only way a model's command line becomes an argument
   list: a short allow-list of ``apt-get``/``apt``/``dpkg`` forms, every package a valid
   name the index knows, and no shell syntax at all. A line that fails is kept in the plan
@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from cortex.dependency_resolver import (
+    PACKAGE_ALIASES,
     DependencyResolver,
     PackageIndex,
     is_valid_package_name,
@@ -45,7 +46,8 @@ from cortex.installation_history import (
     InstallationStatus,
     InstallationType,
 )
-from cortex.llm_router import PACKAGE_ALIASES, LLMRouter, TaskType
+from cortex.llm.answers import parse_answer
+from cortex.llm_router import LLMRouter, TaskType
 from cortex.parallel_llm import (
     DEFAULT_SYSTEM_PROMPT,
     ParallelLLMExecutor,
@@ -201,9 +203,9 @@ class PackagePlan:
 
     requested: str
     lines: tuple[str, ...] = ()
-    """The model's command lines (comments excluded)."""
+    """The model's command lines, as :func:`~cortex.llm.answers.parse_answer` read them."""
     notes: tuple[str, ...] = ()
-    """The model's comment lines."""
+    """The model's comments and prose."""
     argv: tuple[tuple[str, ...], ...] = ()
     """The lines that passed validation, as argument lists."""
     rejected: tuple[tuple[str, str], ...] = ()
@@ -237,19 +239,6 @@ class InstallPlan:
         """Every accepted command once, in plan order (``apt-get update`` only once)."""
         unique = dict.fromkeys(argv for p in self.packages for argv in p.argv)
         return [list(argv) for argv in unique]
-
-
-def _split_answer(content: str) -> tuple[list[str], list[str]]:
-    lines, notes = [], []
-    for raw in content.splitlines():
-        line = raw.strip().strip("`").strip()
-        if not line or line.startswith("```"):
-            continue
-        if line.startswith("#"):
-            notes.append(line.lstrip("# ").strip())
-        else:
-            lines.append(line)
-    return lines, notes
 
 
 def check_known(packages: Sequence[str], index: PackageIndex) -> None:
@@ -332,7 +321,9 @@ def plan_install(
             content = result.response.content
             answers[package] = (content, f"llm:{result.response.provider.value}")
             if cache is not None:
-                commands = [line for line in content.splitlines() if line.strip()]
+                # Cache what was read, not the decoration: candidates, then notes as comments.
+                parsed = parse_answer(content)
+                commands = [*parsed.lines, *(f"# {note}" for note in parsed.notes)]
                 cache.put_commands(
                     query.messages[-1]["content"], provider_name, model, system, commands
                 )
@@ -391,7 +382,8 @@ class _Progress:
 def _package_plan(package: str, answer: tuple[str, str], index: PackageIndex) -> PackagePlan:
     """Validate one answer's lines; keep the accepted argument lists and the reasons."""
     content, source = answer
-    lines, notes = _split_answer(content)
+    parsed = parse_answer(content)
+    lines, notes = parsed.lines, parsed.notes
     accepted, rejected = [], []
     for line in lines:
         try:

@@ -35,19 +35,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from cortex.transaction_history import (
     DpkgProbe,
     PackageProbe,
-    add_missing_columns,
     is_valid_package_name,
     is_valid_version,
 )
-from cortex.utils.atomic_file import atomic_write_text, ensure_private_dir
+from cortex.utils.atomic_file import atomic_write_text
 from cortex.utils.commands import CommandRunner, SubprocessRunner
-from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
+from cortex.utils.store import (
+    Clock,
+    SQLiteStore,
+    StoreSchema,
+    format_time,
+    parse_time,
+    to_utc,
+)
 
 __all__ = [
     "InstallationHistory",
@@ -182,6 +187,22 @@ _COLUMNS = (
     "rollback_available",
     "duration_seconds",
 )
+
+# CSV column titles: upstream's for the columns upstream exports (it wrote ID, Timestamp,
+# Operation, Packages, Status, Duration, Error), title case for the columns only we export.
+_CSV_HEADER: Mapping[str, str] = {
+    "id": "ID",
+    "timestamp": "Timestamp",
+    "operation_type": "Operation",
+    "packages": "Packages",
+    "status": "Status",
+    "before_snapshot": "Before Snapshot",
+    "after_snapshot": "After Snapshot",
+    "commands_executed": "Commands Executed",
+    "error_message": "Error",
+    "rollback_available": "Rollback Available",
+    "duration_seconds": "Duration",
+}
 # Every statement is one literal, columns in the order of _COLUMNS (no SQL is built by
 # string formatting; see tests/test_security.py).
 _INSERT = (
@@ -201,7 +222,7 @@ _SELECT_HISTORY = (
     "ORDER BY timestamp DESC, rowid DESC LIMIT :limit"
 )
 """The newest ``:limit`` records (-1: all), only those with ``:status`` unless it is NULL."""
-_SCHEMA = """
+_CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS installations (
     id TEXT PRIMARY KEY,
     timestamp TEXT NOT NULL,
@@ -214,8 +235,7 @@ CREATE TABLE IF NOT EXISTS installations (
     error_message TEXT,
     rollback_available INTEGER,
     duration_seconds REAL
-);
-CREATE INDEX IF NOT EXISTS idx_timestamp ON installations (timestamp);
+)
 """
 _ADD_COLUMN = {
     "id": "ALTER TABLE installations ADD COLUMN id TEXT",
@@ -231,6 +251,15 @@ _ADD_COLUMN = {
     "duration_seconds": "ALTER TABLE installations ADD COLUMN duration_seconds REAL",
 }
 """Column name -> the statement adding it to an older ``installations`` table."""
+
+_STORE_SCHEMA = StoreSchema(
+    name="installation_history",
+    version=1,
+    create=(_CREATE_TABLE,),
+    columns={"installations": _ADD_COLUMN},
+    after=("CREATE INDEX IF NOT EXISTS idx_timestamp ON installations (timestamp)",),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
 def _snapshots_from_json(text: str | None) -> list[PackageSnapshot]:
@@ -268,32 +297,24 @@ def _from_row(row: Sequence[Any]) -> InstallationRecord:
     )
 
 
-def _writable_db_path(db_path: str | os.PathLike[str]) -> Path:
-    """``db_path``, or ``~/.cortex/history.db`` when its directory cannot be used."""
-    path = Path(os.path.expanduser(os.fspath(db_path)))
-    try:
-        ensure_private_dir(path.parent)
-        if os.access(path.parent, os.W_OK):
-            return path
-    except OSError:
-        pass
-    fallback = Path(os.path.expanduser(FALLBACK_DB_PATH))
-    log.warning("%s is not writable; using %s", path.parent, fallback)
-    ensure_private_dir(fallback.parent)
-    return fallback
-
-
-class InstallationHistory:
+class InstallationHistory(SQLiteStore):
     """The installation ledger, stored in SQLite through the connection pool.
 
+    Times are stored in UTC (:func:`cortex.utils.store.format_time`); a naive
+    ``start_time`` is taken as local time, and records written by upstream keep their
+    naive local timestamps when read back.
+
     Args:
-        db_path: the database file. When its directory cannot be created or written,
-            ``~/.cortex/history.db`` is used instead (with a logged warning).
+        db_path: the database file. The default, ``/var/lib/cortex/history.db``, becomes
+            ``history.db`` in ``CORTEX_DATA_DIR`` when that is set. A file whose
+            directory cannot be created or written is replaced by ``history.db`` in
+            ``CORTEX_DATA_DIR`` or ``~/.cortex`` (with a logged warning).
         probe: reads package state for the snapshots; default
             :class:`~cortex.transaction_history.DpkgProbe`.
         runner: runs rollback commands; default
             :class:`~cortex.utils.commands.SubprocessRunner` (with ``sudo`` when not
             root).
+        clock: "now" for durations, rollbacks and clean-ups; default UTC now.
     """
 
     def __init__(
@@ -301,16 +322,21 @@ class InstallationHistory:
         db_path: str | os.PathLike[str] = DEFAULT_DB_PATH,
         probe: PackageProbe | None = None,
         runner: CommandRunner | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        self.db_path = str(_writable_db_path(db_path))
+        super().__init__(
+            db_path,
+            default=DEFAULT_DB_PATH,
+            schema=_STORE_SCHEMA,
+            clock=clock,
+            any_path_falls_back=True,  # upstream falls back from any unusable directory
+        )
+        self.db_path = str(self._pool_handle.db_path)
         self.probe: PackageProbe = probe if probe is not None else DpkgProbe()
         self.runner: CommandRunner = (
             runner if runner is not None else SubprocessRunner(privileged=True)
         )
-        self._pool: SQLiteConnectionPool = get_connection_pool(self.db_path)
-        with self._pool.get_connection() as conn:
-            conn.executescript(_SCHEMA)
-            add_missing_columns(conn, "installations", _ADD_COLUMN)
 
     def _snapshot(self, packages: Sequence[str]) -> list[PackageSnapshot]:
         snapshots = []
@@ -351,7 +377,7 @@ class InstallationHistory:
                 _INSERT,
                 (
                     install_id,
-                    start_time.isoformat(timespec="microseconds"),
+                    format_time(start_time),
                     operation_type.value,
                     json.dumps(names),
                     InstallationStatus.IN_PROGRESS.value,
@@ -381,8 +407,8 @@ class InstallationHistory:
             return
         packages = json.loads(row[0]) if row[0] else []
         try:
-            started = datetime.fromisoformat(row[1])
-            duration: float | None = (datetime.now(started.tzinfo) - started).total_seconds()
+            started = to_utc(parse_time(row[1]))  # upstream's rows: naive local time
+            duration: float | None = (self._now() - started).total_seconds()
         except ValueError:
             duration = None
         after = self._snapshot(packages)  # dpkg-query runs outside any checkout
@@ -485,7 +511,7 @@ class InstallationHistory:
             ).rowcount
         if claimed != 1:
             return False, f"Installation {install_id} has already been rolled back"
-        started = datetime.now()
+        started = self._now()
         rollback_id = self.record_installation(
             InstallationType.ROLLBACK, record.packages, printable, started
         )
@@ -527,7 +553,7 @@ class InstallationHistory:
         elif format == "csv":
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(_COLUMNS)
+            writer.writerow(_CSV_HEADER[c] for c in _COLUMNS)
             for record in records:
                 data = record.to_dict()
                 writer.writerow(
@@ -540,7 +566,7 @@ class InstallationHistory:
 
     def cleanup_old_records(self, days: int = 90) -> int:
         """Delete records older than ``days`` days; return how many were deleted."""
-        cutoff = (datetime.now() - timedelta(days=days)).isoformat(timespec="microseconds")
+        cutoff = format_time(self._now() - timedelta(days=days))
         with self._pool.get_connection() as conn:
             deleted = conn.execute("DELETE FROM installations WHERE timestamp < ?", (cutoff,))
             return int(deleted.rowcount)

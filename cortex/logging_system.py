@@ -634,8 +634,8 @@ class CortexLogger:
 
         Returns:
             ``log_dir``, ``files`` (name, ``size_bytes``, ``modified`` ISO time),
-            ``total_files``, ``total_size_bytes``, ``entries_by_level`` and
-            ``total_entries``.
+            ``total_files`` (also as upstream's ``file_count``), ``total_size_bytes``,
+            ``entries_by_level`` and ``total_entries``.
         """
         files: list[dict[str, Any]] = []
         for base in (self.text_log, self.json_log, self.error_log):
@@ -651,6 +651,7 @@ class CortexLogger:
             "log_dir": str(self.log_dir),
             "files": files,
             "total_files": len(files),
+            "file_count": len(files),
             "total_size_bytes": sum(f["size_bytes"] for f in files),
             "entries_by_level": dict(by_level),
             "total_entries": sum(by_level.values()),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -54,7 +54,9 @@ except ImportError:  # pragma: no cover - rich is installed with cortex
     RICH_AVAILABLE = False
 
 __all__ = [
+    "OPERATION_ICONS",
     "RICH_AVAILABLE",
+    "STATUS_COLORS",
     "DownloadTracker",
     "FallbackOperationHandle",
     "FallbackProgress",
@@ -88,6 +90,9 @@ class OperationType(Enum):
     CONFIGURE = "configure"
     VERIFY = "verify"
     ANALYZE = "analyze"
+    LLM_QUERY = "llm_query"
+    DEPENDENCY_RESOLVE = "dependency_resolve"
+    ROLLBACK = "rollback"
     GENERIC = "generic"
 
 
@@ -98,10 +103,22 @@ OPERATION_ICONS: dict[OperationType, str] = {
     OperationType.DOWNLOAD: "⬇",
     OperationType.CONFIGURE: "⚙",
     OperationType.VERIFY: "🔍",
-    OperationType.ANALYZE: "🧠",
+    OperationType.ANALYZE: "🔍",
+    OperationType.LLM_QUERY: "🧠",
+    OperationType.DEPENDENCY_RESOLVE: "🔗",
+    OperationType.ROLLBACK: "⏪",
     OperationType.GENERIC: "▶",
 }
 """Icon drawn before an operation's title."""
+
+STATUS_COLORS: dict[str, str] = {
+    "pending": "dim",
+    "running": "yellow",
+    "completed": "green",
+    "failed": "red",
+    "skipped": "dim cyan",
+}
+"""The rich style of a step in each status."""
 
 
 @dataclass
@@ -500,13 +517,19 @@ class MultiStepTracker:
         title: heading of the summary.
     """
 
-    def __init__(self, indicator: ProgressIndicator, steps: Sequence[str], title: str) -> None:
+    def __init__(
+        self,
+        indicator: ProgressIndicator,
+        steps: Sequence[str | Mapping[str, str]],
+        title: str,
+    ) -> None:
         self.indicator = indicator
         self.title = title
         self.context = OperationContext(
             operation_type=OperationType.GENERIC,
             title=title,
-            steps=[OperationStep(name=s, description=s) for s in steps],
+            steps=[_step(s) for s in steps],
+            current_step=-1,
         )
         # Guards context: a step's status, times and error change together, so that
         # counts and summaries read under it are exact.
@@ -525,8 +548,16 @@ class MultiStepTracker:
         with self._lock:
             return self.context.completed_steps
 
-    def _move(self, index: int, status: str, note: str = "") -> OperationStep:
+    @property
+    def current_step(self) -> int:
+        """Index of the step started last; ``-1`` before any (upstream's attribute)."""
         with self._lock:
+            return self.context.current_step
+
+    def _move(self, index: int, status: str, note: str = "") -> OperationStep | None:
+        with self._lock:
+            if not 0 <= index < len(self.context.steps):
+                return None  # as upstream: an index out of range is ignored
             step = self.context.steps[index]
             now = datetime.now()
             if status == "running":
@@ -581,6 +612,13 @@ class MultiStepTracker:
             self.indicator.print_success(summary)
 
 
+def _step(spec: str | Mapping[str, str]) -> OperationStep:
+    """A step from a name, or from upstream's ``{"name": ..., "description": ...}``."""
+    if isinstance(spec, str):
+        return OperationStep(name=spec, description=spec)
+    return OperationStep(name=spec["name"], description=spec.get("description", spec["name"]))
+
+
 class ProgressIndicator:
     """Progress displays for the whole program: rich on a terminal, plain lines elsewhere.
 
@@ -589,16 +627,22 @@ class ProgressIndicator:
         stream: where to draw; ``None`` (default) is ``sys.stdout`` at each use.
     """
 
+    OPERATION_ICONS = OPERATION_ICONS
+    """The module's :data:`OPERATION_ICONS` (upstream's class attribute)."""
+    STATUS_COLORS = STATUS_COLORS
+    """The module's :data:`STATUS_COLORS` (upstream's class attribute)."""
+
     def __init__(self, use_rich: bool = True, *, stream: TextIO | None = None) -> None:
         self.stream = stream
-        self.console: Console | None = Console(file=stream) if RICH_AVAILABLE else None
+        console = Console(file=stream) if RICH_AVAILABLE and use_rich else None
         self.use_rich = bool(
-            use_rich
-            and self.console is not None
-            and self.console.is_terminal
+            console is not None
+            and console.is_terminal
             and _is_terminal(_out(stream))  # FORCE_COLOR must not animate a CI log
         )
         """True when displays are drawn by rich (a terminal); else the plain fallback."""
+        # The rich console when use_rich, else None (as upstream).
+        self.console: Console | None = console if self.use_rich else None
         # Guards nothing but the order of plain lines: one line is one write under it.
         self._write_lock = threading.Lock()
 

@@ -157,6 +157,16 @@ def _float_in(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _directory(raw: str) -> str:
+    """An absolute directory path (``~`` expanded); a path to a file is refused."""
+    path = os.path.expanduser(raw)
+    if not path or "\0" in path or not os.path.isabs(path):
+        raise ValueError(raw)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(raw)
+    return os.path.normpath(path)
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """How one environment variable is read: its default, its parser and what it does."""
@@ -165,8 +175,8 @@ class SettingSpec:
     """The environment variable, e.g. ``CORTEX_DB_POOL_SIZE``."""
     attribute: str
     """The :class:`Settings` attribute that holds the parsed value."""
-    default: bool | int | float
-    """Used when the variable is unset."""
+    default: bool | int | float | None
+    """Used when the variable is unset (``None``: the setting has no value then)."""
     accepted: str
     """Human description of the accepted values, quoted in errors and in the docs."""
     effect: str
@@ -243,6 +253,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Lowest similarity at which the semantic cache serves a stored answer.",
         _float_in(0.0, 1.0),
     ),
+    SettingSpec(
+        "CORTEX_DATA_DIR",
+        "data_dir",
+        None,
+        "an absolute directory path (~ allowed), not a file",
+        "Directory holding every SQLite store (transaction and installation history, "
+        "semantic cache, context memory, response cache, KV-cache and limits databases) "
+        "under its default file name; created with mode 0700 when missing. Unset: each "
+        "store's own default (~/.cortex, or /var/lib/cortex when writable). A path passed "
+        "to a store's constructor still wins.",
+        _directory,
+    ),
 )
 """Every ``CORTEX_*`` setting. The configuration reference documents exactly these."""
 
@@ -262,6 +284,7 @@ class Settings:
     offline_latency: float
     cache_max_entries: int
     cache_similarity_threshold: float
+    data_dir: str | None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
     """Where each value came from (``"env"`` or ``"default"``), keyed by environment variable."""
 

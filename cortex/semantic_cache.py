@@ -24,11 +24,23 @@ a write by this instance updates the dictionary at once, and a write by another 
 noticed within ``coherence_interval`` seconds (the dictionary is then dropped). An exact
 hit costs one dictionary look-up under a lock, no SQL.
 
-**Counts are exact.** Hits, misses and each entry's accesses are counted under one lock in
-memory and added to SQLite (``hits = hits + ?``) in batches, at most every
-``coherence_interval`` seconds, before every eviction, and on :meth:`SemanticCache.stats`,
-:meth:`SemanticCache.flush` and :meth:`SemanticCache.close` (and at interpreter exit). A
-batch whose transaction fails is put back, never lost or counted twice.
+**Counts are exact, whatever happens to the instance.** Hits, misses and each entry's
+accesses are counted under one lock in memory and added to SQLite (``hits = hits + ?``) in
+batches, at most every ``coherence_interval`` seconds, before every eviction, and on
+:meth:`SemanticCache.stats`, :meth:`SemanticCache.flush` and :meth:`SemanticCache.close`
+(and at interpreter exit). A batch whose transaction fails is put back, never lost or
+counted twice. The counts waiting in memory belong to the *file*, not the instance: every
+instance on one database in a process shares them, so ``stats()`` and the LRU eviction of
+any instance see the others' hits. An instance dropped without ``close()`` (upstream's
+habit: one per call) has them written by a finalizer. A child created by ``fork`` starts
+from zero (``os.register_at_fork``): the parent writes what it counted, the child only its
+own.
+
+**The SQL path.** A look-up that misses the in-memory exact hits runs one indexed query
+through :meth:`~cortex.utils.db_pool.SQLiteConnectionPool.fetch_one` (no context manager,
+no per-statement owner checks: the connection never leaves the call) and memoises two pure
+functions, the prompt's SHA-256 and the decoded command list of a row; the benchmark
+compares it with a bare query on the same connection.
 
 **LRU with sub-second order.** ``last_accessed_ns`` (integer nanoseconds) orders the
 eviction; upstream's ``last_accessed`` text had one-second resolution, so entries touched
@@ -70,12 +82,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cortex.runtime import load_settings
-from cortex.utils.atomic_file import ensure_private_dir
 from cortex.utils.db_pool import (
     PoolClosedError,
     PoolHandle,
     PoolTimeoutError,
 )
+from cortex.utils.store import SQLiteStore, StoreSchema, format_time
 from cortex.utils.thread_utils import SingleFlight
 
 __all__ = [
@@ -92,8 +104,8 @@ log = logging.getLogger(__name__)
 DEFAULT_DB_PATH = "/var/lib/cortex/cache.db"
 """Upstream's default; a user who cannot write there gets ``~/.cortex/cache.db``."""
 
-_USER_DB_PATH = Path("~/.cortex/cache.db")
 _COHERENCE_INTERVAL_S = 0.1
+_PURE_MEMO_SIZE = 4096  # most prompt hashes and decoded rows memoised per instance
 _FLUSH_AT_TOUCHED = 1024  # flush early once this many distinct entries wait for an update
 
 # --------------------------------------------------------------------------------------
@@ -295,14 +307,40 @@ CREATE INDEX IF NOT EXISTS idx_llm_cache_intent ON llm_cache_entries(
 """
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
-    """Run ``;``-separated statements inside the open transaction.
+def _adopt_upstream_rows(conn: sqlite3.Connection, _found_version: int = 0) -> None:
+    """Fill the added columns of rows written by upstream (inside the open transaction)."""
+    conn.execute(
+        "UPDATE llm_cache_entries SET last_accessed_ns = "
+        "COALESCE(CAST(strftime('%s', last_accessed) AS INTEGER), 0) * 1000000000 "
+        "WHERE last_accessed_ns IS NULL"
+    )
+    legacy = conn.execute(
+        "SELECT id, prompt FROM llm_cache_entries WHERE intent_action IS NULL"
+    ).fetchall()
+    updates = []
+    for entry_id, prompt in legacy:
+        intent = extract_intent(prompt)
+        updates.append((intent.action, intent.packages, entry_id))
+    conn.executemany(
+        "UPDATE llm_cache_entries SET intent_action = ?, intent_packages = ? WHERE id = ?",
+        updates,
+    )
 
-    (``executescript`` would commit the transaction first.)
-    """
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
+
+_STORE_SCHEMA = StoreSchema(
+    name="semantic_cache",
+    version=1,
+    create=tuple(filter(str.strip, _SCHEMA.split(";"))),
+    columns={"llm_cache_entries": _ADDED_COLUMNS},
+    migrate=_adopt_upstream_rows,
+    after=tuple(filter(str.strip, _INDEXES_AFTER_MIGRATION.split(";"))),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
+
+_SELECT_EXACT = (
+    "SELECT id, commands_json FROM llm_cache_entries WHERE provider = ? AND "
+    "model = ? AND system_hash = ? AND prompt_hash = ?"
+)
 
 
 def _sha256(text: str) -> str:
@@ -310,53 +348,153 @@ def _sha256(text: str) -> str:
 
 
 def _iso(ns: int) -> str:
-    stamp = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """The text columns' form of a time: the stores' one convention (UTC, aware)."""
+    return format_time(datetime.fromtimestamp(ns / 1e9, tz=timezone.utc))
 
 
-def _resolve_db_path(db_path: str | os.PathLike[str]) -> Path:
-    """The file to open: upstream's system path, or the per-user one if it is not writable.
+_Pending = tuple[int, int, dict[int, list[int]]]  # hits, misses, entry id -> [n, last ns]
 
-    :class:`~cortex.utils.db_pool.PoolHandle` creates the directory of the path returned.
+
+class _PendingCounts:
+    """Counts of one database file made in this process and not yet written to it.
+
+    Shared by every :class:`SemanticCache` on that file in this process, so that
+    :meth:`SemanticCache.stats` and the LRU eviction of any of them see the others' hits.
+    ``lock`` guards the counters, and is also the lock of each of those instances
+    (``SemanticCache._lock``: their in-memory exact hits), so a hit is counted and served
+    under one acquisition. It holds its own :class:`~cortex.utils.db_pool.PoolHandle`, so
+    it can write its counts after the last instance is gone.
     """
-    path = Path(db_path).expanduser()
-    if os.fspath(db_path) == DEFAULT_DB_PATH:
+
+    def __init__(self, db_path: Path) -> None:
+        self.lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self.touches: dict[int, list[int]] = {}
+        self.instances = 0  # live SemanticCache objects using it; guarded by _pending_lock
+        self.handle = PoolHandle(db_path)
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent writes these counts, the child starts from zero."""
+        self.lock = threading.Lock()
+        self.hits = self.misses = 0
+        self.touches = {}
+
+    def take(self, *, blocking: bool = True) -> _Pending | None:
+        """Remove and return the counts (``None`` when the lock was busy and not waited for)."""
+        if not self.lock.acquire(blocking):
+            return None
         try:
-            ensure_private_dir(path.parent, mode=0o755)
-            usable = os.access(path.parent, os.W_OK)
-        except OSError:
-            usable = False
-        if not usable:
-            path = _USER_DB_PATH.expanduser()
-    return path
+            pending = (self.hits, self.misses, self.touches)
+            self.hits = self.misses = 0
+            self.touches = {}
+        finally:
+            self.lock.release()
+        return pending
+
+    def restore(self, pending: _Pending) -> None:
+        """Put back counts whose write failed (added to whatever was counted since)."""
+        hits, misses, touches = pending
+        with self.lock:
+            self.hits += hits
+            self.misses += misses
+            for entry_id, (count, last) in touches.items():
+                mine = self.touches.get(entry_id)
+                if mine is None:
+                    self.touches[entry_id] = [count, last]
+                else:
+                    mine[0] += count
+                    mine[1] = max(mine[1], last)
+
+    def empty(self) -> bool:
+        """True when nothing waits to be written (read without the lock: a hint)."""
+        return not (self.hits or self.misses or self.touches)
+
+    def write(self, *, blocking: bool = True) -> None:
+        """Add the counts to the database in one transaction (put back if it fails)."""
+        pending = self.take(blocking=blocking)
+        if pending is None or not (pending[0] or pending[1] or pending[2]):
+            return
+        try:
+            with self.handle.get().transaction() as conn:
+                SemanticCache._apply_pending(conn, pending)
+        except BaseException:
+            self.restore(pending)
+            raise
 
 
-_live_caches: weakref.WeakSet[SemanticCache] = weakref.WeakSet()
-_live_lock = threading.Lock()  # guards _live_caches (WeakSet iteration vs insertion)
+# _pending_lock guards _pending_by_file and every _PendingCounts.instances. Reentrant: the
+# finalizer of a dropped cache takes it and may run inside a garbage collection triggered
+# while this thread holds it.
+_pending_lock = threading.RLock()
+_pending_by_file: dict[str, _PendingCounts] = {}
+_live_caches: weakref.WeakSet[SemanticCache] = weakref.WeakSet()  # guarded by _pending_lock
+
+
+def _counts_for(db_path: Path) -> _PendingCounts:
+    """The shared counts of ``db_path``, with one more instance using them."""
+    key = os.fspath(db_path)
+    with _pending_lock:
+        pending = _pending_by_file.get(key)
+        if pending is None:
+            pending = _pending_by_file[key] = _PendingCounts(db_path)
+        pending.instances += 1
+        return pending
+
+
+def _cache_dropped(key: str, pending: _PendingCounts) -> None:
+    """A cache was closed or garbage-collected: write the counts, forget them if last.
+
+    Never waits for the counts' lock (this may run inside a garbage collection in a thread
+    holding it); counts it could not write stay registered and are written by another
+    instance, the next look-up on the file, or at exit.
+    """
+    with contextlib.suppress(Exception):  # best effort: a finalizer must not raise
+        pending.write(blocking=False)
+    with _pending_lock:
+        pending.instances -= 1
+        last = pending.instances <= 0 and pending.empty() and _pending_by_file.get(key) is pending
+        if last:
+            del _pending_by_file[key]
+    if last:
+        pending.handle.close()
 
 
 def _flush_at_exit() -> None:
-    with _live_lock:
-        caches = list(_live_caches)
-    for cache in caches:
-        if cache._pool_handle.closed or not cache._has_pending():
-            continue  # nothing to add, or the pools were closed on purpose: never reopen
+    with _pending_lock:
+        every = list(_pending_by_file.values())
+    for pending in every:
         with contextlib.suppress(Exception):  # best effort while the interpreter exits
-            cache.flush()
+            pending.write()
 
 
 atexit.register(_flush_at_exit)
 
 
-class SemanticCache:
+def _after_fork_in_child() -> None:
+    """Counts belong to the process that made them: a forked child starts from zero."""
+    global _pending_lock  # noqa: PLW0603 - a lock held at fork time is lost in the child
+    _pending_lock = threading.RLock()
+    for pending in _pending_by_file.values():
+        pending.reset_after_fork()
+    for cache in list(_live_caches):
+        cache._lock = cache._pending.lock
+        cache._sync_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class SemanticCache(SQLiteStore):
     """Cached LLM command lists, keyed by provider, model, system prompt and prompt.
 
     Safe to share between threads (one instance per process is enough) and between
     processes (through SQLite). See the module documentation for the rules.
 
     Args:
-        db_path: the database file. Upstream's default ``/var/lib/cortex/cache.db`` falls
-            back to ``~/.cortex/cache.db`` when its directory is not writable.
+        db_path: the database file. Upstream's default ``/var/lib/cortex/cache.db`` becomes
+            ``cache.db`` in ``CORTEX_DATA_DIR`` when that is set, and falls back to
+            ``~/.cortex/cache.db`` when its directory is not writable.
         max_entries: entries kept before the least recently used are evicted; ``None``
             reads ``CORTEX_CACHE_MAX_ENTRIES``.
         similarity_threshold: lowest content similarity served for a prompt that is not an
@@ -393,19 +531,19 @@ class SemanticCache:
             raise ValueError(f"max_entries must be at least 1, not {self.max_entries}")
         if not 0.0 <= self.similarity_threshold <= 1.0:
             raise ValueError(f"similarity_threshold must be in 0..1: {similarity_threshold}")
-        self._pool_handle = PoolHandle(_resolve_db_path(db_path))
+        super().__init__(db_path, default=DEFAULT_DB_PATH, schema=_STORE_SCHEMA)
         self.db_path = os.fspath(self._pool_handle.db_path)
         self.read_through = read_through
         self._interval_ns = int(coherence_interval * 1e9)
 
-        # _lock guards every attribute below it; it is held only for dictionary and
-        # counter updates, never while SQLite or an LLM works.
-        self._lock = threading.Lock()
+        # Hits, misses and touches wait in memory in counts shared by every instance on this
+        # file in this process; their lock is this instance's _lock. _lock guards the
+        # counts and every attribute below; it is held only for dictionary and counter
+        # updates, never while SQLite or an LLM works.
+        self._pending = _counts_for(self._pool_handle.db_path)
+        self._lock = self._pending.lock
         self._memo: dict[_Key, tuple[int, tuple[str, ...]]] = {}
         self._memo_key_by_id: dict[int, _Key] = {}
-        self._hits = 0  # counted here, not yet added to llm_cache_stats
-        self._misses = 0
-        self._touches: dict[int, list[int]] = {}  # entry id -> [accesses, last ns]
         self._seen_version = -1
         self._generation = 0  # bumped whenever _memo changes for a reason other than a read
         self._next_sync_ns = 0
@@ -413,37 +551,35 @@ class SemanticCache:
         self._sync_lock = threading.Lock()
         self._flight: SingleFlight[_Key, list[str]] = SingleFlight()
         self._system_hashes: dict[str, str] = {}  # memo of sha256(system prompt)
+        # Memos of two pure functions on the SQL path (no lock: each get and set is one
+        # atomic dictionary operation, and a lost entry is only recomputed): a prompt's
+        # SHA-256, and the command tuple decoded from a row's JSON text.
+        self._prompt_hashes: dict[str, str] = {}
+        self._decoded: dict[str, tuple[str, ...]] = {}
+        # Dropped without close() (upstream's habit: one instance per call), the counts
+        # are still written; the finalizer holds the counts, never the instance.
+        self._finalizer = weakref.finalize(
+            self, _cache_dropped, os.fspath(self._pool_handle.db_path), self._pending
+        )
+        with _pending_lock:
+            _live_caches.add(self)
 
         self._init_database()
-        with _live_lock:
-            _live_caches.add(self)
 
     # -- storage -----------------------------------------------------------------------
 
     def _init_database(self) -> None:
-        with self._pool_handle.get().transaction() as conn:
-            _run_script(conn, _SCHEMA)
-            present = {row[1] for row in conn.execute("PRAGMA table_info(llm_cache_entries)")}
-            for column, statement in _ADDED_COLUMNS.items():
-                if column not in present:
-                    conn.execute(statement)
-            conn.execute(
-                "UPDATE llm_cache_entries SET last_accessed_ns = "
-                "COALESCE(CAST(strftime('%s', last_accessed) AS INTEGER), 0) * 1000000000 "
-                "WHERE last_accessed_ns IS NULL"
-            )
+        """Adopt rows an upstream process added since, and read the version."""
+        with self._pool.get_connection() as conn:
             legacy = conn.execute(
-                "SELECT id, prompt FROM llm_cache_entries WHERE intent_action IS NULL"
-            ).fetchall()
-            updates = []
-            for entry_id, prompt in legacy:
-                intent = extract_intent(prompt)
-                updates.append((intent.action, intent.packages, entry_id))
-            conn.executemany(
-                "UPDATE llm_cache_entries SET intent_action = ?, intent_packages = ? WHERE id = ?",
-                updates,
-            )
-            _run_script(conn, _INDEXES_AFTER_MIGRATION)
+                "SELECT 1 FROM llm_cache_entries WHERE intent_action IS NULL "
+                "OR last_accessed_ns IS NULL LIMIT 1"
+            ).fetchone()
+            if legacy is None:
+                self._seen_version = self._read_version(conn)
+                return
+        with self._pool.transaction() as conn:
+            _adopt_upstream_rows(conn)
             self._seen_version = self._read_version(conn)
 
     @staticmethod
@@ -463,32 +599,18 @@ class SemanticCache:
 
     def _has_pending(self) -> bool:
         with self._lock:
-            return bool(self._hits or self._misses or self._touches)
+            return not self._pending.empty()
 
-    def _take_pending(self) -> tuple[int, int, dict[int, list[int]]]:
-        with self._lock:
-            pending = (self._hits, self._misses, self._touches)
-            self._hits = self._misses = 0
-            self._touches = {}
+    def _take_pending(self) -> _Pending:
+        pending = self._pending.take()
+        assert pending is not None  # a blocking take always returns
         return pending
 
-    def _restore_pending(self, pending: tuple[int, int, dict[int, list[int]]]) -> None:
-        hits, misses, touches = pending
-        with self._lock:
-            self._hits += hits
-            self._misses += misses
-            for entry_id, (count, last) in touches.items():
-                mine = self._touches.get(entry_id)
-                if mine is None:
-                    self._touches[entry_id] = [count, last]
-                else:
-                    mine[0] += count
-                    mine[1] = max(mine[1], last)
+    def _restore_pending(self, pending: _Pending) -> None:
+        self._pending.restore(pending)
 
     @staticmethod
-    def _apply_pending(
-        conn: sqlite3.Connection, pending: tuple[int, int, dict[int, list[int]]]
-    ) -> None:
+    def _apply_pending(conn: sqlite3.Connection, pending: _Pending) -> None:
         hits, misses, touches = pending
         if hits or misses:
             conn.execute(
@@ -517,12 +639,12 @@ class SemanticCache:
         pending = self._take_pending()
         if not (pending[0] or pending[1] or pending[2]):
             # nothing to write: no write lock
-            with self._pool_handle.get().get_connection() as conn:
+            with self._pool.get_connection() as conn:
                 version = self._read_version(conn)
             self._note_version(version)
             return
         try:
-            with self._pool_handle.get().transaction() as conn:
+            with self._pool.transaction() as conn:
                 self._apply_pending(conn, pending)
                 version = self._read_version(conn)
         except BaseException:
@@ -537,7 +659,7 @@ class SemanticCache:
         try:
             with self._lock:
                 now = time.time_ns()
-                if now < self._next_sync_ns and len(self._touches) < _FLUSH_AT_TOUCHED:
+                if now < self._next_sync_ns and len(self._pending.touches) < _FLUSH_AT_TOUCHED:
                     return
                 self._next_sync_ns = now + self._interval_ns
             self._sync()
@@ -552,8 +674,14 @@ class SemanticCache:
             self._sync()
 
     def close(self) -> None:
-        """Flush the counts. The instance stays usable; the shared pool stays open."""
+        """Write the counts and let the pool go (closed once no other store holds it).
+
+        The instance stays usable: a later call opens the pool again. An instance dropped
+        without ``close()`` has its counts written by a finalizer.
+        """
         self.flush()
+        self._pending.handle.close()
+        super().close()
 
     # -- look-ups ----------------------------------------------------------------------
 
@@ -591,17 +719,18 @@ class SemanticCache:
         if self.read_through:
             if now >= self._next_sync_ns:  # check other processes' writes before serving
                 self._maybe_sync()
+            pending = self._pending
             with self._lock:
                 found = self._memo.get(key)
                 if found is not None and count:
-                    self._hits += 1
-                    touch = self._touches.get(found[0])
+                    pending.hits += 1
+                    touch = pending.touches.get(found[0])
                     if touch is None:
-                        self._touches[found[0]] = [1, now]
+                        pending.touches[found[0]] = [1, now]
                     else:
                         touch[0] += 1
                         touch[1] = max(touch[1], now)
-                due = len(self._touches) >= _FLUSH_AT_TOUCHED
+                due = len(pending.touches) >= _FLUSH_AT_TOUCHED
             if due:
                 self._maybe_sync()
             if found is not None:
@@ -613,44 +742,30 @@ class SemanticCache:
     ) -> list[str] | None:
         provider, model, system_prompt, prompt = key
         system_hash = self._system_hash(system_prompt)
-        with self._lock:
-            generation = self._generation
-        exact = False
-        hit: tuple[int, str] | None = None
-        with self._pool_handle.get().get_connection() as conn:
-            row = conn.execute(
-                "SELECT id, commands_json FROM llm_cache_entries WHERE provider = ? AND "
-                "model = ? AND system_hash = ? AND prompt_hash = ?",
-                (provider, model, system_hash, _sha256(prompt)),
-            ).fetchone()
-            if row is not None:
-                hit, exact = (int(row[0]), str(row[1])), True
-            elif candidate_limit > 0:
-                intent = extract_intent(prompt)
-                rows = conn.execute(
-                    "SELECT id, prompt, commands_json FROM llm_cache_entries "
-                    "WHERE provider = ? AND model = ? AND system_hash = ? AND "
-                    "intent_action = ? AND intent_packages = ? "
-                    "ORDER BY last_accessed_ns DESC LIMIT ?",
-                    (provider, model, system_hash, intent.action, intent.packages, candidate_limit),
-                ).fetchall()
-                best = -1.0
-                for entry_id, other, commands_json in rows:
-                    score = content_similarity(intent.content, extract_intent(other).content)
-                    if score > best:
-                        best, hit = score, (int(entry_id), str(commands_json))
-                if best < self.similarity_threshold:
-                    hit = None
-        commands = tuple(json.loads(hit[1])) if hit is not None else None
+        # Read without the lock: compared again under it before the memo is filled, so a
+        # stale value only skips filling it.
+        generation = self._generation
+        row = self._pool.fetch_one(
+            _SELECT_EXACT, (provider, model, system_hash, self._prompt_hash(prompt))
+        )
+        exact = row is not None
+        if row is not None:
+            hit: tuple[int, str] | None = (int(row[0]), str(row[1]))
+        elif candidate_limit > 0:
+            hit = self._most_similar(key, system_hash, candidate_limit)
+        else:
+            hit = None
+        commands = self._decode(hit[1]) if hit is not None else None
+        pending = self._pending
         with self._lock:
             if count:
                 if hit is None:
-                    self._misses += 1
+                    pending.misses += 1
                 else:
-                    self._hits += 1
-                    touch = self._touches.get(hit[0])
+                    pending.hits += 1
+                    touch = pending.touches.get(hit[0])
                     if touch is None:
-                        self._touches[hit[0]] = [1, now]
+                        pending.touches[hit[0]] = [1, now]
                     else:
                         touch[0] += 1
                         touch[1] = max(touch[1], now)
@@ -663,9 +778,50 @@ class SemanticCache:
             ):
                 self._memo[key] = (hit[0], commands)
                 self._memo_key_by_id[hit[0]] = key
-        if not self.read_through and count:
+        if count and not self.read_through and now >= self._next_sync_ns:
             self._maybe_sync()
         return list(commands) if commands is not None else None
+
+    def _prompt_hash(self, prompt: str) -> str:
+        """SHA-256 of ``prompt`` (memoised: a cache sees the same prompts again)."""
+        digest = self._prompt_hashes.get(prompt)
+        if digest is None:
+            digest = _sha256(prompt)
+            if len(self._prompt_hashes) >= _PURE_MEMO_SIZE:
+                self._prompt_hashes.clear()
+            self._prompt_hashes[prompt] = digest
+        return digest
+
+    def _most_similar(
+        self, key: _Key, system_hash: str, candidate_limit: int
+    ) -> tuple[int, str] | None:
+        """``(id, commands_json)`` of the most similar entry with the same intent, if close."""
+        provider, model, _system_prompt, prompt = key
+        intent = extract_intent(prompt)
+        with self._pool.get_connection() as conn:
+            rows = conn.execute(
+                "SELECT id, prompt, commands_json FROM llm_cache_entries "
+                "WHERE provider = ? AND model = ? AND system_hash = ? AND "
+                "intent_action = ? AND intent_packages = ? "
+                "ORDER BY last_accessed_ns DESC LIMIT ?",
+                (provider, model, system_hash, intent.action, intent.packages, candidate_limit),
+            ).fetchall()
+        best, hit = -1.0, None
+        for entry_id, other, commands_json in rows:
+            score = content_similarity(intent.content, extract_intent(other).content)
+            if score > best:
+                best, hit = score, (int(entry_id), str(commands_json))
+        return hit if best >= self.similarity_threshold else None
+
+    def _decode(self, commands_json: str) -> tuple[str, ...]:
+        """The commands stored as ``commands_json`` (memoised: rows repeat)."""
+        commands = self._decoded.get(commands_json)
+        if commands is None:
+            commands = tuple(json.loads(commands_json))
+            if len(self._decoded) >= _PURE_MEMO_SIZE:
+                self._decoded.clear()
+            self._decoded[commands_json] = commands
+        return commands
 
     # -- writes ------------------------------------------------------------------------
 
@@ -688,7 +844,7 @@ class SemanticCache:
         now = time.time_ns()
         pending = self._take_pending()
         try:
-            with self._pool_handle.get().transaction() as conn:
+            with self._pool.transaction() as conn:
                 self._apply_pending(conn, pending)
                 conn.execute(
                     "INSERT INTO llm_cache_entries (provider, model, system_hash, prompt, "
@@ -794,7 +950,7 @@ class SemanticCache:
     def stats(self) -> CacheStats:
         """Hits and misses of this database so far (this process's counts flushed first)."""
         self.flush()
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             row = conn.execute("SELECT hits, misses FROM llm_cache_stats WHERE id = 1").fetchone()
         return CacheStats(0, 0) if row is None else CacheStats(int(row[0]), int(row[1]))
 

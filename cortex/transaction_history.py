@@ -8,10 +8,14 @@ existing database opens with every row). What changed behind the names:
   :class:`~cortex.utils.thread_utils.LazySingleton` instances: 100 threads calling them at
   once get one object each (upstream locked them; the audit had found two check-then-act
   races).
-* **The pool.** Every read and write goes through
-  :func:`cortex.utils.db_pool.get_connection_pool`: a write is one transaction that is
-  committed when it returns, and a reader never shares a connection with another thread
-  (upstream documented the pool but kept opening a connection per call).
+* **The store foundation.** :class:`TransactionHistory` is a
+  :class:`~cortex.utils.store.SQLiteStore`: every read and write goes through the per-file
+  pool (a write is one transaction, committed when it returns; a reader never shares a
+  connection with another thread; upstream documented a pool but opened a connection per
+  call), the pool is reopened after :func:`~cortex.utils.db_pool.close_all_pools` and
+  released by :meth:`~cortex.utils.store.SQLiteStore.close`, the schema (and the columns an
+  older table lacks) is set up once in one ``BEGIN IMMEDIATE`` transaction, and times are
+  stored in UTC from an injectable clock.
 * **Package state through an interface.** :class:`PackageProbe` reads a package's state;
   the default, :class:`DpkgProbe`, runs ``dpkg-query`` with an argument list (never a
   shell). Tests pass their own probe.
@@ -42,9 +46,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from cortex.utils.atomic_file import ensure_private_dir
+from cortex.dependency_resolver import is_valid_package_name
 from cortex.utils.commands import CommandResult, CommandRunner, SubprocessRunner
-from cortex.utils.db_pool import SQLiteConnectionPool, get_connection_pool
+from cortex.utils.store import (
+    Clock,
+    SQLiteStore,
+    StoreSchema,
+    add_missing_columns,
+    format_time,
+    to_utc,
+)
 from cortex.utils.thread_utils import LazySingleton
 
 __all__ = [
@@ -79,7 +90,6 @@ DEFAULT_DB_PATH = "~/.cortex/transaction_history.db"
 
 # Debian policy: lower-case letters, digits, "+", "-", "."; at least two characters,
 # starting with a letter or digit; optionally ":arch".
-_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.\-]+(?::[a-z0-9][a-z0-9\-]*)?$")
 # Debian versions: [epoch:]upstream[-revision] with these characters only.
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+~:\-]*$")
 
@@ -97,9 +107,10 @@ _CRITICAL_PACKAGES = (
 )
 
 
-def is_valid_package_name(name: str) -> bool:
-    """True when ``name`` is a Debian package name (optionally ``:arch``-qualified)."""
-    return bool(_PACKAGE_RE.match(name))
+def _is_recordable(spec: str) -> bool:
+    """A Debian name, or upstream's ``name@version`` spec (``node@18``) with a valid name."""
+    name, at, version = spec.partition("@")
+    return is_valid_package_name(name) and (not at or is_valid_version(version))
 
 
 def is_valid_version(version: str) -> bool:
@@ -372,7 +383,7 @@ _SAVE = (
     "rollback_commands, is_rollback_safe, rollback_warning) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_SCHEMA = """
+_CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS transactions (
     id TEXT PRIMARY KEY,
     transaction_type TEXT NOT NULL,
@@ -388,9 +399,7 @@ CREATE TABLE IF NOT EXISTS transactions (
     rollback_commands TEXT,
     is_rollback_safe INTEGER,
     rollback_warning TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_timestamp ON transactions (timestamp DESC);
-CREATE INDEX IF NOT EXISTS idx_status ON transactions (status);
+)
 """
 
 
@@ -412,24 +421,17 @@ _ADD_COLUMN = {
 }
 """Column name -> the statement adding it to an older ``transactions`` table."""
 
-
-def add_missing_columns(conn: Any, table: str, statements: Mapping[str, str]) -> list[str]:
-    """Add the columns an older copy of ``table`` lacks (rows are kept); return their names.
-
-    Args:
-        conn: an open connection (inside a checkout).
-        table: the table's name, passed as a parameter (never formatted into SQL).
-        statements: column name -> the complete literal ``ALTER TABLE ... ADD COLUMN``
-            statement that adds it; run for each column ``table`` does not have.
-
-    Returns:
-        The names of the columns added, in the order of ``statements``.
-    """
-    present = {row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
-    added = [name for name in statements if name not in present]
-    for name in added:
-        conn.execute(statements[name])
-    return added
+_STORE_SCHEMA = StoreSchema(
+    name="transaction_history",
+    version=1,
+    create=(_CREATE_TABLE,),
+    columns={"transactions": _ADD_COLUMN},
+    after=(
+        "CREATE INDEX IF NOT EXISTS idx_timestamp ON transactions (timestamp DESC)",
+        "CREATE INDEX IF NOT EXISTS idx_status ON transactions (status)",
+    ),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
 
 
 def _row_values(tx: Transaction) -> tuple[Any, ...]:
@@ -437,7 +439,7 @@ def _row_values(tx: Transaction) -> tuple[Any, ...]:
         tx.id,
         tx.transaction_type.value,
         json.dumps(tx.packages),
-        tx.timestamp.isoformat(timespec="microseconds"),
+        format_time(tx.timestamp),
         tx.status.value,
         json.dumps({k: v.to_dict() for k, v in tx.before_state.items()}),
         json.dumps({k: v.to_dict() for k, v in tx.after_state.items()}),
@@ -464,25 +466,30 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-class TransactionHistory:
+class TransactionHistory(SQLiteStore):
     """Every package transaction, stored in SQLite through the connection pool.
 
+    Times are stored in UTC (:func:`cortex.utils.store.format_time`); transactions
+    written by upstream keep their naive local timestamps when read back.
+
     Args:
-        db_path: the database file; default ``~/.cortex/transaction_history.db`` (its
+        db_path: the database file; default ``~/.cortex/transaction_history.db``, or
+            ``transaction_history.db`` in ``CORTEX_DATA_DIR`` when that is set (its
             directory is created with mode 0700 if missing).
         probe: reads package state; default :class:`DpkgProbe`.
+        clock: "now" for timestamps and durations; default UTC now (tests inject one).
     """
 
     def __init__(
-        self, db_path: str | os.PathLike[str] | None = None, probe: PackageProbe | None = None
+        self,
+        db_path: str | os.PathLike[str] | None = None,
+        probe: PackageProbe | None = None,
+        *,
+        clock: Clock | None = None,
     ) -> None:
-        self.db_path = Path(os.path.expanduser(os.fspath(db_path or DEFAULT_DB_PATH)))
-        ensure_private_dir(self.db_path.parent)
+        super().__init__(db_path, default=DEFAULT_DB_PATH, schema=_STORE_SCHEMA, clock=clock)
+        self.db_path: Path = self._pool_handle.db_path
         self.probe: PackageProbe = probe if probe is not None else DpkgProbe()
-        self._pool: SQLiteConnectionPool = get_connection_pool(self.db_path)
-        with self._pool.get_connection() as conn:
-            conn.executescript(_SCHEMA)
-            add_missing_columns(conn, "transactions", _ADD_COLUMN)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -491,14 +498,17 @@ class TransactionHistory:
     ) -> Transaction:
         """Record the start of an operation, with each package's state before it.
 
+        A ``name@version`` spec (upstream accepted ``node@18``) is recorded as given; it
+        is not a Debian name, so it gets no rollback command.
+
         Raises:
-            ValueError: a package name is not a valid Debian package name (such a name
-                could never be rolled back safely).
+            ValueError: a package is neither a valid Debian package name nor
+                ``name@version`` (such a name could never be rolled back safely).
         """
-        bad = [name for name in packages if not is_valid_package_name(name)]
+        bad = [name for name in packages if not _is_recordable(name)]
         if bad:
             raise ValueError(f"not valid package names: {', '.join(map(repr, bad))}")
-        now = datetime.now()
+        now = self._now()
         tx = Transaction(
             id=f"tx_{now.strftime('%Y%m%d%H%M%S%f')}_{secrets.token_hex(4)}",
             transaction_type=transaction_type,
@@ -519,7 +529,7 @@ class TransactionHistory:
         self, transaction: Transaction, success: bool = True, error_message: str | None = None
     ) -> None:
         """Record the end of an operation (and each package's state after it, on success)."""
-        transaction.duration_seconds = (datetime.now() - transaction.timestamp).total_seconds()
+        transaction.duration_seconds = (self._now() - to_utc(transaction.timestamp)).total_seconds()
         if success:
             transaction.status = TransactionStatus.COMPLETED
             transaction.after_state = {
@@ -592,8 +602,8 @@ class TransactionHistory:
         params = {
             "package_pattern": f"%{_like_escape(json.dumps(package))}%" if package else None,
             "transaction_type": None if transaction_type is None else transaction_type.value,
-            "since": None if since is None else since.isoformat(timespec="microseconds"),
-            "until": None if until is None else until.isoformat(timespec="microseconds"),
+            "since": None if since is None else format_time(since),
+            "until": None if until is None else format_time(until),
             "limit": limit,
         }
         return self._query(_SEARCH, params)

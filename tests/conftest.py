@@ -1,6 +1,8 @@
 """Shared fixtures and options.
 
-* every test starts with fresh singletons, and the session with no ``CORTEX_*`` variables;
+* every test starts with fresh singletons, and the session with no ``CORTEX_*`` variables and
+  none of the provider variables the LLM router reads (a developer's ``ANTHROPIC_API_KEY``
+  must neither change a result nor make a paid API call);
 * a test that shows an unsafe twin failing runs in one thread under pytest-run-parallel;
 * ``pytest --preempt PROBABILITY`` (the :mod:`cortex.testing.pytest_plugin`, installed with
   the package) forces thread switches between bytecodes; ``make stress`` runs the stress
@@ -22,12 +24,17 @@ from datetime import datetime, timezone
 import pytest
 
 from cortex.demos.ledger import LEDGER
+from cortex.llm_router import PROVIDER_ENVIRONMENT
 from cortex.runtime import SETTINGS, runtime_facts
 from cortex.utils.thread_utils import reset_singletons
 
 # Settings come from the environment: a developer's CORTEX_* must not leak into the tests.
 for _spec in SETTINGS:
     os.environ.pop(_spec.env_var, None)
+# Provider keys and endpoints: a test that wants a provider passes ``environ=`` or sets one
+# with monkeypatch, pointing at a loopback server it started.
+for _name in PROVIDER_ENVIRONMENT:
+    os.environ.pop(_name, None)
 
 # Every module defaults to files under ~/.cortex: the whole session (and the subprocesses and
 # notebook kernels it starts) gets a private, empty home instead of the developer's. Set once
@@ -35,6 +42,9 @@ for _spec in SETTINGS:
 _REAL_HOME = os.environ.get("HOME")
 _SESSION_HOME = tempfile.mkdtemp(prefix="cortex-test-home-")
 os.environ["HOME"] = _SESSION_HOME
+# Every store's default database goes to one private directory, never to ~/.cortex or
+# /var/lib/cortex (tests may run as root); removed with the home directory.
+os.environ["CORTEX_DATA_DIR"] = os.path.join(_SESSION_HOME, "data")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

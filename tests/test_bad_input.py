@@ -69,6 +69,11 @@ REPO = Path(__file__).resolve().parent.parent
 AREA = "bad input"
 
 
+def _noon() -> datetime:
+    """A fixed daytime clock: the default do-not-disturb window (22:00-08:00) is never on."""
+    return datetime(2026, 1, 15, 12, 0)
+
+
 @pytest.fixture(autouse=True)
 def _close_pools() -> Iterator[None]:
     yield
@@ -273,7 +278,7 @@ def test_bad_notification_files_fall_back_and_are_kept(
     path.write_bytes(_bad_text(kind, NOTIFICATIONS.replace(b'"old"', b'"quoted old"')))
     before = _sha(path)
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
-        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+        manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
         assert manager.send("title", "message") is True  # defaults: enabled, no DND
         history = manager.get_history()
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(_sha(path) != before))
@@ -341,7 +346,7 @@ HOME_STORES: dict[str, Callable[[], object]] = {
     "kv_cache": CacheDatabase,
     "accelerator_limits": LimitsDatabase,
     "config_manager": ConfigManager,
-    "notification_manager": lambda: NotificationManager(notifier=lambda _argv: True),
+    "notification_manager": lambda: NotificationManager(notifier=lambda _argv: True, clock=_noon),
     "logging_system": lambda: CortexLogger(console_level="CRITICAL"),
 }
 
@@ -355,6 +360,7 @@ def test_a_home_under_a_regular_file_gives_an_error_naming_it(
     blocker.write_text("not a directory\n")
     home = blocker / "home"
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the stores' defaults, under this home
     LEDGER.add(AREA, bad_inputs=1, data_lost=int(blocker.read_text() != "not a directory\n"))
     # NotADirectoryError or DatabaseFileError, naming the directory it could not create.
     with pytest.raises((OSError, sqlite3.DatabaseError), match=re.escape(str(home / ".cortex"))):
@@ -383,12 +389,13 @@ def test_the_hardware_cache_degrades_to_no_cache_in_an_impossible_home(
 def _fill_the_disk(path: Path) -> None:
     """Let the database grow no more: SQLite then fails writes with SQLITE_FULL.
 
-    ``max_page_count`` is per connection: it is set on every connection of the file's
-    pool (all idle here, so checking out as many as are open reaches each one).
+    ``max_page_count`` is per connection: it is set on every connection the file's pool
+    can hold (checked out all at once, so each is opened and reached). The pool is pinned
+    by :func:`get_connection_pool`, so the stores opened next use these connections.
     """
     pool = get_connection_pool(path)
     with contextlib.ExitStack() as stack:
-        for _ in range(pool.stats().opened):
+        for _ in range(pool.pool_size):
             conn = stack.enter_context(pool.get_connection())
             conn.execute("PRAGMA max_page_count = 1")  # raised to the current page count
 
@@ -478,7 +485,7 @@ def test_a_full_disk_leaves_the_old_preferences_intact(
 def test_a_full_disk_keeps_the_notification_history_and_hardware_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+    manager = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon)
     manager.send("title", "first")
     cache = tmp_path / "hardware_cache.json"
     _detector(cache).detect()
@@ -502,7 +509,9 @@ def test_a_full_disk_error_names_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = ConfigManager(config_dir=tmp_path)
-    notifications = NotificationManager(config_dir=tmp_path, notifier=lambda _argv: True)
+    notifications = NotificationManager(
+        config_dir=tmp_path, notifier=lambda _argv: True, clock=_noon
+    )
     monkeypatch.setattr(os, "fsync", _no_space)  # what atomic_write_bytes calls
     with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
         notifications.send("title", "message")

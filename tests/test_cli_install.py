@@ -560,6 +560,7 @@ def test_an_unusable_history_is_reported_and_the_install_goes_on(
     home.mkdir()
     (home / ".cortex").write_text("", encoding="utf-8")
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the fallback is ~/.cortex only without it
     history = functools.partial(InstallationHistory, str(blocker / "history.db"), stores.probe)
     monkeypatch.setattr(installation_history, "InstallationHistory", history)
     monkeypatch.setattr(install_plan, "InstallationHistory", history)
@@ -693,6 +694,7 @@ def doctor_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     home.mkdir()
     system.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # doctor looks in the home and system directories
     monkeypatch.setattr(cli, "_SYSTEM_DB_DIR", str(system))
     close_all_pools()  # earlier tests' pools would be listed too
     return home, system

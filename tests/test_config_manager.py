@@ -329,6 +329,12 @@ def test_selective_and_incompatible_imports(cortex_dir: Path, tmp_path: Path) ->
     assert manager.import_configuration(newer, dry_run=True, force=True)["success"]
 
 
+def test_a_missing_import_file_is_an_error_naming_it(cortex_dir: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.yaml"):
+        _manager(cortex_dir).import_configuration(missing, dry_run=True)
+
+
 def test_a_malformed_import_file_names_file_and_line(cortex_dir: Path, tmp_path: Path) -> None:
     manager = _manager(cortex_dir)
     path = tmp_path / "broken.yaml"

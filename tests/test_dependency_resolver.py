@@ -33,6 +33,10 @@ from cortex.dependency_resolver import (
     system_index_paths,
 )
 
+EXPLORES = pytest.mark.thread_unsafe(
+    reason="explores interleavings: one exploration or preemption block per process at a time"
+)
+
 # A tiny index with every relation kind the resolver handles.
 SMALL_INDEX = """\
 Package: web
@@ -234,6 +238,7 @@ def test_unsafe_cache_twin_resolves_many_times() -> None:
     assert "2 resolutions" in report.error
 
 
+@EXPLORES
 def test_fixed_cache_holds_under_every_explored_schedule() -> None:
     model = resolution_model(ResolutionCache)
     check = check_fix(model, targets=[CACHE, "cortex.dependency_resolver", UTILS], budget=100)

@@ -16,6 +16,8 @@ def _documented() -> dict[str, str]:
 
 
 def _shown(default: object) -> str:
+    if default is None:
+        return "unset"
     if isinstance(default, bool):
         return "1" if default else "0"
     return str(default)
@@ -32,7 +34,7 @@ def test_documented_defaults_match_the_code() -> None:
 
 
 def test_every_cortex_variable_mentioned_in_the_docs_exists() -> None:
-    known = {spec.env_var for spec in SETTINGS} | {"CORTEX_PYTHON"}
+    known = {spec.env_var for spec in SETTINGS} | {"CORTEX_PYTHON", "CORTEX_BROWSER"}
     docs = Path(__file__).resolve().parent.parent / "docs"
     mentioned = {
         name

@@ -17,6 +17,7 @@ from cortex.demos.shared_state import (
     race_failures,
     tiny_switch_interval,
 )
+from cortex.llm_router import PROVIDER_ENVIRONMENT
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools, get_connection_pool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +26,9 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the default cache lands here
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # (not in the session's shared data directory)
+    for name in PROVIDER_ENVIRONMENT:  # no real provider configured
+        monkeypatch.delenv(name, raising=False)
     yield
     close_all_pools()
 
@@ -94,6 +96,17 @@ def test_health_checks_drive_the_mode(cache: gd.ResponseCache) -> None:
     assert manager.get_status()["api_failures"] == 0
     assert manager.current_mode == gd.FallbackMode.FULL_AI
     assert not manager.check_api_health().is_healthy()  # no API key in the environment
+
+
+@pytest.mark.parametrize(
+    "variable", ["ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"]
+)
+def test_the_health_check_asks_the_router_which_providers_are_configured(
+    cache: gd.ResponseCache, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    manager = gd.GracefulDegradation(cache=cache)
+    monkeypatch.setenv(variable, "http://127.0.0.1:9")  # never contacted
+    assert manager.check_api_health().is_healthy()
 
 
 @pytest.mark.stress

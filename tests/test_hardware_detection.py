@@ -18,6 +18,10 @@ from cortex.demos.harness import run_together
 from cortex.demos.interleavings import check_fix, show_race, start_together
 from cortex.utils.thread_utils import LazySingleton
 
+EXPLORES = pytest.mark.thread_unsafe(
+    reason="explores interleavings: one exploration or preemption block per process at a time"
+)
+
 UTILS = "cortex.utils.thread_utils"
 
 
@@ -87,6 +91,7 @@ def _two_callers(get: Callable[[], hw.HardwareDetector]) -> None:
     assert got[0] is got[1], "two detectors"
 
 
+@EXPLORES
 def test_get_detector_holds_under_every_explored_schedule(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -149,6 +149,7 @@ def test_an_unwritable_directory_falls_back_to_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: StaticProbe
 ) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the fallback is ~/.cortex only without it
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     ledger = InstallationHistory(str(blocker / "history.db"), probe=probe)
@@ -295,13 +296,14 @@ def test_export_json_and_csv_round_trip(
     ledger.export_history(str(csv_path), format="csv")
     with csv_path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [row["id"] for row in rows] == [r.id for r in records]
+    assert list(rows[0])[:5] == ["ID", "Timestamp", "Operation", "Packages", "Status"]
+    assert [row["ID"] for row in rows] == [r.id for r in records]
     for row, record in zip(rows, records, strict=True):
-        assert json.loads(row["packages"]) == record.packages
-        assert json.loads(row["commands_executed"]) == record.commands_executed
-        assert row["status"] == record.status.value
-        assert row["operation_type"] == record.operation_type.value
-        assert [d["version"] for d in json.loads(row["before_snapshot"])] == [
+        assert json.loads(row["Packages"]) == record.packages
+        assert json.loads(row["Commands Executed"]) == record.commands_executed
+        assert row["Status"] == record.status.value
+        assert row["Operation"] == record.operation_type.value
+        assert [d["version"] for d in json.loads(row["Before Snapshot"])] == [
             s.version for s in record.before_snapshot
         ]
     with pytest.raises(ValueError, match="unknown export format"):

@@ -23,6 +23,7 @@ SHM_DIR = Path("/dev/shm")
 @pytest.fixture(autouse=True)
 def _close_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # default databases land here
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # (not in the session's shared data directory)
     yield
     close_all_pools()
 

@@ -31,6 +31,10 @@ from cortex.llm_router import (
     query_multiple_packages,
 )
 
+EXPLORES = pytest.mark.thread_unsafe(
+    reason="explores interleavings: one exploration or preemption block per process at a time"
+)
+
 USER = [{"role": "user", "content": "Install nginx"}]
 
 
@@ -186,6 +190,7 @@ def test_the_unsafe_twin_counter_loses_updates() -> None:
     assert "update lost" in report.error
 
 
+@EXPLORES
 def test_the_locked_counter_holds_under_every_explored_schedule() -> None:
     check = check_fix(stats_model(LockedStats), targets=[STATS], budget=100)
     assert check.held, check.error
@@ -280,6 +285,7 @@ def test_one_router_serves_several_event_loops_and_batches(index: PackageIndex) 
 class _Stub(BaseHTTPRequestHandler):
     seen: list[tuple[str, dict[str, str], dict[str, Any]]]
     status = 200
+    usage: Any = None  # replaces the usage block of the answer when set
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -298,6 +304,8 @@ class _Stub(BaseHTTPRequestHandler):
                 "content": [{"type": "text", "text": "apt-get install -y redis"}],
                 "usage": {"input_tokens": 30, "output_tokens": 10},
             }
+        if type(self).usage is not None:
+            answer["usage"] = type(self).usage
         payload = json.dumps(answer).encode() if self.status == 200 else b"overloaded"
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
@@ -371,6 +379,33 @@ def test_http_errors_become_one_clear_error(stub: tuple[str, type[_Stub]]) -> No
         OpenAICompatibleProvider("file:///etc", "m").complete(USER, 0.7, 10)
     with pytest.raises(ProviderError, match="cannot reach"):
         AnthropicProvider("k", base_url="http://127.0.0.1:9").complete(USER, 0.7, 10)
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [{"prompt_tokens": None}, {"completion_tokens": "many"}, {"total_tokens": -1}, [1, 2]],
+)
+def test_a_malformed_usage_block_is_a_provider_error_and_falls_back(
+    stub: tuple[str, type[_Stub]], index: PackageIndex, usage: Any
+) -> None:
+    url, handler = stub
+    handler.usage = usage
+    http = OpenAICompatibleProvider(f"{url}/v1", "m")
+    with pytest.raises(ProviderError, match="usage"):
+        http.complete(USER, 0.7, 10)
+    router = LLMRouter(
+        providers={LLMProvider.OPENAI: http, LLMProvider.OFFLINE: OfflineProvider(index, 0.0)},
+        default_provider=LLMProvider.OPENAI,
+    )
+    response = router.complete(USER)
+    assert response.provider is LLMProvider.OFFLINE
+    stats = router.get_stats()
+    assert stats["providers"]["openai"]["failures"] == 1
+    assert (stats["fallbacks"], stats["total_requests"]) == (1, 1)
+    handler.usage = {"input_tokens": None}
+    claude = AnthropicProvider("k", base_url=url)
+    with pytest.raises(ProviderError, match="usage"):
+        claude.complete(USER, 0.7, 10)
 
 
 def test_environment_variables_choose_the_providers() -> None:

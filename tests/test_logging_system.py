@@ -347,6 +347,7 @@ def test_stats_summary_and_cleanup(make_logger: MakeLogger, tmp_path: Path) -> N
     assert stats["entries_by_level"]["INFO"] >= 30
     assert stats["entries_by_level"]["ERROR"] == 2
     assert stats["total_files"] > 3
+    assert stats["file_count"] == stats["total_files"]  # upstream's name
     assert stats["total_size_bytes"] == sum(f["size_bytes"] for f in stats["files"])
     summary = logger.get_error_summary(hours=1)
     assert summary["total_errors"] == 3

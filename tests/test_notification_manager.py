@@ -50,7 +50,11 @@ def _no_real_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("start", "end", "now", "active"),
     [
+        ("22:00", "08:00", "21:59", False),
+        ("22:00", "08:00", "22:00", True),
         ("22:00", "08:00", "23:30", True),
+        ("22:00", "08:00", "23:59", True),
+        ("22:00", "08:00", "00:00", True),
         ("22:00", "08:00", "07:59", True),
         ("22:00", "08:00", "08:00", False),
         ("22:00", "08:00", "12:00", False),
@@ -63,6 +67,22 @@ def test_dnd_window(tmp_path: Path, start: str, end: str, now: str, active: bool
     manager = _manager(tmp_path, now)
     manager.set_dnd(start, end)
     assert manager.is_dnd_active() is active
+
+
+def test_dnd_holds_across_midnight(tmp_path: Path) -> None:
+    """One manager, its clock moving from 21:59 over midnight to 08:00: DND follows it."""
+    minutes = ["15 21:59", "15 22:00", "15 23:59", "16 00:00", "16 07:59", "16 08:00"]
+    now = [datetime(2026, 1, 15, 21, 59)]
+
+    def clock() -> datetime:
+        return now[0]
+
+    manager = NotificationManager(config_dir=tmp_path, clock=clock, notifier=FakeDesktop())
+    seen = []
+    for minute in minutes:
+        now[0] = datetime.strptime(f"2026-01-{minute}", "%Y-%m-%d %H:%M")
+        seen.append(manager.is_dnd_active())
+    assert seen == [False, True, True, True, True, False]
 
 
 def test_send_shows_with_an_argument_list_and_records(tmp_path: Path) -> None:

@@ -31,6 +31,12 @@ from cortex.demos.ledger import LEDGER
 from cortex.utils.db_pool import close_all_pools
 from tests.support.fakes import StaticProbe
 
+
+def _noon() -> datetime:
+    """A fixed daytime clock, outside the default do-not-disturb window."""
+    return datetime(2026, 1, 15, 12, 0)
+
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "cortex"
 
@@ -44,6 +50,7 @@ def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # stores at their defaults under this home
     previous = os.umask(0o022)
     try:
         yield home
@@ -52,8 +59,12 @@ def fresh_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
         close_all_pools()
 
 
-def _exercise_every_store(home: Path) -> None:
-    """Write to each store at its default place under ``home/.cortex``; pools stay open."""
+def _exercise_every_store(home: Path) -> list[object]:
+    """Write to each store at its default place under ``home/.cortex``.
+
+    Returns the stores: while the caller holds them their pools stay open (a store let go
+    releases its pool, and SQLite removes the ``-wal`` file on the last close).
+    """
     from cortex.config_manager import ConfigManager
     from cortex.context_memory import ContextMemory, MemoryEntry
     from cortex.graceful_degradation import ResponseCache
@@ -72,22 +83,28 @@ def _exercise_every_store(home: Path) -> None:
     cortex_dir = home / ".cortex"
     # The two stores whose upstream default is /var/lib/cortex get their ~/.cortex fallback
     # explicitly: we run as root, so /var/lib/cortex would be writable.
-    InstallationHistory(cortex_dir / "history.db", probe=StaticProbe()).record_installation(
+    installations = InstallationHistory(cortex_dir / "history.db", probe=StaticProbe())
+    installations.record_installation(
         InstallationType.INSTALL, ["nginx"], ["apt-get install nginx"], datetime.now()
     )
     cache = SemanticCache(str(cortex_dir / "cache.db"))
     cache.put_commands("install nginx", "offline", "m", "s", ["apt-get install nginx"])
-    cache.close()
-    TransactionHistory(probe=StaticProbe()).begin_transaction(TransactionType.INSTALL, ["nginx"])
-    ContextMemory().record_interaction(MemoryEntry(category="package", context="web", action="x"))
-    ResponseCache().put("install nginx", "apt-get install nginx")
-    CacheDatabase().save_pool(CacheConfig(name="p", size_bytes=4096), "segment")
-    AcceleratorLimitsManager().create(ResourceLimits.from_preset("job", "inference"))
+    cache.flush()
+    transactions = TransactionHistory(probe=StaticProbe())
+    transactions.begin_transaction(TransactionType.INSTALL, ["nginx"])
+    memory = ContextMemory()
+    memory.record_interaction(MemoryEntry(category="package", context="web", action="x"))
+    responses = ResponseCache()
+    responses.put("install nginx", "apt-get install nginx")
+    kv = CacheDatabase()
+    kv.save_pool(CacheConfig(name="p", size_bytes=4096), "segment")
+    limits = AcceleratorLimitsManager()
+    limits.create(ResourceLimits.from_preset("job", "inference"))
     detector = HardwareDetector()
     detector._detect_uncached = lambda: SystemInfo(hostname="demo")  # type: ignore[method-assign]
     detector.detect()
     ConfigManager().set_preference("theme", "dark")
-    notifications = NotificationManager(notifier=lambda _argv: True)
+    notifications = NotificationManager(notifier=lambda _argv: True, clock=_noon)
     notifications.update_config(enabled=True)
     notifications.send("title", "message")
     logger = CortexLogger(name="cortex", console_level="CRITICAL")
@@ -96,6 +113,7 @@ def _exercise_every_store(home: Path) -> None:
         logger.error("bad")
     finally:
         logger.close()
+    return [installations, cache, transactions, memory, responses, kv, limits]
 
 
 def _modes(root: Path) -> dict[str, int]:
@@ -117,7 +135,7 @@ def _violations(root: Path) -> dict[str, str]:
 
 @pytest.mark.thread_unsafe(reason="sets HOME and the umask, which are process-wide")
 def test_every_store_keeps_its_files_private(fresh_home: Path) -> None:
-    _exercise_every_store(fresh_home)
+    stores = _exercise_every_store(fresh_home)
     root = fresh_home / ".cortex"
     modes = _modes(root)
     # The listing covers every store, WAL files included (the pools are still open).
@@ -142,6 +160,7 @@ def test_every_store_keeps_its_files_private(fresh_home: Path) -> None:
         assert f".cortex/{name}" in modes
     LEDGER.add("security", operations=len(modes))
     assert _violations(root) == {}
+    assert len(stores) == 7  # held until here, so their pools (and -wal files) stayed open
 
 
 @pytest.mark.twin
@@ -173,12 +192,12 @@ ALLOWED_SQL: dict[tuple[str, str, str], str] = {
     ): "the PRAGMA wrapper itself; every call of .pragma() is checked as an SQL sink",
     (
         "cortex/utils/db_pool.py",
-        "_open",
+        "_configure",
         'f"busy_timeout={int(self.timeout * 1000)}"',
     ): "an int() of the timeout, validated positive in SQLiteConnectionPool.__init__",
     (
         "cortex/utils/db_pool.py",
-        "_open",
+        "_configure",
         'f"cache_size=-{_PAGE_CACHE_KIB}"',
     ): "a module integer constant",
 }

@@ -134,7 +134,8 @@ def test_unwritable_system_path_falls_back_to_home(
 ) -> None:
     system = tmp_path / "var" / "cache.db"
     monkeypatch.setattr(sc, "DEFAULT_DB_PATH", str(system))
-    monkeypatch.setattr(sc, "_USER_DB_PATH", tmp_path / "home" / ".cortex" / "cache.db")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("CORTEX_DATA_DIR", raising=False)
     monkeypatch.setattr(os, "access", lambda *_a, **_k: False)
     cache = SemanticCache(str(system))
     assert cache.db_path == str(tmp_path / "home" / ".cortex" / "cache.db")

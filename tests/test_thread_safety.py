@@ -87,7 +87,10 @@ def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  
     memory = ContextMemory(str(tmp_path / "memory.db"))
     config = ConfigManager(config_dir=tmp_path / "config")
     notifications = NotificationManager(
-        config_dir=tmp_path / "notify", history_limit=1000, notifier=lambda _argv: True
+        config_dir=tmp_path / "notify",
+        history_limit=1000,
+        notifier=lambda _argv: True,
+        clock=lambda: datetime(2026, 1, 15, 12, 0),  # outside the default DND window
     )
     logger = CortexLogger("stress", log_dir=tmp_path / "logs", console_level="CRITICAL")
     # a small generated index: the machine's apt lists are not the test's, and parsing them

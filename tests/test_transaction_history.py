@@ -116,10 +116,20 @@ def test_a_failed_transaction_keeps_its_error(history: TransactionHistory) -> No
 
 
 def test_invalid_package_names_are_refused(history: TransactionHistory) -> None:
-    for bad in ["nginx; rm -rf /", "-y", "Nginx", "$(reboot)", "a"]:
+    for bad in ["nginx; rm -rf /", "-y", "Nginx", "$(reboot)", "a", "node@", "x@$(id)"]:
         with pytest.raises(ValueError, match="not valid package names"):
             history.begin_transaction(TransactionType.INSTALL, [bad])
     assert history.get_stats()["total_transactions"] == 0
+
+
+def test_an_upstream_package_spec_is_recorded_without_a_rollback(
+    history: TransactionHistory,
+) -> None:
+    tx = history.begin_transaction(TransactionType.INSTALL, ["node@18", "redis"], "npm i")
+    stored = history.get_transaction(tx.id)
+    assert stored is not None
+    assert stored.packages == ["node@18", "redis"]
+    assert all("node" not in command for command in stored.rollback_commands)
 
 
 def test_rollback_commands_per_type() -> None:
@@ -337,6 +347,7 @@ def test_the_same_check_fails_on_upstreams_pool(history: TransactionHistory) -> 
 @pytest.mark.stress
 def test_singletons_from_100_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # the default path, under this home
     original = TransactionHistory.__init__
 
     def slow_init(self: TransactionHistory, *args: object, **kwargs: object) -> None:
@@ -356,6 +367,7 @@ def test_singletons_from_100_threads(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_module_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("CORTEX_DATA_DIR")  # a fresh default history, under this home
     monkeypatch.setattr(th.DpkgProbe, "state", lambda _self, name: PackageState(name))
     tx = th.record_install(["redis"], "cortex install redis")
     th.get_history().complete_transaction(tx)

@@ -8,6 +8,7 @@ Usage (the Makefile's ``guide`` and ``test`` targets call these)::
     python3 tools/dev.py stress    # stress tests and twin checks under pytest --preempt, 3 seeds
     python3 tools/dev.py parallel  # the whole suite under pytest-run-parallel (4 threads)
     python3 tools/dev.py audit     # the race audit: cortex/ clean, every unsafe sample found
+    python3 tools/dev.py readiness # resolve every dependency for cp314t (needs the network)
     python3 tools/dev.py python    # print the path of the interpreter that would be used
 
 The interpreter is chosen in this order: ``$CORTEX_PYTHON`` if set; else a free-threaded
@@ -161,7 +162,12 @@ def print_results_table(results_dir: Path) -> None:
             if isinstance(value, str):
                 continue  # labels (the interpreter banner) are summarised below
             shown = f"{value:,.3g}" if isinstance(value, float) else str(value)
-            print(f"{path.stem:<16} {key:<28} {shown:>14}  {figure['unit']}")
+            spread = ""
+            if figure.get("repeats", 1) > 1:
+                spread = (
+                    f"  median of {figure['repeats']}: {figure['min']:,.3g} to {figure['max']:,.3g}"
+                )
+            print(f"{path.stem:<16} {key:<28} {shown:>14}  {figure['unit']}{spread}")
     gil = "GIL on" if runtime.get("gil_enabled") else "GIL off"
     build = "free-threaded build" if runtime.get("free_threaded_build") else "GIL build"
     print(
@@ -217,6 +223,8 @@ def guide(python: Path) -> None:
     )
     print(f"\nThe guide is at {html / 'index.html'}")
     print_results_table(results)
+    # Last: the pages as a reader sees them (headless Chromium where installed).
+    run([str(python), "tools/check_pages.py", str(html)], env=env)
     print(f"guide built in {time.monotonic() - started:.0f} s")
 
 
@@ -239,6 +247,9 @@ def test(python: Path, extra: list[str]) -> None:
             "-p",
             "no:run-parallel",
             f"--reliability-report={BUILD / 'reliability.json'}",
+            # A private base directory: pytest's clean-up of the shared numbered directories
+            # under /tmp/pytest-of-$USER races with any other pytest run on the machine.
+            f"--basetemp={BUILD / 'pytest' / python.parent.parent.name}",
             *extra,
         ],
         env=env,
@@ -304,10 +315,16 @@ def audit(python: Path) -> None:
     print("the audit flags cortex/demos, where the unsafe twins live, as it must")
 
 
+def readiness(python: Path) -> None:
+    """Resolve the whole dependency set for free-threaded 3.14 (tools/readiness.py)."""
+    run([str(python), "tools/readiness.py"], env=environment_for(python))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "command", choices=["guide", "test", "stress", "parallel", "audit", "python"]
+        "command",
+        choices=["guide", "test", "stress", "parallel", "audit", "readiness", "python"],
     )
     parser.add_argument("pytest_args", nargs="*", help="extra arguments for pytest (test only)")
     args = parser.parse_args()
@@ -325,6 +342,8 @@ def main() -> None:
         parallel(python, args.pytest_args)
     elif args.command == "audit":
         audit(python)
+    elif args.command == "readiness":
+        readiness(python)
     else:
         test(python, args.pytest_args)
 

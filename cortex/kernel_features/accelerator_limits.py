@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from cortex.utils.db_pool import PoolHandle
+from cortex.utils.store import SQLiteStore, StoreSchema, resolve_db_path
 
 __all__ = [
     "PRESETS",
@@ -37,9 +37,15 @@ __all__ = [
 _GIB = 1024**3
 
 
+_DEFAULT_DB_PATH = "~/.cortex/limits.db"
+
+
 def default_db_path() -> Path:
-    """``~/.cortex/limits.db`` (read when a database is opened, not at import)."""
-    return Path.home() / ".cortex" / "limits.db"
+    """``~/.cortex/limits.db``, or ``limits.db`` in ``CORTEX_DATA_DIR`` when set.
+
+    Read when a database is opened, not at import.
+    """
+    return resolve_db_path(None, _DEFAULT_DB_PATH)
 
 
 class WorkloadPreset(Enum):
@@ -94,13 +100,21 @@ class ResourceLimits:
         )
 
 
+_STORE_SCHEMA = StoreSchema(
+    name="accelerator_limits",
+    version=1,
+    create=("CREATE TABLE IF NOT EXISTS profiles (name TEXT PRIMARY KEY, config TEXT)",),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
+
+
 def _limits_from_json(raw: str) -> ResourceLimits:
     data: dict[str, Any] = json.loads(raw)
     known = {f.name for f in fields(ResourceLimits)}
     return ResourceLimits(**{k: v for k, v in data.items() if k in known})
 
 
-class LimitsDatabase:
+class LimitsDatabase(SQLiteStore):
     """The ``profiles`` table, on the shared per-file pool.
 
     Args:
@@ -112,14 +126,12 @@ class LimitsDatabase:
     """
 
     def __init__(self, *, db_path: str | os.PathLike[str] | None = None) -> None:
-        self._pool_handle = PoolHandle(db_path if db_path is not None else default_db_path())
+        super().__init__(db_path, default=_DEFAULT_DB_PATH, schema=_STORE_SCHEMA)
         self.db_path = self._pool_handle.db_path
-        with self._pool_handle.get().transaction() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS profiles (name TEXT PRIMARY KEY, config TEXT)")
 
     def save(self, limits: ResourceLimits) -> None:
         """Record (or replace) a profile; committed on return."""
-        with self._pool_handle.get().transaction() as conn:
+        with self._pool.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO profiles (name, config) VALUES (?, ?)",
                 (limits.name, json.dumps(asdict(limits))),
@@ -127,13 +139,13 @@ class LimitsDatabase:
 
     def get(self, name: str) -> ResourceLimits | None:
         """The profile called ``name``, or ``None``."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             row = conn.execute("SELECT config FROM profiles WHERE name = ?", (name,)).fetchone()
         return _limits_from_json(row[0]) if row else None
 
     def list_all(self) -> list[ResourceLimits]:
         """Every profile, by name."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute("SELECT config FROM profiles ORDER BY name").fetchall()
         return [_limits_from_json(row[0]) for row in rows]
 
@@ -147,6 +159,10 @@ class AcceleratorLimitsManager:
 
     def __init__(self, *, db_path: str | os.PathLike[str] | None = None) -> None:
         self.db = LimitsDatabase(db_path=db_path)
+
+    def close(self) -> None:
+        """Release the profiles database (:meth:`cortex.utils.store.SQLiteStore.close`)."""
+        self.db.close()
 
     def create(self, limits: ResourceLimits) -> bool:
         """Store a profile (replacing one of the same name)."""

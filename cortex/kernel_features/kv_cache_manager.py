@@ -31,7 +31,7 @@ from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any
 
-from cortex.utils.db_pool import PoolHandle
+from cortex.utils.store import SQLiteStore, StoreSchema, resolve_db_path
 
 __all__ = [
     "SHM_PREFIX",
@@ -49,9 +49,15 @@ SHM_PREFIX = "cortex_kv_"
 """Prefix of every segment name (``/dev/shm/cortex_kv_<pool>`` on Linux)."""
 
 
+_DEFAULT_DB_PATH = "~/.cortex/kv_cache.db"
+
+
 def default_db_path() -> Path:
-    """``~/.cortex/kv_cache.db`` (read when a database is opened, not at import)."""
-    return Path.home() / ".cortex" / "kv_cache.db"
+    """``~/.cortex/kv_cache.db``, or ``kv_cache.db`` in ``CORTEX_DATA_DIR`` when set.
+
+    Read when a database is opened, not at import.
+    """
+    return resolve_db_path(None, _DEFAULT_DB_PATH)
 
 
 class CachePolicy(Enum):
@@ -97,13 +103,28 @@ class PoolUsage:
         return iter((self.total, self.used, self.free))
 
 
+_STORE_SCHEMA = StoreSchema(
+    name="kv_cache",
+    version=1,
+    create=(
+        "CREATE TABLE IF NOT EXISTS pools (name TEXT PRIMARY KEY, config TEXT, shm_name TEXT)",
+        "CREATE TABLE IF NOT EXISTS entries (seq_id INTEGER, pool TEXT, created REAL, "
+        "accessed REAL, count INTEGER, tokens INTEGER, size INTEGER, offset INTEGER, "
+        "PRIMARY KEY(seq_id, pool))",
+        "CREATE TABLE IF NOT EXISTS stats (pool TEXT PRIMARY KEY, "
+        "hits INTEGER DEFAULT 0, misses INTEGER DEFAULT 0)",
+    ),
+)
+"""Set up in one ``BEGIN IMMEDIATE`` transaction (:func:`cortex.utils.store.ensure_schema`)."""
+
+
 def _config_from_json(raw: str) -> CacheConfig:
     data = json.loads(raw)
     known = {f.name for f in fields(CacheConfig)}
     return CacheConfig(**{k: v for k, v in data.items() if k in known})
 
 
-class CacheDatabase:
+class CacheDatabase(SQLiteStore):
     """The ``pools``, ``entries`` and ``stats`` tables, on the shared per-file pool.
 
     Args:
@@ -115,26 +136,12 @@ class CacheDatabase:
     """
 
     def __init__(self, *, db_path: str | os.PathLike[str] | None = None) -> None:
-        self._pool_handle = PoolHandle(db_path if db_path is not None else default_db_path())
+        super().__init__(db_path, default=_DEFAULT_DB_PATH, schema=_STORE_SCHEMA)
         self.db_path = self._pool_handle.db_path
-        with self._pool_handle.get().transaction() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS pools (name TEXT PRIMARY KEY, config TEXT, "
-                "shm_name TEXT)"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS entries (seq_id INTEGER, pool TEXT, created REAL, "
-                "accessed REAL, count INTEGER, tokens INTEGER, size INTEGER, offset INTEGER, "
-                "PRIMARY KEY(seq_id, pool))"
-            )
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS stats (pool TEXT PRIMARY KEY, "
-                "hits INTEGER DEFAULT 0, misses INTEGER DEFAULT 0)"
-            )
 
     def save_pool(self, cfg: CacheConfig, shm: str) -> None:
         """Record (or replace) a pool and its segment name; committed on return."""
-        with self._pool_handle.get().transaction() as conn:
+        with self._pool.transaction() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO pools (name, config, shm_name) VALUES (?, ?, ?)",
                 (cfg.name, json.dumps(asdict(cfg)), shm),
@@ -143,7 +150,7 @@ class CacheDatabase:
 
     def get_pool(self, name: str) -> tuple[CacheConfig, str] | None:
         """``(config, segment name)`` of a recorded pool, or ``None``."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             row = conn.execute(
                 "SELECT config, shm_name FROM pools WHERE name = ?", (name,)
             ).fetchone()
@@ -151,7 +158,7 @@ class CacheDatabase:
 
     def list_pools(self) -> list[CacheConfig]:
         """Every recorded pool, by name."""
-        with self._pool_handle.get().get_connection() as conn:
+        with self._pool.get_connection() as conn:
             rows = conn.execute("SELECT config FROM pools ORDER BY name").fetchall()
         return [_config_from_json(row[0]) for row in rows]
 
@@ -161,7 +168,7 @@ class CacheDatabase:
         Returns:
             True when the pool was recorded.
         """
-        with self._pool_handle.get().transaction() as conn:
+        with self._pool.transaction() as conn:
             conn.execute("DELETE FROM entries WHERE pool = ?", (name,))
             conn.execute("DELETE FROM stats WHERE pool = ?", (name,))
             return conn.execute("DELETE FROM pools WHERE name = ?", (name,)).rowcount > 0

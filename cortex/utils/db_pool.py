@@ -26,6 +26,9 @@ factory, isolation level, open transaction) before the next thread gets it. A co
 cursor (executing or fetching) used after its block, or from another thread, raises
 :class:`PoolMisuseError` instead of silently sharing the connection; a connection closed
 inside its block, or whose rollback failed, is discarded instead of being handed out again.
+:meth:`SQLiteConnectionPool.fetch_one` is the fast path for one look-up: the connection
+never leaves the call, so it runs the statement without the context manager or the owner
+checks, with the same commit-or-rollback rule.
 
 **Settings conflicts.** :func:`get_connection_pool` called again for the same file with an
 explicit ``pool_size`` or ``timeout`` that differs from the existing pool's raises
@@ -45,10 +48,21 @@ a rollback, then raises :class:`DatabaseFullError` (a :class:`sqlite3.Operationa
 naming the path and saying that nothing of the transaction was written; SQLite's own error
 is its ``__cause__``.
 
-**A store's handle.** :class:`PoolHandle` is what a module holding one database keeps: it
-creates the file's directory (0700), normalises the path, and its
+**Read-only files.** A healthy database that cannot be written (its file has no write
+permission, or SQLite answers "readonly") raises :class:`DatabaseReadOnlyError` saying
+``read-only: PATH (check its permissions)``; "move it aside" is kept for files that are
+not SQLite. For root, whom permission bits do not stop, a database file with no write bit
+at all is opened read-only too, so the user's ``chmod a-w`` is respected.
+
+**A store's handle and the registry.** :class:`PoolHandle` is what a store holding one
+database keeps: it creates the file's directory (0700), normalises the path, and its
 :meth:`~PoolHandle.get` returns the registry pool, fetched again once
-:func:`close_all_pools` has closed the one it held.
+:func:`close_all_pools` (or anything else) has closed the one it held. Each handle counts as
+one holder of its pool; :meth:`PoolHandle.close`, or the handle being garbage-collected,
+releases it, and a pool whose last holder is gone is closed and leaves the registry, so a
+program opening many databases keeps only the file descriptors of those still in use.
+A pool returned by :func:`get_connection_pool` (upstream's API) is *pinned*: it stays open
+until :meth:`SQLiteConnectionPool.close` or :func:`close_all_pools`.
 """
 
 from __future__ import annotations
@@ -59,6 +73,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 import weakref
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -72,6 +87,7 @@ from cortex.utils.atomic_file import ensure_private_dir
 __all__ = [
     "DatabaseFileError",
     "DatabaseFullError",
+    "DatabaseReadOnlyError",
     "PoolClosedError",
     "PoolConfigError",
     "PoolHandle",
@@ -113,6 +129,13 @@ class DatabaseFileError(sqlite3.DatabaseError):
     """The database file is not SQLite, is corrupt, or its directory cannot be written."""
 
 
+class DatabaseReadOnlyError(DatabaseFileError):
+    """A healthy database that cannot be written: ``read-only: PATH (check its permissions)``.
+
+    The file is left untouched; nothing suggests moving it aside.
+    """
+
+
 class DatabaseFullError(sqlite3.OperationalError):
     """A checkout failed because the database or its disk is full; it was rolled back.
 
@@ -140,6 +163,55 @@ def _database_full(db_path: str, exc: BaseException) -> DatabaseFullError:
     return error
 
 
+_SQLITE_READONLY = 8  # the primary result code of every SQLITE_READONLY_* error
+_SQLITE_CANTOPEN = 14
+_SQLITE_BUSY = 5
+_SQLITE_LOCKED = 6
+
+
+def _is_read_only_error(exc: BaseException) -> bool:
+    """True for SQLite's "attempt to write a readonly database" family of errors."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if isinstance(code, int):
+        return code & 0xFF == _SQLITE_READONLY
+    return "readonly" in str(exc) or "read-only" in str(exc)
+
+
+def _may_write(path: Path) -> bool:
+    """Whether this process should write ``path`` (an existing file or directory).
+
+    ``os.access`` for ordinary users. Root passes every permission check, so for root a
+    path with no write bit at all counts as read-only: the user made it so on purpose.
+    """
+    try:
+        if os.geteuid() == 0:
+            return bool(path.stat().st_mode & 0o222)
+        return os.access(path, os.W_OK)
+    except OSError:
+        return True  # missing: SQLite will say what is wrong
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY and SQLITE_LOCKED: another connection holds a lock."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _cannot_open_in(exc: BaseException, directory: Path) -> bool:
+    """SQLite could not open a journal file (``-wal``, ``-shm``) in a read-only directory."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    cannot_open = (
+        code & 0xFF == _SQLITE_CANTOPEN if isinstance(code, int) else ("unable to open" in str(exc))
+    )
+    return cannot_open and not _may_write(directory)
+
+
+def _read_only(db_path: str) -> DatabaseReadOnlyError:
+    return DatabaseReadOnlyError(f"read-only: {db_path} (check its permissions)")
+
+
 def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
     """The canonical spelling of a database path: ``~`` expanded, absolute, symlinks resolved.
 
@@ -156,6 +228,7 @@ def normalize_db_path(db_path: str | os.PathLike[str]) -> str:
 
 
 _get_ident = threading.get_ident
+_execute = sqlite3.Connection.execute  # the base method: no owner check (see fetch_one)
 
 
 def _misuse() -> PoolMisuseError:
@@ -331,6 +404,8 @@ class SQLiteConnectionPool:
         self.db_path = normalize_db_path(db_path)
         self.pool_size = pool_size
         self.timeout = timeout
+        self._holders = 0  # PoolHandles holding it (guarded by _pools_lock)
+        self._pinned = False  # returned by get_connection_pool(): never released (same)
         self._init_state()
         with _every_pool_lock:
             _every_pool.add(self)
@@ -361,46 +436,76 @@ class SQLiteConnectionPool:
         """Open and configure one connection (called without the lock held)."""
         path = Path(self.db_path)
         existed = path.exists()
+        read_only = existed and not _may_write(path)
+        target = f"file:{urllib.parse.quote(self.db_path)}?mode=ro" if read_only else self.db_path
         try:
             conn = sqlite3.connect(
-                self.db_path,
+                target,
                 timeout=self.timeout,
                 isolation_level="IMMEDIATE",
                 check_same_thread=False,
                 factory=PooledConnection,
+                uri=read_only,
             )
         except sqlite3.OperationalError as exc:
+            if read_only or not _may_write(path.parent) or _is_read_only_error(exc):
+                raise _read_only(self.db_path) from exc
             raise DatabaseFileError(
                 f"cannot open SQLite database {self.db_path}: {exc} "
                 f"(does {path.parent} exist and is it writable?)"
             ) from exc
         assert isinstance(conn, PooledConnection)
         conn._owner = threading.get_ident()  # the opening thread configures it
-        try:
-            # The first statements only read: a non-SQLite file, a damaged header or
-            # schema fails here, before anything could write to it. Switching a file to
-            # WAL rewrites its header, so an existing file not yet in WAL is checked first.
-            conn.pragma("schema_version")
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            if existed and conn.pragma("journal_mode") != "wal":
-                check = conn.pragma("quick_check(1)")
-                if check != "ok":
-                    raise sqlite3.DatabaseError(f"quick_check: {check}")
-            mode = conn.pragma("journal_mode=WAL")
-            conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
-            conn.pragma("synchronous=NORMAL")
-            conn.pragma(f"cache_size=-{_PAGE_CACHE_KIB}")
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise DatabaseFileError(
-                f"{self.db_path} is not a usable SQLite database ({exc}); "
-                "it was left untouched: move it aside to start a new one"
-            ) from exc
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            try:
+                mode = self._configure(conn, existed=existed, read_only=read_only)
+                break
+            except DatabaseReadOnlyError:
+                conn.close()
+                raise
+            except sqlite3.DatabaseError as exc:
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    # Another process holds a lock SQLite does not wait for here (a
+                    # journal-mode switch or a schema migration in progress): it is
+                    # healthy, so wait and configure again.
+                    time.sleep(min(0.2, 0.005 * 2**attempt))
+                    attempt += 1
+                    continue
+                conn.close()
+                if _is_busy(exc):
+                    raise
+                if read_only or _is_read_only_error(exc) or _cannot_open_in(exc, path.parent):
+                    raise _read_only(self.db_path) from exc
+                raise DatabaseFileError(
+                    f"{self.db_path} is not a usable SQLite database ({exc}); "
+                    "it was left untouched: move it aside to start a new one"
+                ) from exc
         if not existed:
             with contextlib.suppress(OSError):
                 os.chmod(self.db_path, 0o600)
         self._note_journal_mode(mode)
         return conn
+
+    def _configure(self, conn: PooledConnection, *, existed: bool, read_only: bool) -> str:
+        """Check a new connection's file and set it up; return the journal mode obtained."""
+        # The first statements only read: a non-SQLite file, a damaged header or schema
+        # fails here, before anything could write to it. Switching a file to WAL rewrites
+        # its header, so an existing file not yet in WAL is checked first.
+        conn.pragma("schema_version")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if existed and conn.pragma("journal_mode") != "wal":
+            check = conn.pragma("quick_check(1)")
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {check}")
+        if read_only:  # healthy, but nothing may be written: say so, not "move it aside"
+            raise _read_only(self.db_path)
+        mode = conn.pragma("journal_mode=WAL")
+        conn.pragma(f"busy_timeout={int(self.timeout * 1000)}")
+        conn.pragma("synchronous=NORMAL")
+        conn.pragma(f"cache_size=-{_PAGE_CACHE_KIB}")
+        return mode
 
     def _note_journal_mode(self, mode: str) -> None:
         with self._lock:
@@ -516,6 +621,33 @@ class SQLiteConnectionPool:
         """
         return _Checkout(self, immediate=False)
 
+    def fetch_one(self, sql: str, parameters: Any = (), /) -> Any:
+        """The first row of one read-only statement, run on a pooled connection.
+
+        The fast path for a single look-up: the connection never leaves this call, so the
+        checkout's context manager and its per-statement owner checks are not needed (the
+        statement runs on :class:`sqlite3.Connection`'s own methods). A statement that
+        leaves a transaction open is committed, one that raises is rolled back, as in a
+        checkout.
+
+        Raises:
+            PoolClosedError: the pool was closed.
+            PoolTimeoutError: no connection became free within ``timeout`` seconds.
+        """
+        conn = self._acquire()
+        try:
+            row = _execute(conn, sql, parameters).fetchone()
+        except BaseException as exc:
+            self._finish(conn, failed=True)
+            if _is_disk_full(exc):
+                raise _database_full(self.db_path, exc) from exc
+            raise
+        if conn.in_transaction:
+            self._finish(conn, failed=False)
+        else:
+            self._release(conn, broken=False)
+        return row
+
     def _finish(self, conn: PooledConnection, failed: bool) -> None:
         """End a checkout: commit or roll back, then hand the connection back."""
         broken = False
@@ -617,6 +749,13 @@ class SQLiteConnectionPool:
         """Upstream's name for :meth:`close`."""
         self.close()
 
+    def __enter__(self) -> SQLiteConnectionPool:
+        """``with SQLiteConnectionPool(path) as pool:`` closes the pool at the end (upstream)."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _forget_after_fork(self) -> None:
         """In a forked child: drop the parent's connections without touching them.
 
@@ -692,7 +831,25 @@ _every_pool: weakref.WeakSet[SQLiteConnectionPool] = weakref.WeakSet()
 _every_pool_lock = threading.Lock()  # guards _every_pool
 
 _pools: dict[str, SQLiteConnectionPool] = {}
-_pools_lock = threading.Lock()  # guards _pools; never held while a database is opened
+# _pools_lock guards _pools and every pool's _holders and _pinned; it is never held while a
+# database is opened or a pool is closed.
+_pools_lock = threading.Lock()
+
+
+def _registry_pool_locked(
+    path: str, pool_size: int | None, timeout: float | None
+) -> tuple[SQLiteConnectionPool, bool]:
+    """The registry's pool for ``path`` (created if missing) and whether it was created.
+
+    The caller holds ``_pools_lock``; building a pool opens nothing (connections are lazy).
+    """
+    pool = _pools.get(path)
+    if pool is not None and not pool.closed:  # a closed one may not have unregistered yet
+        return pool, False
+    size = pool_size if pool_size is not None else load_settings().db_pool_size
+    pool = SQLiteConnectionPool(path, size, 5.0 if timeout is None else timeout)
+    _pools[path] = pool
+    return pool, True
 
 
 def get_connection_pool(
@@ -700,7 +857,11 @@ def get_connection_pool(
     pool_size: int | None = None,
     timeout: float | None = None,
 ) -> SQLiteConnectionPool:
-    """The one open pool for ``db_path``, created on first use.
+    """The one open pool for ``db_path``, created on first use, pinned until closed.
+
+    A pool returned here stays open (whoever else releases it) until
+    :meth:`SQLiteConnectionPool.close` or :func:`close_all_pools`: the caller may keep it.
+    Stores use :class:`PoolHandle`, which releases the pool when they are done.
 
     Args:
         db_path: any spelling of the database file (``~``, relative, through a symlink).
@@ -715,12 +876,10 @@ def get_connection_pool(
     """
     path = normalize_db_path(db_path)
     with _pools_lock:
-        pool = _pools.get(path)
-        if pool is None:
-            size = pool_size if pool_size is not None else load_settings().db_pool_size
-            pool = SQLiteConnectionPool(path, size, 5.0 if timeout is None else timeout)
-            _pools[path] = pool
-            return pool
+        pool, created = _registry_pool_locked(path, pool_size, timeout)
+        pool._pinned = True
+    if created:
+        return pool
     conflicts = []
     if pool_size is not None and pool_size != pool.pool_size:
         conflicts.append(f"pool_size={pool_size} (open pool has {pool.pool_size})")
@@ -740,8 +899,39 @@ def _unregister(pool: SQLiteConnectionPool) -> None:
             del _pools[pool.db_path]
 
 
+def _hold_again(cell: list[SQLiteConnectionPool | None], path: str) -> SQLiteConnectionPool:
+    """Make ``cell`` hold the registry's open pool for ``path`` (a handle's slow path).
+
+    Two threads of one handle that both find its pool closed end up holding one pool once.
+    """
+    with _pools_lock:
+        pool = cell[0]
+        if pool is not None and not pool.closed:
+            return pool  # another thread got here first
+        if pool is not None:
+            pool._holders -= 1  # a closed pool: the count no longer decides anything
+        pool, _created = _registry_pool_locked(path, None, None)
+        pool._holders += 1
+        cell[0] = pool
+        return pool
+
+
+def _let_go(pool: SQLiteConnectionPool) -> None:
+    """One holder fewer; the last one closes the pool unless it is pinned."""
+    with _pools_lock:
+        pool._holders -= 1
+        last = pool._holders <= 0 and not pool._pinned and _pools.get(pool.db_path) is pool
+        if last:
+            del _pools[pool.db_path]
+    if last:
+        pool.close()  # outside the lock: closing waits for nothing but takes pool._lock
+
+
 def close_all_pools() -> None:
-    """Close every registered pool (later :func:`get_connection_pool` calls open new ones)."""
+    """Close every registered pool (later :func:`get_connection_pool` calls open new ones).
+
+    Stores keep working: their :class:`PoolHandle` fetches a new pool on next use.
+    """
     with _pools_lock:
         pools = list(_pools.values())
     for pool in pools:
@@ -755,13 +945,23 @@ def all_pool_stats() -> list[PoolStats]:
     return [pool.stats() for pool in pools]
 
 
-class PoolHandle:
-    """The registry pool of one database file, fetched again after :func:`close_all_pools`.
+def _release_held(cell: list[SQLiteConnectionPool | None]) -> None:
+    """A handle's finalizer (also run by :meth:`PoolHandle.close`): let its pool go."""
+    with _pools_lock:
+        pool, cell[0] = cell[0], None
+    if pool is not None:
+        _let_go(pool)
 
-    Creating it makes the file's directory (mode 0700 when it is created here) and looks the
-    pool up in the registry; :meth:`get` is a lock-free attribute read on the fast path. Two
-    threads that both find the pool closed both ask the registry, which hands them the same
-    new pool.
+
+class PoolHandle:
+    """One store's hold on the registry pool of its file: reopens, and releases when done.
+
+    Creating it makes the file's directory (mode 0700 when it is created here) and takes a
+    hold on the registry pool. :meth:`get` is a lock-free attribute read on the fast path;
+    when the pool it holds has been closed (:func:`close_all_pools`, or :meth:`close`) it
+    takes a hold on the registry's current pool instead, so a store is never broken by a
+    close. :meth:`close`, or the handle being garbage-collected, lets the pool go: the last
+    holder of a pool that :func:`get_connection_pool` has not pinned closes it.
 
     Args:
         db_path: the database file (``~`` expanded).
@@ -780,21 +980,30 @@ class PoolHandle:
             raise DatabaseFileError(f"cannot create the directory for {path}: {exc}") from exc
         self.db_path: Path = Path(normalize_db_path(path))
         """The normalised path (``~`` expanded, absolute, symlinks resolved)."""
-        # _pool is the pool get() last returned. No lock guards it: it is replaced by one
-        # attribute write, and every writer stores the registry's pool for this file.
-        self._pool = get_connection_pool(self.db_path)
+        self._key = os.fspath(self.db_path)
+        # _cell[0] is the pool this handle holds (None once closed). It is swapped under
+        # _pools_lock, and read without a lock on the fast path of get(). The finalizer gets
+        # the cell, not the handle, so it can run after the handle is gone.
+        self._cell: list[SQLiteConnectionPool | None] = [None]
+        _hold_again(self._cell, self._key)
+        self._finalizer = weakref.finalize(self, _release_held, self._cell)
 
     @property
     def closed(self) -> bool:
         """True when the pool last returned has been closed (:meth:`get` would fetch anew)."""
-        return self._pool.closed
+        pool = self._cell[0]
+        return pool is None or pool.closed
 
     def get(self) -> SQLiteConnectionPool:
-        """The open registry pool for :attr:`db_path` (a new one after ``close_all_pools``)."""
-        pool = self._pool
-        if pool.closed:
-            pool = self._pool = get_connection_pool(self.db_path)
+        """The open registry pool for :attr:`db_path` (held anew after any close)."""
+        pool = self._cell[0]
+        if pool is None or pool.closed:
+            return _hold_again(self._cell, self._key)
         return pool
+
+    def close(self) -> None:
+        """Let the pool go now (the last holder closes it); :meth:`get` would hold it again."""
+        _release_held(self._cell)
 
     def __repr__(self) -> str:
         return f"<PoolHandle {self.db_path}>"

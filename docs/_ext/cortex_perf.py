@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +81,13 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _load(data: dict[str, Any]) -> str:
+    load = data.get("load_average_before_after")
+    if not load or None in load:
+        return "not recorded"
+    return f"{load[0]:g} → {load[1]:g}"
+
+
 def _runs_table(runs: list[Run]) -> str:
     rows = [
         [
@@ -87,46 +95,96 @@ def _runs_table(runs: list[Run]) -> str:
             r.data["banner"],
             r.data["measured_at"].replace("T", " ").replace("+00:00", " UTC"),
             r.source,
-            ", ".join(
-                f"{name}: {'met' if met else 'missed'}"
-                for name, met in r.data.get("targets", {}).items()
-            ),
+            str(r.data.get("repeats", 1)),
+            _load(r.data),
         ]
         for r in runs
     ]
-    return _table(["Benchmark", "Interpreter", "Measured", "Source", "Targets"], rows)
+    headers = ["Benchmark", "Interpreter", "Measured", "Source", "Runs", "Load"]
+    targets = "".join(
+        f"- {r.kind.replace('_', ' ')}, {r.label}: "
+        + ", ".join(
+            f"`{name}` {'met' if met else '**missed**'}"
+            for name, met in r.data.get("targets", {}).items()
+        )
+        + "\n"
+        for r in runs
+        if r.data.get("targets")
+    )
+    return (
+        _table(headers, rows)
+        + "\nLoad is the machine's one-minute load average before and after the run "
+        "(`os.getloadavg`); with more runnable threads than cores, every figure is slower "
+        "than on an idle machine. Targets:\n\n" + targets
+    )
 
 
 def _planning_table(run: Run) -> str:
+    rows = [
+        [
+            str(point["packages"]),
+            f"{point['sequential']:.2f} s",
+            f"{point['threads']:.2f} s ({point['threads_speedup']:.2f}x)",
+            f"{point['asyncio']:.2f} s ({point['asyncio_speedup']:.2f}x)",
+            f"{point['ideal_speedup']}x",
+        ]
+        for point in run.data["planning"]
+    ]
+    latency = run.data.get("latency_s")
+    note = (
+        f"One run of each engine, simulated latency {latency:g} s per request, rate limit off; "
+        f"load {_load(run.data)}.\n\n"
+        if latency is not None
+        else ""
+    )
+    headers = ["Packages", "Sequential", "Threads", "asyncio", "Ideal"]
+    return note + _table(headers, rows)
+
+
+def _projection_table(run: Run) -> str:
+    """The seed's projection, on its own: never measured, and not on the measured axes."""
     projection = run.data.get("seed_projection_not_measured", {})
-    rows = []
-    for point in run.data["planning"]:
-        seed = projection.get(str(point["packages"]))
-        seed_text = (
-            f"{seed['sequential_s']:g} s → {seed['parallel_s']:g} s "
-            f"({seed['sequential_s'] / seed['parallel_s']:.1f}x)"
-            if seed
-            else ""
-        )
-        rows.append(
-            [
-                str(point["packages"]),
-                f"{point['sequential']:.2f} s",
-                f"{point['threads']:.2f} s ({point['threads_speedup']:.2f}x)",
-                f"{point['asyncio']:.2f} s ({point['asyncio_speedup']:.2f}x)",
-                f"{point['ideal_speedup']}x",
-                seed_text,
-            ]
-        )
+    if not projection:
+        return ""
+    rows = [
+        [
+            packages,
+            f"{seed['sequential_s']:g} s",
+            f"{seed['parallel_s']:g} s",
+            f"{seed['sequential_s'] / seed['parallel_s']:.1f}x",
+        ]
+        for packages, seed in sorted(projection.items(), key=lambda item: int(item[0]))
+    ]
+    return _table(["Packages", "Sequential (projected)", "Parallel (projected)", "Ratio"], rows)
+
+
+def _default_settings_table(run: Run) -> str:
+    """Default settings, through HTTP: one row per batch size and engine."""
+    block = run.data.get("default_settings")
+    if not block:
+        return "*(this run predates the default-settings measurement)*\n"
+    rows = [
+        [
+            str(row["packages"]),
+            row["engine"],
+            f"{row['sequential_s']:.2f} s",
+            f"{row['parallel_s']:.2f} s ({row['parallel_min_s']:.2f}-{row['parallel_max_s']:.2f})",
+            f"{row['speedup']:.2f}x",
+            f"{block['targets'][str(row['packages'])]:g}x",
+            str(row["peak_in_flight"]),
+        ]
+        for row in block["rows"]
+    ]
     headers = [
         "Packages",
+        "Engine",
         "Sequential",
-        "Threads",
-        "asyncio",
-        "Ideal",
-        "Seed's projection (not measured)",
+        f"Parallel (median of {block['rows'][0]['repeats']}, range)",
+        "Speed-up",
+        "Target",
+        "Peak in flight",
     ]
-    return _table(headers, rows)
+    return f"{block['label']}; pool {block['pool']}.\n\n{_table(headers, rows)}"
 
 
 def _resolution_table(runs: list[Run]) -> str:
@@ -164,6 +222,23 @@ _CACHE_FIGURES = (
 )
 
 
+def _number(value: float | int) -> str:
+    return (
+        f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}"
+    )
+
+
+def _figure_text(figure: dict[str, Any]) -> str:
+    """``762,662 lookups/s (min 701,000, max 790,100; 3 runs)`` or ``... (one run)``."""
+    shown = f"{_number(figure['value'])} {figure['unit']}"
+    if figure.get("repeats", 1) > 1:
+        return (
+            f"{shown} (median; min {_number(figure['min'])}, max {_number(figure['max'])}; "
+            f"{figure['repeats']} runs)"
+        )
+    return f"{shown} (one run)"
+
+
 def _cache_table(runs: list[Run]) -> str:
     headers = ["Figure", *[r.label for r in runs]]
     rows = []
@@ -174,9 +249,7 @@ def _cache_table(runs: list[Run]) -> str:
             if figure is None:
                 cells.append("")
                 continue
-            value = figure["value"]
-            shown = f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
-            cells.append(f"{shown} {figure['unit']}")
+            cells.append(_figure_text(figure))
         rows.append([title, *cells])
     return _table(headers, rows)
 
@@ -206,14 +279,14 @@ def _plot_planning(runs: list[Run], target: Path) -> None:
             color="grey",
             label="ideal: min(packages, pool size)",
         )
-        projection = runs[0].data.get("seed_projection_not_measured", {})
-        if projection:
-            xs = sorted(int(k) for k in projection)
-            ys = [projection[str(x)]["sequential_s"] / projection[str(x)]["parallel_s"] for x in xs]
-            ax.plot(xs, ys, "x", markersize=10, color="black", label="seed's projection")
     ax.set_xlabel("packages planned at once")
     ax.set_ylabel("speed-up over sequential")
-    ax.set_title("Parallel LLM planning (simulated latency)")
+    latency = runs[0].data.get("latency_s") if runs else None
+    ax.set_title(
+        "Parallel LLM planning, measured"
+        + (f" (simulated latency {latency:g} s, rate limit off)" if latency is not None else ""),
+        fontsize=9,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -263,9 +336,13 @@ def _plot_pool_sweep(runs: list[Run], target: Path) -> None:
         ax.axvline(
             default, color="grey", ls=":", label=f"default CORTEX_THREAD_POOL_SIZE={default}"
         )
+    scale = runs[0].data["pool_sweep"].get("scale") if runs else None
     ax.set_xlabel("pool size (threads or concurrent tasks)")
-    ax.set_ylabel("seconds for the batch")
-    ax.set_title("Pool-size sweep, rate-limited provider")
+    ax.set_ylabel("seconds for the scaled batch" if scale else "seconds for the batch")
+    title = "Pool-size sweep, rate-limited provider"
+    if scale:
+        title += f" (run at 1/{scale} scale: measured seconds, not the seed's)"
+    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -283,17 +360,24 @@ def generate(_app: Sphinx | None = None) -> None:
     (OUT / "perf_runs.md").write_text(_runs_table(runs), encoding="utf-8")
     planning = "".join(f"**{r.label}** ({r.source})\n\n{_planning_table(r)}\n" for r in llm)
     (OUT / "perf_planning.md").write_text(planning, encoding="utf-8")
+    defaults = "".join(f"**{r.label}** ({r.source})\n\n{_default_settings_table(r)}\n" for r in llm)
+    (OUT / "perf_default_settings.md").write_text(defaults, encoding="utf-8")
     (OUT / "perf_resolution.md").write_text(_resolution_table(llm), encoding="utf-8")
     (OUT / "perf_cache.md").write_text(_cache_table(cache), encoding="utf-8")
+
+    # The seed's projection is written apart: never measured, never on the measured axes.
+    projection = _projection_table(llm[0]) if llm else ""
+    (OUT / "perf_projection.md").write_text(projection, encoding="utf-8")
     note = (
         ""
         if free_threaded
         else (
             "```{note}\nNo free-threaded interpreter produced any of these runs: the "
-            "machine that built this guide has none. The thread figures for CPU-bound work "
-            "are therefore GIL figures (about 1x), and the process figures show the ceiling "
-            "that threads on a free-threaded build can approach. Run `make guide` where "
-            "`python3.14t` exists to add that build's figures.\n```\n"
+            "machine that built this guide has none. Every thread figure here is a GIL-build "
+            "figure and says nothing about what threads do on a free-threaded build; "
+            "{doc}`free-threaded-build` gives CPython's published figures, not measured here. "
+            "Run `make guide` where `python3.14t` exists (or the CI workflow on a fork) to "
+            "add that build's runs to these tables.\n```\n"
         )
     )
     (OUT / "perf_ft_note.md").write_text(note, encoding="utf-8")
@@ -302,6 +386,42 @@ def generate(_app: Sphinx | None = None) -> None:
     _plot_pool_sweep(llm, OUT / "perf_pool_sweep.png")
 
 
+def bench_figure(kind: str, key: str) -> str:
+    """One benchmark figure as a page shows it, from the same run as the performance page.
+
+    The fresh run of this build when there is one, else the committed run of the building
+    interpreter's tag, else the first committed run: the performance page and any other
+    page that cites the figure show one value.
+    """
+    runs = [r for r in load_runs() if r.kind == kind]
+    if not runs:
+        raise KeyError(f"no {kind} benchmark run")
+    fresh = [r for r in runs if r.fresh]
+    run = fresh[0] if fresh else runs[0]
+    figure = run.data["figures"][key]
+    return f"{_figure_text(figure)}, {run.data['banner']}, {run.source}"
+
+
+def _bench_role(  # noqa: PLR0917 - docutils calls roles this way
+    name: str,
+    rawtext: str,
+    text: str,
+    lineno: int,
+    inliner: Any,
+    options: dict[str, Any] | None = None,
+    content: list[str] | None = None,
+) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+    """``{bench}`cache/exact_hits_per_s_100_threads```: a figure from the benchmark JSON."""
+    kind, _, key = text.partition("/")
+    try:
+        shown = bench_figure(kind.strip(), key.strip())
+    except KeyError as exc:
+        message = inliner.reporter.error(f"bench: no figure {text!r} ({exc})", line=lineno)
+        return [inliner.problematic(rawtext, rawtext, message)], [message]
+    return [nodes.Text(shown)], []
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", generate)
+    app.add_role("bench", _bench_role)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

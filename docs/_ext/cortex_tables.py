@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
@@ -37,6 +38,15 @@ def _table(headers: list[str], rows: list[list[nodes.Node | str]]) -> nodes.tabl
     return table
 
 
+def _doc_link(target: str) -> addnodes.pending_xref:
+    """A link to another page of the guide, shown with that page's title."""
+    ref = addnodes.pending_xref(
+        "", refdomain="std", reftype="doc", reftarget=f"/{target}", refexplicit=False
+    )
+    ref += nodes.inline(text=target)
+    return ref
+
+
 def _literal(text: str) -> nodes.paragraph:
     return nodes.paragraph("", "", nodes.literal(text=text))
 
@@ -57,9 +67,14 @@ class RaceTable(SphinxDirective):
             items: list[tuple[str, list[str]]] = [
                 ("unsafe twin", [entry.twin]),
                 ("tests", list(entry.tests)),
-                ("notebook", [f"notebooks/{entry.notebook}.ipynb"]),
-                ("guide page", [f"docs/guide/{entry.guide_page}.md"]),
             ]
+            for label, target in (
+                ("notebook", f"notebooks/{entry.notebook}"),
+                ("guide page", f"docs/guide/{entry.guide_page}"),
+            ):
+                link = nodes.paragraph(text=f"{label}: ")
+                link += _doc_link(target)
+                evidence += nodes.list_item("", link)
             for label, values in items:
                 item = nodes.paragraph(text=f"{label}: ")
                 for k, value in enumerate(values):
