@@ -265,28 +265,35 @@ STRESS_SEEDS = (1, 2, 3)
 
 
 def stress(python: Path, extra: list[str]) -> None:
-    """The stress tests and the twin checks under forced interleaving, once per seed."""
+    """The stress tests and the twin checks under forced interleaving, once per seed.
+
+    Every seed runs even when an earlier one failed; the exit status says if any did.
+    """
     env = environment_for(python)
+    failed = []
     for seed in STRESS_SEEDS:
         started = time.monotonic()
-        run(
-            [
-                str(python),
-                "-m",
-                "pytest",
-                "tests",
-                "-m",
-                "stress or twin",
-                f"--preempt={STRESS_PROBABILITY}",
-                f"--preempt-seed={seed}",
-                "--preempt-target=cortex",
-                "-p",
-                "no:run-parallel",
-                *extra,
-            ],
-            env=env,
-        )
-        print(f"stress seed {seed}: {time.monotonic() - started:.0f} s", flush=True)
+        argv = [
+            str(python),
+            "-m",
+            "pytest",
+            "tests",
+            "-m",
+            "stress or twin",
+            f"--preempt={STRESS_PROBABILITY}",
+            f"--preempt-seed={seed}",
+            "--preempt-target=cortex",
+            "-p",
+            "no:run-parallel",
+            *extra,
+        ]
+        print("+", " ".join(argv), flush=True)
+        status = subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
+        print(f"stress seed {seed}: {time.monotonic() - started:.0f} s, exit {status}", flush=True)
+        if status != 0:
+            failed.append(seed)
+    if failed:
+        sys.exit(f"dev.py: make stress failed for seed(s) {failed}")
 
 
 def parallel(python: Path, extra: list[str]) -> None:
