@@ -8,7 +8,7 @@ guide:  ## execute the notebooks and build the HTML guide into _build/html
 test:   ## lint, unit/stress tests, nbval on notebooks/, examples, docs build check
 	$(PYTHON) tools/dev.py test
 
-stress: ## the stress tests with a 1 us switch interval (bytecode races surface on GIL builds)
+stress: ## stress tests and twin checks under forced interleaving (pytest --preempt, 3 seeds)
 	$(PYTHON) tools/dev.py stress
 
 parallel: ## every test body in 4 threads at once (pytest-run-parallel)

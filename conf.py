@@ -36,6 +36,7 @@ extensions = [
     "cortex_tables",
     "cortex_perf",
     "cortex_reliability",
+    "cortex_races",
     "cortex_readiness",
 ]
 

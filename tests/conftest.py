@@ -4,8 +4,9 @@
   none of the provider variables the LLM router reads (a developer's ``ANTHROPIC_API_KEY``
   must neither change a result nor make a paid API call);
 * a test that shows an unsafe twin failing runs in one thread under pytest-run-parallel;
-* ``--switch-interval=SECONDS`` sets :func:`sys.setswitchinterval` for the whole run, so
-  bytecode-level races surface on GIL builds (CI runs the stress tests with ``1e-6``);
+* ``pytest --preempt PROBABILITY`` (the :mod:`cortex.testing.pytest_plugin`, installed with
+  the package) forces thread switches between bytecodes; ``make stress`` runs the stress
+  tests so, with several seeds;
 * the reliability ledger (:mod:`cortex.demos.ledger`) is printed at the end and, with
   ``--reliability-report PATH`` (``make test`` passes ``_build/reliability.json``), written
   as JSON for the guide's reliability page.
@@ -49,12 +50,6 @@ os.environ["CORTEX_DATA_DIR"] = os.path.join(_SESSION_HOME, "data")
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cortex")
     group.addoption(
-        "--switch-interval",
-        type=float,
-        default=None,
-        help="sys.setswitchinterval() for the run (e.g. 1e-6 to surface races on GIL builds)",
-    )
-    group.addoption(
         "--reliability-report",
         default=None,
         help="write the reliability ledger as JSON here (make test: _build/reliability.json)",
@@ -72,22 +67,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("twin") and item.get_closest_marker("thread_unsafe") is None:
             item.add_marker(pytest.mark.thread_unsafe(reason=_TWIN_REASON))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    interval = config.getoption("--switch-interval")
-    if interval is not None:
-        config.stash[_previous_interval] = sys.getswitchinterval()
-        sys.setswitchinterval(interval)
-
-
-_previous_interval = pytest.StashKey[float]()
+        if item.get_closest_marker("twin"):
+            # it chooses its own interleavings (exploration, or its own preemption block)
+            item.add_marker(pytest.mark.no_preempt)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    previous = config.stash.get(_previous_interval, None)
-    if previous is not None:
-        sys.setswitchinterval(previous)
     if _REAL_HOME is not None:
         os.environ["HOME"] = _REAL_HOME
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
@@ -120,14 +105,3 @@ def _fresh_singletons() -> Iterator[None]:
     reset_singletons()
     yield
     reset_singletons()
-
-
-@pytest.fixture
-def tiny_switch_interval() -> Iterator[None]:
-    """Make the GIL switch threads every microsecond so bytecode-level races surface."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)

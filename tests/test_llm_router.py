@@ -148,7 +148,6 @@ def test_routing_prefers_the_provider_suited_to_the_task() -> None:
 
 
 @pytest.mark.stress
-@pytest.mark.usefixtures("tiny_switch_interval")
 def test_stats_are_exact_under_100_threads(index: PackageIndex) -> None:
     router = LLMRouter(environ={}, index=index, offline_latency=0)
     per_thread = 10
@@ -164,7 +163,6 @@ def test_stats_are_exact_under_100_threads(index: PackageIndex) -> None:
 
 
 @pytest.mark.stress
-@pytest.mark.usefixtures("tiny_switch_interval")
 def test_snapshots_stay_consistent_while_resetting(index: PackageIndex) -> None:
     router = LLMRouter(environ={}, index=index, offline_latency=0)
 

@@ -14,6 +14,11 @@ import pytest
 
 from cortex.testing import DEFAULT_PROBABILITY, TargetMatcher, active_run, preemption
 
+pytestmark = pytest.mark.thread_unsafe(
+    reason="a preemption block hooks the whole process: copies would nest blocks across threads"
+)
+
+
 THREADS = 4
 PER_THREAD = 2_000
 BACKENDS = ["settrace", "monitoring"] if sys.version_info >= (3, 12) else ["settrace"]
@@ -69,6 +74,7 @@ def test_locked_counter_keeps_every_update_under_preemption(backend: str) -> Non
     assert run.switches > 0, run.describe()
 
 
+@pytest.mark.twin
 def test_pool_threads_started_inside_the_block_are_preempted() -> None:
     counter = Counter()
     with preemption(0.2, seed=3, targets=[__name__]) as run:
@@ -134,13 +140,39 @@ def test_hooks_are_removed_after_the_block() -> None:
         assert counter.n == THREADS * PER_THREAD
 
 
-def test_blocks_do_not_nest_and_bad_arguments_are_refused() -> None:
-    with (
-        preemption(0.1, targets=[__name__]),
-        pytest.raises(RuntimeError, match="already"),
-        preemption(0.1, targets=[__name__]),
-    ):
-        pass
+def test_an_inner_block_takes_over_and_the_outer_one_resumes() -> None:
+    with preemption(0.1, seed=1, targets=[__name__]) as outer:
+        with preemption(0.2, seed=2, targets=["elsewhere"]) as inner:
+            assert active_run() is inner
+            suspended = not outer.active
+        assert suspended
+        assert active_run() is outer
+        assert outer.active
+        counter = Counter()
+        _run_threads(counter.add)  # the outer block works again after the inner one
+    assert counter.n < THREADS * PER_THREAD, outer.report()
+    assert active_run() is None
+
+
+def test_a_block_from_another_thread_is_refused() -> None:
+    errors: list[BaseException] = []
+
+    def enter() -> None:
+        try:
+            with preemption(0.1, targets=[__name__]):
+                pass
+        except RuntimeError as error:
+            errors.append(error)
+
+    with preemption(0.1, targets=["elsewhere"]):
+        thread = threading.Thread(target=enter)
+        thread.start()
+        thread.join()
+    assert len(errors) == 1
+    assert "another thread" in str(errors[0])
+
+
+def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="probability"), preemption(1.5, targets=[__name__]):
         pass
     with pytest.raises(TypeError):
@@ -180,3 +212,19 @@ def test_seed_none_draws_and_records_one() -> None:
 )
 def test_target_matcher(patterns: list[str], module: str | None, expected: bool) -> None:
     assert TargetMatcher(patterns)(module) is expected
+
+
+def test_make_stress_uses_the_default_probability() -> None:
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "tools" / "dev.py").read_text()
+    values = {
+        target.id: ast.literal_eval(node.value)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name) and target.id.startswith("STRESS_")
+    }
+    assert values["STRESS_PROBABILITY"] == DEFAULT_PROBABILITY
+    assert len(values["STRESS_SEEDS"]) >= 3

@@ -5,7 +5,7 @@ Usage (the Makefile's ``guide`` and ``test`` targets call these)::
 
     python3 tools/dev.py guide     # execute every notebook, build the HTML guide
     python3 tools/dev.py test      # lint, unit + stress tests, nbval, examples, docs check
-    python3 tools/dev.py stress    # the stress tests with a 1 us switch interval
+    python3 tools/dev.py stress    # stress tests and twin checks under pytest --preempt, 3 seeds
     python3 tools/dev.py parallel  # the whole suite under pytest-run-parallel (4 threads)
     python3 tools/dev.py audit     # the race audit: cortex/ clean, every unsafe sample found
     python3 tools/dev.py readiness # resolve every dependency for cp314t (needs the network)
@@ -185,6 +185,7 @@ def run_benchmarks(python: Path, env: dict[str, str]) -> None:
     for script, output in (
         ("benchmarks/parallel_llm_bench.py", ["--output", str(folder / "parallel_llm.json")]),
         ("benchmarks/cache_bench.py", [str(folder / "cache.json")]),
+        ("benchmarks/preempt_bench.py", [str(folder / "preempt.json")]),
     ):
         argv = [str(python), script, *output]
         print("+", " ".join(argv), flush=True)
@@ -257,23 +258,44 @@ def test(python: Path, extra: list[str]) -> None:
     )
 
 
+# make stress: threads forced to switch between the bytecodes of cortex (pytest --preempt,
+# from cortex.testing) at this probability, once per seed. A tiny switch interval does not do
+# it: a GIL build never splits `self.n += 1` whatever the interval (benchmarks/preempt_bench.py
+# measures both).
+STRESS_PROBABILITY = 0.3  # cortex.testing.preempt.DEFAULT_PROBABILITY (a test checks)
+STRESS_SEEDS = (1, 2, 3)
+
+
 def stress(python: Path, extra: list[str]) -> None:
-    """The stress tests with the GIL switching threads every microsecond."""
-    run(
-        [
+    """The stress tests and the twin checks under forced interleaving, once per seed.
+
+    Every seed runs even when an earlier one failed; the exit status says if any did.
+    """
+    env = environment_for(python)
+    failed = []
+    for seed in STRESS_SEEDS:
+        started = time.monotonic()
+        argv = [
             str(python),
             "-m",
             "pytest",
             "tests",
             "-m",
-            "stress",
-            "--switch-interval=1e-6",
+            "stress or twin",
+            f"--preempt={STRESS_PROBABILITY}",
+            f"--preempt-seed={seed}",
+            "--preempt-target=cortex",
             "-p",
             "no:run-parallel",
             *extra,
-        ],
-        env=environment_for(python),
-    )
+        ]
+        print("+", " ".join(argv), flush=True)
+        status = subprocess.run(argv, cwd=ROOT, env=env, check=False).returncode
+        print(f"stress seed {seed}: {time.monotonic() - started:.0f} s, exit {status}", flush=True)
+        if status != 0:
+            failed.append(seed)
+    if failed:
+        sys.exit(f"dev.py: make stress failed for seed(s) {failed}")
 
 
 def parallel(python: Path, extra: list[str]) -> None:

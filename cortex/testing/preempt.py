@@ -2,36 +2,40 @@
 
 On a GIL build CPython only switches threads at a few instructions (calls, backward jumps),
 so a read-modify-write such as ``self.hits += 1`` is never split, whatever
-:func:`sys.setswitchinterval` says. A free-threaded build splits it all the time. To show
+``sys.setswitchinterval`` says. A free-threaded build splits it all the time. To show
 those races on any interpreter, :func:`preemption` watches every instruction of the *target*
-modules' code and, with a given probability, releases the GIL there (``time.sleep(0)``), so
+modules' code and, with a given probability, releases the GIL there (``os.sched_yield()``), so
 that another thread runs in the middle of the statement. The code under test is unmodified.
 
-* Targets are module names or :mod:`fnmatch` globs: ``"cortex"`` covers the package and its
+* Targets are module names or ``fnmatch`` globs: ``"cortex"`` covers the package and its
   submodules, ``"cortex.demos.*"`` only what the glob matches. The standard library, pytest,
   pluggy and this package are never preempted.
 * Each thread draws from its own random generator, seeded from ``(seed, n)`` where ``n`` is
   the order in which the threads were started inside the block (the entering thread is 0):
   a seed replays the same decisions per thread; the OS still decides who runs next.
 * Threads started inside the block are covered, including ``concurrent.futures`` workers.
-  On 3.12+ (:mod:`sys.monitoring`) threads that already existed are covered as well.
+  On 3.12+ (``sys.monitoring``) threads that already existed are covered as well.
 * On a free-threaded build the hand-overs still widen the windows; nothing here needs the GIL.
 
-Backends: on 3.12+ :mod:`sys.monitoring` ``INSTRUCTION`` events, enabled only on target code
+Backends: on 3.12+ ``sys.monitoring`` ``INSTRUCTION`` events, enabled only on target code
 objects (every other code object gets its ``PY_START`` event disabled after one look); on
-3.10 and 3.11 :func:`sys.settrace` with ``frame.f_trace_opcodes`` (``backend="settrace"``
+3.10 and 3.11 ``sys.settrace`` with ``frame.f_trace_opcodes`` (``backend="settrace"``
 chooses it on any version).
 """
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import fnmatch
+import linecache
+import os
 import random
 import secrets
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +52,7 @@ __all__ = [
     "preemption",
 ]
 
-DEFAULT_PROBABILITY = 0.1
+DEFAULT_PROBABILITY = 0.3
 """Chance of a forced hand-over at each instruction of target code."""
 
 RING_SIZE = 8
@@ -59,12 +63,26 @@ NEVER_PREEMPTED: tuple[str, ...] = ("pytest", "_pytest", "pluggy", "py", "cortex
 
 Backend = Literal["auto", "monitoring", "settrace"]
 
-# One preemption block at a time per process: both backends are process-wide hooks.
+# Blocks nest only within one thread: both backends are process-wide hooks.
 _ACTIVE_LOCK = threading.Lock()  # guards _ACTIVE
-_ACTIVE: list[PreemptionRun] = []  # the active run, if any
+_ACTIVE: list[PreemptionRun] = []  # the active runs, innermost last
 
-# Thread.start is wrapped while a block is active, to number threads in start order.
-_ORIGINAL_START = threading.Thread.start
+# Thread.start is wrapped while a block is active, to number threads in start order: on the
+# class itself, captured now, since a controlled scheduler (interleave-test) replaces the
+# module's ``threading.Thread`` name during its runs (and its class must be left alone).
+# While it does, no hand-over is forced: the scheduler decides who runs. (Its exploration
+# is still disturbed by our instruction events on the same code, measured with
+# interleave-test 0.1.0 on 3.13: mark such tests no_preempt.)
+_THREAD = threading.Thread
+_ORIGINAL_START = _THREAD.start
+
+
+def _current_thread() -> tuple[threading.Thread | None, str]:
+    # threading.current_thread() would register a dummy Thread for a thread started by
+    # _thread (a controlled scheduler's, say), running threading code inside our callback.
+    ident = _thread.get_ident()
+    thread = threading._active.get(ident)  # type: ignore[attr-defined]
+    return thread, thread.name if thread is not None else f"thread {ident}"
 
 
 def _stdlib_names() -> frozenset[str]:
@@ -79,7 +97,7 @@ class TargetMatcher:
     """Decides from a module name whether its code is preempted.
 
     A pattern without glob characters matches the module and its submodules; a pattern with
-    ``*``, ``?`` or ``[`` is matched against the whole dotted name with :func:`fnmatch`.
+    ``*``, ``?`` or ``[`` is matched against the whole dotted name with ``fnmatch``.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -116,7 +134,21 @@ class SwitchSite:
     lineno: int | None
 
     def __str__(self) -> str:
-        return f"{self.filename}:{self.lineno if self.lineno is not None else '?'}"
+        return f"{_short(self.filename)}:{self.lineno if self.lineno is not None else '?'}"
+
+
+def _source(site: SwitchSite) -> str:
+    text = linecache.getline(site.filename, site.lineno or 0).strip()
+    return text[:60] if text else "?"
+
+
+def _short(filename: str) -> str:
+    # relative to the working directory when inside it: reports stay readable
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if relative.startswith("..") else relative
 
 
 def _runs(sites: Iterable[SwitchSite]) -> str:
@@ -149,10 +181,12 @@ class _ThreadState:
     switches: int = 0
     # (code, instruction offset) or (code, line number) of the last forced hand-overs
     ring: deque[tuple[CodeType, int, bool]] = field(default_factory=lambda: deque(maxlen=RING_SIZE))
+    # how many hand-overs happened at each (code, offset or line, is_line)
+    sites: dict[tuple[CodeType, int, bool], int] = field(default_factory=dict)
 
 
 class PreemptionRun:
-    """One :func:`preemption` block: its parameters, and what it did.
+    """One :func:`~cortex.testing.preempt.preemption` block: its parameters, and what it did.
 
     Attributes: ``seed``, ``probability``, ``targets`` (the patterns), ``backend``
     (``"sys.monitoring"`` or ``"sys.settrace"``).
@@ -168,8 +202,13 @@ class PreemptionRun:
         self.matcher = TargetMatcher(targets)
         self.active = False
         self._local = threading.local()
-        self._lock = threading.Lock()  # guards _states, _started and _late
+        self._lock = threading.Lock()  # guards _states, _started, _late and _order_of
         self._states: list[_ThreadState] = []
+        self._order_of: weakref.WeakKeyDictionary[threading.Thread, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._owner = 0
+        self._impl: _MonitoringBackend | _TraceBackend
         self._started = 0
         self._late = 0
         self._is_target: dict[CodeType, bool] = {}
@@ -207,6 +246,22 @@ class PreemptionRun:
                 out[f"{state.name} (#{state.order})"] = sites
         return out
 
+    def busiest_sites(self, top: int = 3) -> dict[str, list[tuple[SwitchSite, int]]]:
+        """Each thread's lines with the most forced hand-overs, and how many each."""
+        with self._lock:
+            states = list(self._states)
+        out: dict[str, list[tuple[SwitchSite, int]]] = {}
+        for state in states:
+            per_line: dict[SwitchSite, int] = {}
+            for (code, where, is_line), count in list(state.sites.items()):
+                line = where if is_line else _line_of(code, where)
+                site = SwitchSite(state.name, code.co_filename, line)
+                per_line[site] = per_line.get(site, 0) + count
+            ranked = sorted(per_line.items(), key=lambda item: -item[1])[:top]
+            if ranked:
+                out[f"{state.name} (#{state.order})"] = ranked
+        return out
+
     def describe(self) -> str:
         """One line: the parameters that replay this run, and how many hand-overs it forced."""
         return (
@@ -217,10 +272,19 @@ class PreemptionRun:
         )
 
     def report(self) -> str:
-        """:meth:`describe` plus each thread's last forced hand-overs (file:line)."""
+        """:meth:`describe`, then per thread where it was preempted most and last (file:line).
+
+        Which hand-over lost an update cannot be known after the fact; the lines where two
+        threads were both preempted most often are where to look first.
+        """
         lines = [self.describe()]
+        busiest = self.busiest_sites()
         for thread, sites in self.last_switches().items():
-            lines.append(f"  {thread}, last hand-overs (newest first): {_runs(reversed(sites))}")
+            most = ", ".join(
+                f"{site} x{count} ({_source(site)})" for site, count in busiest.get(thread, [])
+            )
+            lines.append(f"  {thread}: preempted most at {most}")
+            lines.append(f"    last hand-overs (newest first): {_runs(reversed(sites))}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -233,34 +297,46 @@ class PreemptionRun:
             return state
         except AttributeError:
             pass
-        thread = threading.current_thread()
-        mark = getattr(thread, "_cortex_preempt_order", None)
+        thread, name = _current_thread()
         with self._lock:
-            if mark is not None and mark[0] == id(self):
-                order = str(mark[1])
+            number = self._order_of.get(thread) if thread is not None else None
+            if number is not None:
+                order = str(number)
             else:
                 self._late += 1
                 order = f"x{self._late}"
             # replayable test decisions, not secrets
             rng = random.Random(f"{self.seed}:{order}")  # noqa: S311
-            state = _ThreadState(thread.name, order, rng.random)
+            state = _ThreadState(name, order, rng.random)
             self._states.append(state)
         self._local.state = state
         return state
 
-    def _number_thread(self, thread: threading.Thread) -> None:
+    def _number_thread(self, thread: threading.Thread, entering: bool = False) -> None:
         with self._lock:
-            self._started += 1
-            thread._cortex_preempt_order = (id(self), self._started)  # type: ignore[attr-defined]
+            if entering:
+                self._owner = threading.get_ident()
+                self._order_of[thread] = 0
+            else:
+                self._started += 1
+                self._order_of[thread] = self._started
 
-    def _enter_thread(self) -> None:
-        threading.current_thread()._cortex_preempt_order = (id(self), 0)  # type: ignore[attr-defined]
+    def _thread_start(self, thread: threading.Thread) -> None:
+        # replaces Thread.start while this block is active: number threads in start order
+        self._number_thread(thread)
+        _ORIGINAL_START(thread)
 
     def _targets_code(self, code: CodeType, module: object) -> bool:
         known = self._is_target.get(code)
         if known is None:
             known = self._is_target[code] = isinstance(module, str) and self.matcher(module)
         return known
+
+
+# Releases the GIL for a moment, so a waiting thread takes it, and offers it the CPU.
+# time.sleep(0) would do too, but from 3.11 on it is a clock_nanosleep that waits out the
+# timer slack: many times slower (benchmarks/preempt_bench.py measures both).
+_release_gil: Callable[[], None] = getattr(os, "sched_yield", lambda: time.sleep(0))
 
 
 def _hand_over(
@@ -270,8 +346,10 @@ def _hand_over(
     if threading.active_count() < 2:
         return
     state.switches += 1
-    state.ring.append((code, where, is_line))
-    time.sleep(0)
+    site = (code, where, is_line)
+    state.ring.append(site)
+    state.sites[site] = state.sites.get(site, 0) + 1
+    _release_gil()
 
 
 # ---- sys.monitoring backend (3.12+) -------------------------------------------------------
@@ -281,7 +359,7 @@ class _MonitoringBackend:
     def __init__(self, run: PreemptionRun) -> None:
         self.run = run
         self.mon: Any = sys.monitoring  # type: ignore[attr-defined,unused-ignore]
-        self.tool = self._free_tool()
+        self.tool = -1
         self.instrumented: list[CodeType] = []
         self.in_use = False
 
@@ -308,12 +386,16 @@ class _MonitoringBackend:
         def on_instruction(code: CodeType, offset: int) -> object:
             if not run.active:
                 return disable
+            if threading.Thread is not _THREAD:  # a controlled scheduler runs: see _THREAD
+                return None
             state = state_of()
             state.events += 1
             if state.random() < probability:
                 _hand_over(run, state, code, offset, False)
             return None
 
+        self.tool = self._free_tool()
+        self.instrumented = []
         mon.use_tool_id(self.tool, "cortex.testing.preempt")
         self.in_use = True
         mon.register_callback(self.tool, events.PY_START, on_start)
@@ -348,10 +430,12 @@ class _TraceBackend:
 
     def __init__(self, run: PreemptionRun) -> None:
         self.run = run
-        self.previous = sys.gettrace()
-        self.previous_threads = threading.gettrace()
+        self.previous: Any = None
+        self.previous_threads: Any = None
 
     def start(self, frames: list[FrameType]) -> None:
+        self.previous = sys.gettrace()
+        self.previous_threads = threading.gettrace()
         run = self.run
         probability = run.probability
         state_of = run._state
@@ -359,7 +443,7 @@ class _TraceBackend:
         def local(frame: FrameType, event: str, arg: Any) -> Any:
             if not run.active:
                 return None
-            if event == "opcode":
+            if event == "opcode" and threading.Thread is _THREAD:
                 state = state_of()
                 state.events += 1
                 if state.random() < probability:
@@ -409,6 +493,21 @@ def _caller_module(depth: int) -> str | None:
     return None
 
 
+def _activate(run: PreemptionRun, frames: list[FrameType]) -> None:
+    def start(thread: threading.Thread) -> None:
+        run._thread_start(thread)
+
+    run.active = True
+    _THREAD.start = start  # type: ignore[method-assign,assignment]
+    run._impl.start(frames)
+
+
+def _deactivate(run: PreemptionRun) -> None:
+    run.active = False
+    _THREAD.start = _ORIGINAL_START  # type: ignore[method-assign]
+    run._impl.stop()
+
+
 @contextlib.contextmanager
 def preemption(
     probability: float = DEFAULT_PROBABILITY,
@@ -424,7 +523,10 @@ def preemption(
     run); ``targets`` are module names or globs (default: the top-level package of the
     calling code, e.g. ``__main__`` in a notebook). Yields the :class:`PreemptionRun`, whose
     :meth:`~PreemptionRun.report` names the seed and the last hand-over sites per thread.
-    Blocks do not nest (a second one raises :class:`RuntimeError`).
+
+    A block opened inside another one by the same thread takes over until it ends (the
+    outer one is suspended meanwhile: a test with its own block under ``pytest --preempt``);
+    from another thread it raises :class:`RuntimeError`.
     """
     if not 0.0 <= probability <= 1.0:
         raise ValueError(f"probability must be within [0, 1], not {probability!r}")
@@ -438,39 +540,38 @@ def preemption(
         seed = secrets.randbelow(2**32)
     run = PreemptionRun(float(probability), int(seed), tuple(targets), "")
     with _ACTIVE_LOCK:
-        if _ACTIVE:
-            raise RuntimeError(f"a preemption block is already active: {_ACTIVE[0].describe()}")
+        outer = _ACTIVE[-1] if _ACTIVE else None
+        if outer is not None and outer._owner != threading.get_ident():
+            raise RuntimeError(
+                f"a preemption block is active in another thread: {outer.describe()}"
+            )
         _ACTIVE.append(run)
     try:
-        impl: _MonitoringBackend | _TraceBackend
-        impl = _MonitoringBackend(run) if chosen == "monitoring" else _TraceBackend(run)
-        run.backend = impl.name
-
-        def start(thread: threading.Thread) -> None:
-            run._number_thread(thread)
-            _ORIGINAL_START(thread)
-
+        run._impl = _MonitoringBackend(run) if chosen == "monitoring" else _TraceBackend(run)
+        run.backend = run._impl.name
         frames: list[FrameType] = []
         frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             frames.append(frame)
             frame = frame.f_back
-        run._enter_thread()
-        run.active = True
-        threading.Thread.start = start  # type: ignore[method-assign,assignment]
+        if outer is not None:
+            _deactivate(outer)
         try:
-            impl.start(frames)
-            yield run
+            run._number_thread(threading.current_thread(), entering=True)
+            _activate(run, frames)
+            try:
+                yield run
+            finally:
+                _deactivate(run)
         finally:
-            run.active = False
-            threading.Thread.start = _ORIGINAL_START  # type: ignore[method-assign]
-            impl.stop()
+            if outer is not None:
+                _activate(outer, frames)
     finally:
         with _ACTIVE_LOCK:
-            _ACTIVE.clear()
+            _ACTIVE.remove(run)
 
 
 def active_run() -> PreemptionRun | None:
-    """The run of the block active now, if any (for reports made from elsewhere)."""
+    """The run of the innermost block active now, if any."""
     with _ACTIVE_LOCK:
-        return _ACTIVE[0] if _ACTIVE else None
+        return _ACTIVE[-1] if _ACTIVE else None
