@@ -180,8 +180,9 @@ def test_export_writes_a_private_yaml_file(cortex_dir: Path, tmp_path: Path) -> 
     assert set(yaml.safe_load((tmp_path / "bare.yaml").read_text())) >= {"packages", "os"}
 
 
-def _torn_yaml_reads(out: Path, write: Callable[[], object]) -> int:
-    """Rewrite ``out`` 8 times with ``write`` while two threads parse it; count bad reads."""
+def _torn_yaml_reads(out: Path, write: Callable[[], object], *, writes: int = 8) -> int:
+    """Rewrite ``out`` up to ``writes`` times with ``write`` while two threads parse it;
+    count bad reads. The writer stops early once a reader has seen a torn file."""
     write()
     done = threading.Event()
     torn = [0]  # only touched by reader threads under torn_lock
@@ -189,8 +190,11 @@ def _torn_yaml_reads(out: Path, write: Callable[[], object]) -> int:
 
     def role(index: int) -> None:
         if index == 0:
-            for _ in range(8):
+            for _ in range(writes):
                 write()
+                with torn_lock:
+                    if torn[0]:
+                        break
             done.set()
             return
         while not done.is_set():
@@ -219,7 +223,9 @@ def test_the_same_check_catches_upstreams_in_place_export(tmp_path: Path) -> Non
     packages = [{"name": f"pkg{i}", "version": "1.0"} for i in range(501)]
     text = yaml.safe_dump({"cortex_version": "0.1.0", "packages": packages})
     out = tmp_path / "system.yaml"
-    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text)) > 0
+    # Upstream's truncate-then-write leaves a window on every write: keep writing (up to
+    # 5,000 times) until a reader has landed in one, as it always does well before that.
+    assert _torn_yaml_reads(out, lambda: unsafe_write_text(out, text), writes=5000) > 0
 
 
 def test_validate_compatibility(cortex_dir: Path) -> None:

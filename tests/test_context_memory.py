@@ -11,7 +11,7 @@ import pytest
 
 from cortex.context_memory import ContextMemory, MemoryEntry
 from cortex.demos.harness import run_python_processes, run_together
-from cortex.demos.shared_state import UnsafeContextMemory, tiny_switch_interval
+from cortex.demos.shared_state import UnsafeContextMemory
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
 
 pytestmark = pytest.mark.thread_unsafe(
@@ -112,8 +112,7 @@ def test_32_threads_pattern_frequency_equals_entries(memory: ContextMemory, tmp_
             memory.get_similar_interactions("docker")
         return int(memory.get_statistics()["total_entries"])
 
-    with tiny_switch_interval():
-        run_together(work, 32)
+    run_together(work, 32)
     db = tmp_path / "memory.db"
     assert _count(db, "SELECT COUNT(*) FROM memory_entries") == 128
     assert memory.get_patterns(min_confidence=0.0)[0].frequency == 128
@@ -129,8 +128,7 @@ def test_the_two_transaction_twin_loses_pattern_updates(tmp_path: Path) -> None:
         for _ in range(4):
             twin.record_interaction(_install("docker"))
 
-    with tiny_switch_interval():
-        run_together(work, 32)
+    run_together(work, 32)
     assert _count(db, "SELECT COUNT(*) FROM memory_entries") == 128
     assert _count(db, "SELECT frequency FROM patterns") < 128
 

@@ -15,7 +15,6 @@ from cortex.demos.shared_state import (
     UnsafeFailureTracker,
     failure_model,
     race_failures,
-    tiny_switch_interval,
 )
 from cortex.llm_router import PROVIDER_ENVIRONMENT
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools, get_connection_pool
@@ -137,8 +136,7 @@ def test_32_threads_hit_counts_are_exact(cache: gd.ResponseCache) -> None:
                 cache.put(f"install other{index}-{j}", "x")
         return found
 
-    with tiny_switch_interval():
-        assert sum(run_together(work, 32)) == 320
+    assert sum(run_together(work, 32)) == 320
     assert cache.get_stats()["total_hits"] == 320
     assert cache.get_stats()["total_entries"] == 8 + 64
 

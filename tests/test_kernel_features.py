@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cortex.demos.harness import run_python_processes, run_together
-from cortex.demos.shared_state import LostCommitLimitsDatabase, tiny_switch_interval
+from cortex.demos.shared_state import LostCommitLimitsDatabase
 from cortex.kernel_features import accelerator_limits as al
 from cortex.kernel_features import kv_cache_manager as kv
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
@@ -109,8 +109,7 @@ def test_32_threads_create_and_read_profiles(tmp_path: Path) -> None:
         assert manager.get_env(f"p{index:02d}") is not None
         return len(manager.db.list_all())
 
-    with tiny_switch_interval():
-        run_together(work, 32)
+    run_together(work, 32)
     assert [p.name for p in manager.db.list_all()] == [f"p{i:02d}" for i in range(32)]
 
 
@@ -238,11 +237,9 @@ def test_32_threads_create_and_destroy_pools(tmp_path: Path, tag: str) -> None:
         manager.create_pool(kv.CacheConfig(f"{tag}-{index:02d}", 4096, "fifo"))
         return len(manager.db.list_pools())
 
-    with tiny_switch_interval():
-        run_together(work, 32)
+    run_together(work, 32)
     assert [c.name for c in manager.db.list_pools()] == [f"{tag}-{i:02d}" for i in range(32)]
     assert _read(tmp_path / "kv.db", "SELECT COUNT(*) FROM stats") == [(32,)]
-    with tiny_switch_interval():
-        assert all(run_together(lambda i: manager.destroy_pool(f"{tag}-{i:02d}"), 32))
+    assert all(run_together(lambda i: manager.destroy_pool(f"{tag}-{i:02d}"), 32))
     assert manager.db.list_pools() == []
     assert manager.pools == {}

@@ -18,7 +18,6 @@ from cortex.demos.shared_state import (
     counter_model,
     race_counters,
     race_single_flight,
-    tiny_switch_interval,
 )
 from cortex.semantic_cache import SemanticCache, content_similarity, extract_intent
 from cortex.utils.db_pool import DatabaseFileError, close_all_pools
@@ -172,8 +171,7 @@ def _mixed_workload(cache: sc.SemanticCache | UnsafeCountingCache) -> tuple[int,
             cache.get_commands(f"install pkg-{(index + 1) % 32}-{j}", P, M, S)
         return own_hits
 
-    with tiny_switch_interval():
-        own = run_together(work, 32)
+    own = run_together(work, 32)
     stats = cache.stats()
     return sum(own), stats.total
 

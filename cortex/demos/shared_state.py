@@ -29,10 +29,9 @@ import hashlib
 import json
 import os
 import sqlite3
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,21 +59,9 @@ __all__ = [
     "race_counters",
     "race_failures",
     "race_single_flight",
-    "tiny_switch_interval",
 ]
 
 PROVIDER, MODEL, SYSTEM = "demo-provider", "demo-model", "You turn requests into apt commands."
-
-
-@contextlib.contextmanager
-def tiny_switch_interval(interval: float = 1e-6) -> Iterator[None]:
-    """Make a GIL build switch threads every ``interval`` seconds; restore it afterwards."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(interval)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 # --------------------------------------------------------------------------------------
