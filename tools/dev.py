@@ -229,9 +229,17 @@ def guide(python: Path) -> None:
     print(f"guide built in {time.monotonic() - started:.0f} s")
 
 
+def basetemp(python: Path, job: str) -> str:
+    """A private pytest base directory per job and interpreter: pytest's clean-up of the
+    shared numbered directories under /tmp/pytest-of-$USER races with any other pytest run
+    on the machine (and then fails on a ResourceWarning, which the settings make an error)."""
+    folder = BUILD / "pytest" / f"{job}-{python.parent.parent.name}"
+    folder.parent.mkdir(parents=True, exist_ok=True)  # pytest creates only the last part
+    return f"--basetemp={folder}"
+
+
 def test(python: Path, extra: list[str]) -> None:
     env = environment_for(python)
-    (BUILD / "pytest").mkdir(parents=True, exist_ok=True)  # pytest creates only the last part
     run([str(python), "-m", "ruff", "check", "."], env=env)
     run([str(python), "-m", "ruff", "format", "--check", "."], env=env)
     run([str(python), "-m", "mypy"], env=env)
@@ -249,9 +257,7 @@ def test(python: Path, extra: list[str]) -> None:
             "-p",
             "no:run-parallel",
             f"--reliability-report={BUILD / 'reliability.json'}",
-            # A private base directory: pytest's clean-up of the shared numbered directories
-            # under /tmp/pytest-of-$USER races with any other pytest run on the machine.
-            f"--basetemp={BUILD / 'pytest' / python.parent.parent.name}",
+            basetemp(python, "test"),
             *extra,
         ],
         env=env,
@@ -287,6 +293,7 @@ def stress(python: Path, extra: list[str]) -> None:
             "--preempt-target=cortex",
             "-p",
             "no:run-parallel",
+            basetemp(python, f"stress-{seed}"),
             *extra,
         ]
         print("+", " ".join(argv), flush=True)
@@ -301,7 +308,15 @@ def stress(python: Path, extra: list[str]) -> None:
 def parallel(python: Path, extra: list[str]) -> None:
     """Every test body run by 4 threads at once (pytest-run-parallel)."""
     run(
-        [str(python), "-m", "pytest", "tests", "--parallel-threads=4", *extra],
+        [
+            str(python),
+            "-m",
+            "pytest",
+            "tests",
+            "--parallel-threads=4",
+            basetemp(python, "parallel"),
+            *extra,
+        ],
         env=environment_for(python),
     )
 
