@@ -53,6 +53,7 @@ def only_the_loopback_server(
     return server
 
 
+@pytest.mark.thread_unsafe(reason="counts the requests of one loopback server and patches cli")
 @pytest.mark.parametrize("server", ["fenced", "json", "plain"], indirect=True)
 def test_cortex_install_plans_five_packages_from_a_chat_model_with_nothing_rejected(
     only_the_loopback_server: LoopbackModelServer,
@@ -82,6 +83,7 @@ def test_cortex_install_plans_five_packages_from_a_chat_model_with_nothing_rejec
     assert only_the_loopback_server.requests == 5
 
 
+@pytest.mark.thread_unsafe(reason="measures the peak of requests in flight at one server")
 def test_five_packages_at_the_default_rate_limit_are_in_flight_together(
     server: LoopbackModelServer, index: PackageIndex
 ) -> None:

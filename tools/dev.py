@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,7 +234,13 @@ def basetemp(python: Path, job: str) -> str:
     """A private pytest base directory per job and interpreter: pytest's clean-up of the
     shared numbered directories under /tmp/pytest-of-$USER races with any other pytest run
     on the machine (and then fails on a ResourceWarning, which the settings make an error)."""
-    folder = BUILD / "pytest" / f"{job}-{python.parent.parent.name}"
+    # Outside the checkout: a pytester project under it would find this pyproject.toml.
+    checkout = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    folder = (
+        Path(tempfile.gettempdir())
+        / f"cortex-pytest-{checkout}"
+        / f"{job}-{python.parent.parent.name}"
+    )
     folder.parent.mkdir(parents=True, exist_ok=True)  # pytest creates only the last part
     return f"--basetemp={folder}"
 
