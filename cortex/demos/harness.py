@@ -1,8 +1,9 @@
 """Release many threads at the same instant and collect what each returned.
 
-Races that need an unlucky interleaving become reproducible when every thread starts from
-a :class:`threading.Barrier` and the critical window is widened (a sleep inside a
-constructor, as a database open would take). Every wait here has a timeout, and a hang
+Races whose window holds real work (I/O, a database open, a subprocess) show when every
+thread starts from a :class:`threading.Barrier`; races between bytecodes need the forced
+interleaving of :mod:`cortex.testing.preempt` or the exploration of :mod:`cortex.demos.interleavings`
+on a GIL build. Nothing here widens a window. Every wait here has a timeout, and a hang
 dumps every thread's stack before failing, so a deadlock is a clear error, not a stuck run.
 """
 

@@ -12,9 +12,10 @@ hands out a :class:`sqlite3.Connection`), so the same workload runs against each
   used by every thread without a lock. Each thread's block looks right on its own, but the
   transactions of different threads interleave on the one connection: "cannot start a
   transaction within a transaction", one thread's rollback undoing another's writes, one
-  thread's commit publishing another's half-done work. On free-threaded builds the
-  ``sqlite3`` wrapper itself can crash (cpython#118172), so the notebook and the tests run
-  this twin in a child process (:func:`mixed_workload_isolated`).
+  thread's commit publishing another's half-done work. Sharing a connection between threads
+  can also misbehave inside the ``sqlite3`` wrapper itself (on GIL builds of 3.12 and 3.13,
+  wrong rows or ``InterfaceError``: cpython#118172), so the notebook and the tests run this
+  twin in a child process (:func:`mixed_workload_isolated`).
 * :class:`PerCallConnections` -- a new connection for every block. Correct (SQLite and the
   busy timeout coordinate separate connections), but it pays for ``connect`` every time.
 

@@ -33,8 +33,9 @@ folder = Path(workdir.name)
 # The defect is only the sharing: the threads' transactions interleave on the one connection,
 # so one thread's `BEGIN` fails inside another's transaction, one thread's rollback undoes
 # another's work, and a commit publishes someone else's half-done change. (It runs in a child
-# process: on free-threaded builds the `sqlite3` wrapper itself can crash when a connection
-# is shared, cpython#118172.)
+# process: a connection shared by threads can also go wrong inside the `sqlite3` wrapper,
+# wrong rows or `InterfaceError` on GIL builds of 3.12 and 3.13,
+# [cpython#118172](https://github.com/python/cpython/issues/118172).)
 
 # %%
 from cortex.demos.sqlite import mixed_workload_isolated
