@@ -2,8 +2,9 @@
 
 Races whose window holds real work (I/O, a database open, a subprocess) show when every
 thread starts from a :class:`threading.Barrier`; races between bytecodes need the forced
-interleaving of :mod:`cortex.testing.preempt` or the exploration of :mod:`cortex.demos.interleavings`
-on a GIL build. Nothing here widens a window. Every wait here has a timeout, and a hang
+interleaving of :mod:`cortex.testing.preempt` or the exploration of
+:mod:`cortex.demos.interleavings` on a GIL build. Nothing here widens a window. Every wait
+here has a timeout, and a hang
 dumps every thread's stack before failing, so a deadlock is a clear error, not a stuck run.
 """
 
