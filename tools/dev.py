@@ -201,6 +201,9 @@ def guide(python: Path) -> None:
     html = BUILD / "html"
     shutil.rmtree(results, ignore_errors=True)
     shutil.rmtree(BUILD / "jupyter_execute", ignore_errors=True)
+    # viewcode keeps a source page whose module file is older than it, links and all: a
+    # page left from an earlier build could point at an anchor that no longer exists.
+    shutil.rmtree(html, ignore_errors=True)
     env = environment_for(python)
     run_benchmarks(python, env)
     env["CORTEX_RESULTS_DIR"] = str(results)
