@@ -747,3 +747,31 @@ def test_several_processes_write_with_nothing_lost(tmp_path: Path, kind: str, ho
         kind, tmp_path / f"{kind}.db", processes=4, rows_each=40
     )
     assert (rows == 160 and failures == 0) is holds, (rows, failures)
+
+
+def test_a_handle_collected_while_its_thread_holds_the_registry_lock_does_not_deadlock(
+    tmp_path: Path,
+) -> None:
+    """A finalizer can run at any allocation, also in a thread inside the registry's lock
+    (seen: ``load_settings`` allocating under it collected a store): it must not wait."""
+    import gc
+
+    from cortex.utils import db_pool
+    from cortex.utils.db_pool import PoolHandle
+
+    handle = PoolHandle(tmp_path / "collected.db")
+    pool = handle.get()
+    outcome: list[str] = []
+
+    def drop_inside_the_lock() -> None:
+        nonlocal handle
+        with db_pool._registry():
+            del handle
+            gc.collect()  # the finalizer runs here, in the thread that holds the lock
+            outcome.append("finalizer returned")
+
+    worker = threading.Thread(target=drop_inside_the_lock, daemon=True)
+    worker.start()
+    worker.join(30)
+    assert outcome == ["finalizer returned"], "deadlock: the finalizer waited for the lock"
+    assert pool.closed  # released as soon as the lock was let go: it had no other holder

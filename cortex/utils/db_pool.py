@@ -67,6 +67,7 @@ until :meth:`SQLiteConnectionPool.close` or :func:`close_all_pools`.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -75,6 +76,7 @@ import threading
 import time
 import urllib.parse
 import weakref
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -836,6 +838,47 @@ _pools: dict[str, SQLiteConnectionPool] = {}
 _pools_lock = threading.Lock()
 
 
+# Cells of handles that were released (closed, or garbage-collected: a finalizer can run in
+# any thread at any allocation, including in a thread that holds _pools_lock). Appended
+# without a lock (deque.append is atomic); drained under _pools_lock by whoever can take it.
+_released: collections.deque[list[SQLiteConnectionPool | None]] = collections.deque()
+
+
+def _drain_released() -> None:
+    """Let go of the pools of released handles, unless ``_pools_lock`` is busy.
+
+    A busy lock means another holder (perhaps this very thread, interrupted by a finalizer)
+    drains right after releasing it: see :func:`_registry`. So a finalizer never waits for
+    the lock, and no release is lost.
+    """
+    while _released:
+        if not _pools_lock.acquire(blocking=False):
+            return
+        closing = []
+        try:
+            while _released:
+                cell = _released.popleft()
+                pool, cell[0] = cell[0], None
+                if pool is None:
+                    continue
+                pool._holders -= 1
+                if pool._holders <= 0 and not pool._pinned and _pools.get(pool.db_path) is pool:
+                    del _pools[pool.db_path]
+                    closing.append(pool)
+        finally:
+            _pools_lock.release()
+        for pool in closing:
+            pool.close()  # outside the lock: closing waits for nothing but takes pool._lock
+
+
+@contextlib.contextmanager
+def _registry() -> Iterator[None]:
+    """Hold ``_pools_lock``; afterwards, drain the releases that arrived meanwhile."""
+    with _pools_lock:
+        yield
+    _drain_released()
+
+
 def _registry_pool_locked(
     path: str, pool_size: int | None, timeout: float | None
 ) -> tuple[SQLiteConnectionPool, bool]:
@@ -875,7 +918,7 @@ def get_connection_pool(
             pool's for the same file.
     """
     path = normalize_db_path(db_path)
-    with _pools_lock:
+    with _registry():
         pool, created = _registry_pool_locked(path, pool_size, timeout)
         pool._pinned = True
     if created:
@@ -894,7 +937,7 @@ def get_connection_pool(
 
 
 def _unregister(pool: SQLiteConnectionPool) -> None:
-    with _pools_lock:
+    with _registry():
         if _pools.get(pool.db_path) is pool:
             del _pools[pool.db_path]
 
@@ -904,7 +947,7 @@ def _hold_again(cell: list[SQLiteConnectionPool | None], path: str) -> SQLiteCon
 
     Two threads of one handle that both find its pool closed end up holding one pool once.
     """
-    with _pools_lock:
+    with _registry():
         pool = cell[0]
         if pool is not None and not pool.closed:
             return pool  # another thread got here first
@@ -918,7 +961,7 @@ def _hold_again(cell: list[SQLiteConnectionPool | None], path: str) -> SQLiteCon
 
 def _let_go(pool: SQLiteConnectionPool) -> None:
     """One holder fewer; the last one closes the pool unless it is pinned."""
-    with _pools_lock:
+    with _registry():
         pool._holders -= 1
         last = pool._holders <= 0 and not pool._pinned and _pools.get(pool.db_path) is pool
         if last:
@@ -932,7 +975,7 @@ def close_all_pools() -> None:
 
     Stores keep working: their :class:`PoolHandle` fetches a new pool on next use.
     """
-    with _pools_lock:
+    with _registry():
         pools = list(_pools.values())
     for pool in pools:
         pool.close()
@@ -940,17 +983,19 @@ def close_all_pools() -> None:
 
 def all_pool_stats() -> list[PoolStats]:
     """A snapshot of every registered pool, sorted by path."""
-    with _pools_lock:
+    with _registry():
         pools = sorted(_pools.values(), key=lambda p: p.db_path)
     return [pool.stats() for pool in pools]
 
 
 def _release_held(cell: list[SQLiteConnectionPool | None]) -> None:
-    """A handle's finalizer (also run by :meth:`PoolHandle.close`): let its pool go."""
-    with _pools_lock:
-        pool, cell[0] = cell[0], None
-    if pool is not None:
-        _let_go(pool)
+    """A handle's finalizer (also run by :meth:`PoolHandle.close`): let its pool go.
+
+    It never waits for ``_pools_lock``: run by the garbage collector, it may interrupt a
+    thread that holds it (which then lets the pool go as soon as it releases the lock).
+    """
+    _released.append(cell)
+    _drain_released()
 
 
 class PoolHandle:
