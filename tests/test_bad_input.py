@@ -181,6 +181,10 @@ def _bad_bytes(kind: str, good: Callable[[], bytes]) -> bytes:
     raise AssertionError(kind)
 
 
+@pytest.mark.thread_unsafe(
+    reason="the copies share one tmp_path: one rewriting the bad file truncates it while "
+    "another opens it, and an empty file is a valid empty database"
+)
 @pytest.mark.parametrize("kind", ["corrupt", "non-utf8", "truncated", "header-only"])
 @pytest.mark.parametrize("store", sorted(SQLITE_STORES))
 def test_a_bad_database_file_is_refused_by_name_and_left_untouched(
