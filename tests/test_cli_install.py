@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import types
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,12 +34,13 @@ from cortex.install_plan import (
     validate_command,
 )
 from cortex.installation_history import InstallationHistory, InstallationStatus
-from cortex.llm_router import LLMProvider, LLMResponse, LLMRouter
+from cortex.llm_router import LLMProvider, LLMRouter
 from cortex.parallel_llm import ParallelLLMExecutor
 from cortex.runtime import load_settings
 from cortex.semantic_cache import SemanticCache
 from cortex.transaction_history import PackageState
 from cortex.utils.db_pool import all_pool_stats, close_all_pools
+from tests.support.fakes import Scripted
 
 PACKAGES = ["nginx", "redis", "postgresql", "docker", "nodejs"]
 
@@ -156,26 +157,6 @@ class FakeLedger:
 
     def finish(self, install_id: str, success: bool, error_message: str | None) -> None:
         self.finished.append((install_id, success, error_message))
-
-
-class Scripted:
-    """A provider that answers every request with the same text."""
-
-    provider = LLMProvider.OPENAI
-    model = "scripted"
-
-    def __init__(self, content: str) -> None:
-        self.content = content
-
-    def complete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        return LLMResponse(self.content, self.provider, self.model, 1, 0.0, 0.0)
-
-    async def acomplete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        return self.complete(messages, temperature, max_tokens)
 
 
 def _executor(router: LLMRouter) -> ParallelLLMExecutor:

@@ -21,16 +21,16 @@ import ast
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from cortex.demos.ledger import LEDGER
-from cortex.llm_router import LLMProvider, LLMResponse
+from cortex.llm_router import LLMProvider
 from cortex.utils.db_pool import close_all_pools
-from tests.support.fakes import StaticProbe
+from tests.support.fakes import Scripted, StaticProbe
 
 
 def _noon() -> datetime:
@@ -433,26 +433,6 @@ def test_printable_shows_every_control_character_escaped() -> None:
     assert printable("one\nline", newlines=False) == "one\\nline"
 
 
-class _Scripted:
-    """A provider whose every answer is ``content`` (as a hostile or broken model's)."""
-
-    provider = LLMProvider.OPENAI
-    model = "scripted"
-
-    def __init__(self, content: str) -> None:
-        self.content = content
-
-    def complete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        return LLMResponse(self.content, self.provider, self.model, 1, 0.0, 0.0)
-
-    async def acomplete(
-        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
-    ) -> LLMResponse:
-        return self.complete(messages, temperature, max_tokens)
-
-
 @pytest.mark.parametrize("kind", sorted(FORGERY))
 def test_the_plan_shown_before_execute_shows_escape_codes_visibly(
     tmp_path: Path,
@@ -474,7 +454,7 @@ def test_the_plan_shown_before_execute_shows_escape_codes_visibly(
     index = tmp_path / "fixture_Packages"
     index.write_text(generate_index_text(300), encoding="utf-8")
     monkeypatch.setattr(
-        cli, "LLMRouter", lambda **_kw: LLMRouter(providers={LLMProvider.OPENAI: _Scripted(answer)})
+        cli, "LLMRouter", lambda **_kw: LLMRouter(providers={LLMProvider.OPENAI: Scripted(answer)})
     )
     status = cli.main(["install", "nginx", "--index", str(index), "--no-cache"])
     captured = capsys.readouterr()

@@ -1,19 +1,21 @@
-"""Doubles for the history modules: a package probe and a command runner that run nothing.
+"""Test doubles: a package probe and a command runner that run nothing, and a provider
+that answers every request with the same text.
 
-They stand in for :class:`cortex.transaction_history.DpkgProbe` and the ``apt`` runner in
-the tests and in the crash helper (:mod:`tests.support.crash`).
+The first two stand in for :class:`cortex.transaction_history.DpkgProbe` and the ``apt``
+runner in the tests and in the crash helper (:mod:`tests.support.crash`).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from cortex.llm_router import LLMProvider, LLMResponse
 from cortex.transaction_history import PackageState
 from cortex.utils.commands import CommandResult
 
-__all__ = ["RecordingRunner", "StaticProbe"]
+__all__ = ["RecordingRunner", "Scripted", "StaticProbe"]
 
 
 class StaticProbe:
@@ -58,3 +60,24 @@ class RecordingRunner:
         if self.fail is not None and self.fail in argv:
             return CommandResult(100, "", f"E: Unable to locate package {self.fail}")
         return CommandResult(0, "", "")
+
+
+class Scripted:
+    """A provider that answers every request with ``content`` (as a hostile or broken
+    model's answer would be)."""
+
+    provider = LLMProvider.OPENAI
+    model = "scripted"
+
+    def __init__(self, content: str) -> None:
+        self.content = content
+
+    def complete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return LLMResponse(self.content, self.provider, self.model, 1, 0.0, 0.0)
+
+    async def acomplete(
+        self, messages: Sequence[Mapping[str, str]], temperature: float, max_tokens: int
+    ) -> LLMResponse:
+        return self.complete(messages, temperature, max_tokens)
