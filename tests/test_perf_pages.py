@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.support.modules import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def perf() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "cortex_perf_ext", ROOT / "docs" / "_ext" / "cortex_perf.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(ROOT / "docs" / "_ext" / "cortex_perf.py", "cortex_perf_ext")
 
 
 def _committed(perf: ModuleType, kind: str) -> object:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.support.modules import load_module
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load(path: Path, name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def readiness() -> ModuleType:
-    return _load(ROOT / "tools" / "readiness.py", "cortex_tools_readiness")
+    return load_module(ROOT / "tools" / "readiness.py", "cortex_tools_readiness")
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +68,7 @@ def test_committed_result_lists_ready_packages_or_names_the_missing(
 
 
 def test_page_renders_from_the_committed_result(committed: dict[str, Any]) -> None:
-    extension = _load(ROOT / "docs" / "_ext" / "cortex_readiness.py", "cortex_readiness_ext")
+    extension = load_module(ROOT / "docs" / "_ext" / "cortex_readiness.py", "cortex_readiness_ext")
     text = extension.render(committed)
     packages = committed["packages"]
     assert isinstance(packages, list)
