@@ -288,7 +288,7 @@ def _hold_existing_pools(
             problems.append((path, str(exc)))
             continue
         try:
-            with handle.get().get_connection() as conn:
+            with handle.get_connection() as conn:
                 conn.execute("SELECT 1").fetchone()
         except _STORE_ERRORS as exc:
             problems.append((path, str(exc)))

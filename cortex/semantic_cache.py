@@ -33,7 +33,9 @@ batches, at most every ``coherence_interval`` seconds, before every eviction, an
 counted twice. The counts waiting in memory belong to the *file*, not the instance: every
 instance on one database in a process shares them, so ``stats()`` and the LRU eviction of
 any instance see the others' hits. An instance dropped without ``close()`` (upstream's
-habit: one per call) has them written by a finalizer. A child created by ``fork`` starts
+habit: one per call) has them written by the next call on any instance, or at exit: its
+finalizer only queues them, because it may run inside a garbage collection in a thread that
+holds a lock the write needs. A child created by ``fork`` starts
 from zero (``os.register_at_fork``): the parent writes what it counted, the child only its
 own.
 
@@ -65,6 +67,7 @@ the similarity search the next time this module opens the database.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
 import hashlib
 import json
@@ -357,6 +360,23 @@ def _iso(ns: int) -> str:
 _Pending = tuple[int, int, dict[int, list[int]]]  # hits, misses, entry id -> [n, last ns]
 
 
+def _apply_counts(conn: sqlite3.Connection, pending: _Pending) -> None:
+    """Add counts taken from memory to the database (inside the caller's transaction)."""
+    hits, misses, touches = pending
+    if hits or misses:
+        conn.execute(
+            "UPDATE llm_cache_stats SET hits = hits + ?, misses = misses + ? WHERE id = 1",
+            (hits, misses),
+        )
+    if touches:
+        conn.executemany(
+            "UPDATE llm_cache_entries SET hit_count = hit_count + ?, "
+            "last_accessed_ns = MAX(COALESCE(last_accessed_ns, 0), ?), "
+            "last_accessed = ? WHERE id = ?",
+            [(n, last, _iso(last), entry_id) for entry_id, (n, last) in touches.items()],
+        )
+
+
 class _PendingCounts:
     """Counts of one database file made in this process and not yet written to it.
 
@@ -383,16 +403,12 @@ class _PendingCounts:
         self.hits = self.misses = 0
         self.touches = {}
 
-    def take(self, *, blocking: bool = True) -> _Pending | None:
-        """Remove and return the counts (``None`` when the lock was busy and not waited for)."""
-        if not self.lock.acquire(blocking):
-            return None
-        try:
+    def take(self) -> _Pending:
+        """Remove and return the counts."""
+        with self.lock:
             pending = (self.hits, self.misses, self.touches)
             self.hits = self.misses = 0
             self.touches = {}
-        finally:
-            self.lock.release()
         return pending
 
     def restore(self, pending: _Pending) -> None:
@@ -413,23 +429,22 @@ class _PendingCounts:
         """True when nothing waits to be written (read without the lock: a hint)."""
         return not (self.hits or self.misses or self.touches)
 
-    def write(self, *, blocking: bool = True) -> None:
+    def write(self) -> None:
         """Add the counts to the database in one transaction (put back if it fails)."""
-        pending = self.take(blocking=blocking)
-        if pending is None or not (pending[0] or pending[1] or pending[2]):
+        pending = self.take()
+        if not (pending[0] or pending[1] or pending[2]):
             return
         try:
-            with self.handle.get().transaction() as conn:
-                SemanticCache._apply_pending(conn, pending)
+            with self.handle.transaction() as conn:
+                _apply_counts(conn, pending)
         except BaseException:
             self.restore(pending)
             raise
 
 
-# _pending_lock guards _pending_by_file and every _PendingCounts.instances. Reentrant: the
-# finalizer of a dropped cache takes it and may run inside a garbage collection triggered
-# while this thread holds it.
-_pending_lock = threading.RLock()
+# _pending_lock guards _pending_by_file and every _PendingCounts.instances. It is held for
+# dictionary and counter updates only (no I/O, no other lock), and no finalizer takes it.
+_pending_lock = threading.Lock()
 _pending_by_file: dict[str, _PendingCounts] = {}
 _live_caches: weakref.WeakSet[SemanticCache] = weakref.WeakSet()  # guarded by _pending_lock
 
@@ -439,31 +454,58 @@ def _counts_for(db_path: Path) -> _PendingCounts:
     key = os.fspath(db_path)
     with _pending_lock:
         pending = _pending_by_file.get(key)
-        if pending is None:
-            pending = _pending_by_file[key] = _PendingCounts(db_path)
+        if pending is not None:
+            pending.instances += 1
+            return pending
+    made = _PendingCounts(db_path)  # outside the lock: it takes a hold on the pool
+    with _pending_lock:
+        pending = _pending_by_file.setdefault(key, made)
         pending.instances += 1
-        return pending
+    if pending is not made:  # another thread registered the file first
+        made.handle.close()
+    return pending
+
+
+# Caches dropped (garbage-collected) whose last write is still due. Their finalizer only
+# appends here: it can run at any allocation, in a thread that holds _pending_lock, a
+# pool's lock or the pool registry's, and waiting for any of them there could deadlock.
+# Ordinary calls drain it (_settle_dropped); deque.append and popleft are atomic.
+_dropped: collections.deque[tuple[str, _PendingCounts]] = collections.deque()
 
 
 def _cache_dropped(key: str, pending: _PendingCounts) -> None:
-    """A cache was closed or garbage-collected: write the counts, forget them if last.
+    """A cache's finalizer: queue its last write for the next ordinary call (no lock taken)."""
+    _dropped.append((key, pending))
 
-    Never waits for the counts' lock (this may run inside a garbage collection in a thread
-    holding it); counts it could not write stay registered and are written by another
-    instance, the next look-up on the file, or at exit.
+
+def _settle_dropped() -> None:
+    """Write the counts of caches dropped since the last call; forget a file's with its last.
+
+    Called from ordinary calls and at exit, never from a finalizer. Counts that cannot be
+    written now stay registered, to be written by a later call or at exit.
     """
-    with contextlib.suppress(Exception):  # best effort: a finalizer must not raise
-        pending.write(blocking=False)
-    with _pending_lock:
-        pending.instances -= 1
-        last = pending.instances <= 0 and pending.empty() and _pending_by_file.get(key) is pending
+    while _dropped:
+        try:
+            key, pending = _dropped.popleft()
+        except IndexError:  # another thread took the last one
+            return
+        try:
+            pending.write()
+        except Exception as exc:  # another file's trouble is not this call's
+            log.debug("semantic cache: counts of a dropped cache kept (%s)", exc)
+        with _pending_lock:
+            pending.instances -= 1
+            last = (
+                pending.instances <= 0 and pending.empty() and _pending_by_file.get(key) is pending
+            )
+            if last:
+                del _pending_by_file[key]
         if last:
-            del _pending_by_file[key]
-    if last:
-        pending.handle.close()
+            pending.handle.close()
 
 
 def _flush_at_exit() -> None:
+    _settle_dropped()
     with _pending_lock:
         every = list(_pending_by_file.values())
     for pending in every:
@@ -477,7 +519,7 @@ atexit.register(_flush_at_exit)
 def _after_fork_in_child() -> None:
     """Counts belong to the process that made them: a forked child starts from zero."""
     global _pending_lock  # noqa: PLW0603 - a lock held at fork time is lost in the child
-    _pending_lock = threading.RLock()
+    _pending_lock = threading.Lock()
     for pending in _pending_by_file.values():
         pending.reset_after_fork()
     for cache in list(_live_caches):
@@ -523,6 +565,7 @@ class SemanticCache(SQLiteStore):
         read_through: bool = True,
         coherence_interval: float = _COHERENCE_INTERVAL_S,
     ) -> None:
+        _settle_dropped()
         settings = load_settings()
         self.max_entries = settings.cache_max_entries if max_entries is None else max_entries
         self.similarity_threshold = (
@@ -605,28 +648,10 @@ class SemanticCache(SQLiteStore):
             return not self._pending.empty()
 
     def _take_pending(self) -> _Pending:
-        pending = self._pending.take()
-        assert pending is not None  # a blocking take always returns
-        return pending
+        return self._pending.take()
 
     def _restore_pending(self, pending: _Pending) -> None:
         self._pending.restore(pending)
-
-    @staticmethod
-    def _apply_pending(conn: sqlite3.Connection, pending: _Pending) -> None:
-        hits, misses, touches = pending
-        if hits or misses:
-            conn.execute(
-                "UPDATE llm_cache_stats SET hits = hits + ?, misses = misses + ? WHERE id = 1",
-                (hits, misses),
-            )
-        if touches:
-            conn.executemany(
-                "UPDATE llm_cache_entries SET hit_count = hit_count + ?, "
-                "last_accessed_ns = MAX(COALESCE(last_accessed_ns, 0), ?), "
-                "last_accessed = ? WHERE id = ?",
-                [(n, last, _iso(last), entry_id) for entry_id, (n, last) in touches.items()],
-            )
 
     def _note_version(self, version: int) -> None:
         """A version read from the database: drop the memo if another process wrote."""
@@ -648,7 +673,7 @@ class SemanticCache(SQLiteStore):
             return
         try:
             with self._pool.transaction() as conn:
-                self._apply_pending(conn, pending)
+                _apply_counts(conn, pending)
                 version = self._read_version(conn)
         except BaseException:
             self._restore_pending(pending)
@@ -666,6 +691,7 @@ class SemanticCache(SQLiteStore):
                     return
                 self._next_sync_ns = now + self._interval_ns
             self._sync()
+            _settle_dropped()
         except (sqlite3.Error, PoolClosedError, PoolTimeoutError, OSError) as exc:
             log.debug("semantic cache: deferred flush of counts failed (%s); kept", exc)
         finally:
@@ -675,15 +701,21 @@ class SemanticCache(SQLiteStore):
         """Add every count held in memory to the database now (and check its version)."""
         with self._sync_lock:
             self._sync()
+        _settle_dropped()
 
     def close(self) -> None:
         """Write the counts and let the pool go (closed once no other store holds it).
 
         The instance stays usable: a later call opens the pool again. An instance dropped
-        without ``close()`` has its counts written by a finalizer.
+        without ``close()`` has its counts written by the next call on any instance, or at
+        exit.
         """
         self.flush()
-        self._pending.handle.close()
+        _settle_dropped()
+        with _pending_lock:
+            alone = self._pending.instances <= 1
+        if alone:  # other instances on this file still write the shared counts through it
+            self._pending.handle.close()
         super().close()
 
     # -- look-ups ----------------------------------------------------------------------
@@ -871,7 +903,7 @@ class SemanticCache(SQLiteStore):
         pending = self._take_pending()
         try:
             with self._pool.transaction() as conn:
-                self._apply_pending(conn, pending)
+                _apply_counts(conn, pending)
                 conn.execute(
                     "INSERT INTO llm_cache_entries (provider, model, system_hash, prompt, "
                     "prompt_hash, embedding, commands_json, created_at, last_accessed, "

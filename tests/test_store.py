@@ -19,6 +19,7 @@ import os
 import sqlite3
 import stat
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -118,6 +119,37 @@ def test_close_all_pools_never_breaks_a_store(kind: str, tmp_path: Path) -> None
     close_all_pools()
     use(store)
     LEDGER.add(AREA, operations=3)
+
+
+@pytest.mark.parametrize("kind", sorted(_STORES))
+def test_a_close_between_a_calls_lookup_and_its_checkout_is_not_an_error(
+    kind: str, tmp_path: Path
+) -> None:
+    # The interleaving pytest --preempt found: a call takes the open pool from its handle,
+    # another thread closes every pool, then the call checks out a connection. Before: the
+    # call raised PoolClosedError. Forced here at that exact point, every time.
+    make, use = _STORES[kind]
+    store = make(tmp_path)
+    handle = store._pool_handle
+    looked_up = handle.get
+    overtaken = [False]
+
+    def look_up_then_be_overtaken() -> Any:
+        pool = looked_up()
+        if not overtaken[0]:
+            overtaken[0] = True
+            close_all_pools()  # another thread, right after this call's first look-up
+        return pool
+
+    handle.get = look_up_then_be_overtaken
+    try:
+        for _ in range(2):
+            overtaken[0] = False
+            use(store)
+            assert overtaken[0]
+    finally:
+        del handle.get
+    LEDGER.add(AREA, operations=2)
 
 
 def test_close_all_pools_never_breaks_the_shared_history(
@@ -285,8 +317,9 @@ def test_the_schema_is_set_up_once_and_recorded(tmp_path: Path) -> None:
         migrate=lambda _conn, found: calls.append(found),
     )
     store = TransactionHistory(tmp_path / "x.db")  # any store: borrow its pool
-    assert ensure_schema(store._pool, schema) is True
-    assert ensure_schema(store._pool, schema) is False
+    pool = store._pool_handle.get()
+    assert ensure_schema(pool, schema) is True
+    assert ensure_schema(pool, schema) is False
     assert calls == [0]
     assert schema_version(store._pool, "demo") == 2
     assert schema_version(store._pool, "transaction_history") == 1
@@ -432,6 +465,38 @@ def test_cache_counts_survive_an_instance_dropped_without_close(tmp_path: Path) 
     gc.collect()
     assert _stats(db) == (3, 1)
     LEDGER.add(AREA, operations=4, data_lost=4 - sum(_stats(db)))
+
+
+def test_a_dropped_cache_never_waits_for_a_lock_its_collector_holds(tmp_path: Path) -> None:
+    # The garbage collector can run a finalizer at any allocation, in a thread holding the
+    # very lock the finalizer needs. Before: a dropped cache wrote its counts from its
+    # finalizer, so a collection inside the pool's own lock deadlocked that thread.
+    db = str(tmp_path / "cache.db")
+    keeper = SemanticCache(db, coherence_interval=3600)  # keeps the file's counts registered
+    dropped = SemanticCache(db, coherence_interval=3600)
+    dropped.put_commands("install nginx", "p", "m", "s", ["apt-get install nginx"])
+    assert dropped.get_commands("install nginx", "p", "m", "s") is not None
+    dropped.itself = dropped  # type: ignore[attr-defined]  # a cycle: only a collection frees it
+    pool = keeper._pool_handle.get()
+    collected = threading.Event()
+
+    def collect_inside_the_pool_lock() -> None:
+        with pool._lock:  # what a thread holds while the pool hands out a connection
+            gc.collect()
+        collected.set()
+
+    del dropped
+    gc.disable()  # the collection must happen inside the lock, in that thread
+    try:
+        worker = threading.Thread(target=collect_inside_the_pool_lock, daemon=True)
+        worker.start()
+        if not collected.wait(30):
+            pool._lock.release()  # a plain Lock: unstick that thread, so the suite goes on
+            pytest.fail("a finalizer waited for a lock its own thread holds")
+    finally:
+        gc.enable()
+    assert keeper.stats().hits == 1  # the queued write is made by the next ordinary call
+    keeper.close()
 
 
 def test_two_instances_on_one_file_see_each_others_counts(tmp_path: Path) -> None:

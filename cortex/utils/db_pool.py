@@ -76,17 +76,18 @@ import threading
 import time
 import urllib.parse
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from cortex.runtime import load_settings
 from cortex.utils.atomic_file import ensure_private_dir
 
 __all__ = [
+    "Checkouts",
     "DatabaseFileError",
     "DatabaseFullError",
     "DatabaseReadOnlyError",
@@ -238,6 +239,22 @@ def _misuse() -> PoolMisuseError:
         "pooled SQLite connection used outside its checkout (after the `with` "
         "block ended, or from another thread); keep all use inside the block"
     )
+
+
+class Checkouts(Protocol):
+    """What a store asks of its pool: :class:`SQLiteConnectionPool` and :class:`PoolHandle`."""
+
+    def get_connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A checkout that commits at the end of the block (see the pool's method)."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A checkout inside ``BEGIN IMMEDIATE`` (see the pool's method)."""
+        ...
+
+    def fetch_one(self, sql: str, parameters: Any = (), /) -> Any:
+        """The first row of one read-only statement (see the pool's method)."""
+        ...
 
 
 class PooledCursor(sqlite3.Cursor):
@@ -780,17 +797,32 @@ class SQLiteConnectionPool:
 class _Checkout:
     """The context manager behind ``get_connection()`` and ``transaction()``."""
 
-    __slots__ = ("_conn", "_immediate", "_pool")
+    __slots__ = ("_conn", "_immediate", "_pool", "_reopen")
 
-    def __init__(self, pool: SQLiteConnectionPool, *, immediate: bool) -> None:
+    def __init__(
+        self,
+        pool: SQLiteConnectionPool,
+        *,
+        immediate: bool,
+        reopen: Callable[[], SQLiteConnectionPool] | None = None,
+    ) -> None:
         self._pool = pool
         self._immediate = immediate
+        self._reopen = reopen  # a PoolHandle's get(): where to go when the pool has closed
         self._conn: PooledConnection | None = None
 
     def __enter__(self) -> sqlite3.Connection:
         if self._conn is not None:
             raise RuntimeError("a checkout cannot be entered twice; call get_connection() again")
-        conn = self._pool._acquire()
+        try:
+            conn = self._pool._acquire()
+        except PoolClosedError:
+            if self._reopen is None:
+                raise
+            # Closed after the handle returned it (close_all_pools(), or its last other
+            # holder letting go): nothing has run yet, so the handle's open pool serves it.
+            self._pool = self._reopen()
+            conn = self._pool._acquire()
         self._conn = conn
         if self._immediate:
             try:
@@ -959,17 +991,6 @@ def _hold_again(cell: list[SQLiteConnectionPool | None], path: str) -> SQLiteCon
         return pool
 
 
-def _let_go(pool: SQLiteConnectionPool) -> None:
-    """One holder fewer; the last one closes the pool unless it is pinned."""
-    with _registry():
-        pool._holders -= 1
-        last = pool._holders <= 0 and not pool._pinned and _pools.get(pool.db_path) is pool
-        if last:
-            del _pools[pool.db_path]
-    if last:
-        pool.close()  # outside the lock: closing waits for nothing but takes pool._lock
-
-
 def close_all_pools() -> None:
     """Close every registered pool (later :func:`get_connection_pool` calls open new ones).
 
@@ -1045,6 +1066,25 @@ class PoolHandle:
         if pool is None or pool.closed:
             return _hold_again(self._cell, self._key)
         return pool
+
+    def get_connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        """:meth:`SQLiteConnectionPool.get_connection` on the open pool.
+
+        A pool closed between this call and the checkout is replaced by the open one, so a
+        close never fails a store's call.
+        """
+        return _Checkout(self.get(), immediate=False, reopen=self.get)
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """:meth:`SQLiteConnectionPool.transaction` on the open pool (replaced as above)."""
+        return _Checkout(self.get(), immediate=True, reopen=self.get)
+
+    def fetch_one(self, sql: str, parameters: Any = (), /) -> Any:
+        """:meth:`SQLiteConnectionPool.fetch_one` on the open pool (replaced as above)."""
+        try:
+            return self.get().fetch_one(sql, parameters)
+        except PoolClosedError:  # raised by the checkout, before the statement ran
+            return self.get().fetch_one(sql, parameters)
 
     def close(self) -> None:
         """Let the pool go now (the last holder closes it); :meth:`get` would hold it again."""

@@ -46,7 +46,7 @@ from typing import Any, TypeVar
 
 from cortex.runtime import load_settings
 from cortex.utils.atomic_file import ensure_private_dir
-from cortex.utils.db_pool import PoolHandle, SQLiteConnectionPool
+from cortex.utils.db_pool import Checkouts, PoolHandle, SQLiteConnectionPool
 
 __all__ = [
     "SCHEMA_TABLE",
@@ -236,7 +236,7 @@ def _recorded_version(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0]) if row else 0
 
 
-def schema_version(pool: SQLiteConnectionPool, name: str) -> int:
+def schema_version(pool: Checkouts, name: str) -> int:
     """The version recorded for store ``name`` in its file (0 when none is)."""
     with pool.get_connection() as conn:
         return _recorded_version(conn, name)
@@ -311,17 +311,17 @@ class SQLiteStore:
             self._pool_handle.close()
             raise
 
-    _pool_override: SQLiteConnectionPool | None = None
+    _pool_override: Checkouts | None = None
 
     @property
-    def _pool(self) -> SQLiteConnectionPool:
-        """The open pool of this store's file (a new one after any close)."""
+    def _pool(self) -> Checkouts:
+        """Checkouts on this store's file: its handle (the open pool, a new one after any close)."""
         if self._pool_override is not None:
             return self._pool_override
-        return self._pool_handle.get()
+        return self._pool_handle
 
     @_pool.setter
-    def _pool(self, pool: SQLiteConnectionPool) -> None:
+    def _pool(self, pool: Checkouts) -> None:
         """Use ``pool`` instead (how the tests put an unsafe twin pool under a store)."""
         self._pool_override = pool
 
