@@ -36,6 +36,7 @@ __all__ = [
     "FixCheck",
     "RaceReport",
     "check_fix",
+    "forced_run",
     "method_note",
     "replay",
     "show_race",
@@ -210,6 +211,29 @@ def _preempt(model: Model, *, budget: int, seed: int, targets: Sequence[str]) ->
     finally:
         sys.setswitchinterval(previous)
     return budget, ""
+
+
+def forced_run(
+    model: Model,
+    *,
+    targets: Sequence[str],
+    seed: int,
+    probability: float = PREEMPT_PROBABILITY,
+) -> str:
+    """Run ``model`` once under forced interleaving; its assertion message, ``""`` if it held.
+
+    Meant for a model's stress size (see :data:`STRESS_OPERATIONS`), which shows its race in
+    one run: on a twin the message is the evidence, on a fix it must be empty. Real
+    threads, on any version (a controlled scheduler is not involved).
+    """
+    from cortex.testing.preempt import preemption  # noqa: PLC0415
+
+    try:
+        with preemption(probability, seed=seed, targets=list(targets)):
+            model()
+    except AssertionError as failed:
+        return str(failed) or "AssertionError"
+    return ""
 
 
 def show_race(
