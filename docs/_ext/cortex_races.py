@@ -44,7 +44,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def _runs(values: list[int | None], limit: int) -> str:
     if len(values) > 1 and all(v == 1 for v in values):
-        return f"1 (first) at all {len(values)}"
+        return f"1 (first) at all {len(values)} seeds"
     return ", ".join("1 (first)" if v == 1 else str(v) if v else f"none in {limit}" for v in values)
 
 
@@ -136,7 +136,7 @@ def twins_text(run: dict[str, Any]) -> str:
         "Plain threads",
         "1 us switch interval",
         f"Forced, p={run['probability']:g} ({_seeds(run)})",
-        "Small model: forced",
+        f"Small model: forced ({_seeds(run)})",
         "Small model: explored (schedules)",
         "Forced: slowdown of its fix",
     ]
