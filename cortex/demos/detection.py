@@ -29,10 +29,10 @@ __all__ = ["UTILS", "DetectionTwin", "detection_twins"]
 Model = Callable[[], None]
 
 UTILS = "cortex.utils.thread_utils"
-"""The shared primitives: preempted with every fix built on them."""
+"""The shared primitives, preempted with every fix built on them."""
 
 SPIN_INTERVAL = 0.002
-"""Animation interval of the spinners in the models: fast frames, short runs."""
+"""Animation interval of the spinners in the models (fast frames, short runs)."""
 
 
 @dataclass(frozen=True)
@@ -40,17 +40,17 @@ class DetectionTwin:
     """An unsafe twin's models (each raises AssertionError when the race shows) and its fix's."""
 
     name: str
-    """``module.Class`` under :mod:`cortex.demos`."""
+    """``module.Class``, relative to ``cortex.demos``."""
     unsafe: Model
     """Small model on the twin."""
     fixed: Model | None
-    """Small model on the fix (``None``: the fix is checked elsewhere, by its own tests)."""
+    """Small model on the fix, or ``None`` where the fix is checked by its own tests."""
     unsafe_stress: Model
     """Stress-size model on the twin."""
     fixed_stress: Model | None
     """Stress-size model on the fix."""
     targets: tuple[str, ...]
-    """Modules whose bytecode forced interleaving preempts: the twin's and the fix's."""
+    """Modules whose bytecode forced interleaving preempts (the twin's and the fix's)."""
 
 
 def detection_twins(tmp: Path) -> list[DetectionTwin]:
