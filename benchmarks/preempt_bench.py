@@ -17,11 +17,15 @@ What it measures (every figure next to the interpreter that produced it):
 4. Slowdown per target module: a few threads working on each shared object of the stress
    suite, timed plain and under forced interleaving of that module alone and of all of
    ``cortex``.
-5. Detection: for every unsafe twin with a model in :mod:`cortex.demos`, how many runs
-   under forced interleaving at the default probability it takes to fail (target: the
-   first), and how much slower one run is than without it.
+5. Detection: for every unsafe twin in :mod:`cortex.demos.detection`, how many runs of its
+   stress-size model (the size a forced-interleaving test uses) it takes to fail, plain, at
+   a 1 us switch interval, and under forced interleaving at the default probability for
+   each of ``DETECTION_SEEDS`` (target: the first run at every seed) and at other
+   probabilities; the same for the small two-thread model that exploration uses (forced,
+   and the schedules ``interleave-test`` needs); and how much slower the fix's stress model
+   runs under forced interleaving.
 
-It takes a minute or two on two cores.
+It takes a few minutes on two cores.
 """
 
 from __future__ import annotations
@@ -37,7 +41,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from cortex.demos.detection import DetectionTwin, detection_twins  # noqa: E402
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS  # noqa: E402
 from cortex.runtime import runtime_facts  # noqa: E402
 from cortex.testing.preempt import DEFAULT_PROBABILITY, preemption  # noqa: E402
 
@@ -52,7 +57,8 @@ THREADS = 8
 COUNTER_ADDS = 200_000  # per thread, for the switch interval (the issue's figure)
 PREEMPT_ADDS = 2_000  # per thread, under forced interleaving
 REPEATS = 3
-SEEDS = (1, 2, 3)
+SEEDS = (1, 2, 3)  # of the forced counter
+DETECTION_SEEDS = tuple(range(1, 11))  # detection: runs to the first failure, per seed
 WORKERS = 4  # threads per module workload
 MAX_RUNS = 100  # detection gives up after this many runs (or schedules)
 PROBABILITIES = (0.1, 0.3, 0.5)  # detection is also measured at these
@@ -331,123 +337,21 @@ def measure_modules(workdir: Path) -> list[dict[str, Any]]:
 
 
 # ---- 5. detection of the unsafe twins -----------------------------------------------------
-@dataclass(frozen=True)
-class Twin:
-    """An unsafe twin's model (``unsafe()`` raises AssertionError when the race shows)."""
-
-    name: str
-    unsafe: Callable[[], None]
-    fixed: Callable[[], None] | None
-    targets: tuple[str, ...]
-
-
-def twins(tmp: Path) -> list[Twin]:
-    """Every unsafe twin of :mod:`cortex.demos` that has a model, and its fix's model."""
-    from cortex.demos import llm_stats, resolver_cache, shared_state, singletons  # noqa: PLC0415
-    from cortex.demos import spinner as spin  # noqa: PLC0415
-    from cortex.graceful_degradation import GracefulDegradation, ResponseCache  # noqa: PLC0415
-    from cortex.progress_indicators import FallbackProgress  # noqa: PLC0415
-    from cortex.semantic_cache import SemanticCache  # noqa: PLC0415
-    from cortex.utils.thread_utils import LazySingleton  # noqa: PLC0415
-
-    made = [0]
-
-    def fresh(suffix: str) -> str:
-        made[0] += 1
-        return str(tmp / f"{made[0]}{suffix}")
-
-    utils = "cortex.utils.thread_utils"
-    return [
-        Twin(
-            "singletons.UnsafeLazySingleton",
-            singletons.singleton_model(singletons.UnsafeLazySingleton),
-            singletons.singleton_model(LazySingleton),
-            ("cortex.demos.singletons", utils),
-        ),
-        Twin(
-            "shared_state.UnsafeCountingCache",
-            shared_state.counter_model(shared_state.UnsafeCountingCache),
-            shared_state.counter_model(lambda: SemanticCache(fresh(".db"))),
-            ("cortex.demos.shared_state", "cortex.semantic_cache"),
-        ),
-        Twin(
-            "shared_state.UnsafeFailureTracker",
-            shared_state.failure_model(shared_state.UnsafeFailureTracker),
-            shared_state.failure_model(
-                lambda: GracefulDegradation(cache=ResponseCache(Path(fresh(".db"))))
-            ),
-            ("cortex.demos.shared_state", "cortex.graceful_degradation"),
-        ),
-        Twin(
-            "llm_stats.UnsafeStats",
-            llm_stats.stats_model(llm_stats.UnsafeStats),
-            llm_stats.stats_model(llm_stats.LockedStats),
-            ("cortex.demos.llm_stats",),
-        ),
-        Twin(
-            "resolver_cache.UnsafeResolutionCache",
-            resolver_cache.resolution_model(resolver_cache.UnsafeResolutionCache),
-            resolver_cache.resolution_model(resolver_cache.fixed_cache),
-            ("cortex.demos.resolver_cache", "cortex.dependency_resolver", utils),
-        ),
-        Twin(
-            "spinner.UnsafeSpinner",
-            spin.torn_message_model(lambda stream: spin.UnsafeSpinner(stream, interval=0.002)),
-            spin.torn_message_model(lambda stream: FallbackProgress(stream, interval=0.002)),
-            ("cortex.demos.spinner", "cortex.progress_indicators"),
-        ),
-        Twin(
-            "spinner.UnsafeDownloadTracker",
-            spin.tracker_model(
-                lambda: spin.UnsafeDownloadTracker(10**9),
-                lambda t: t.update(1),
-                lambda t: t.downloaded,
-            ),
-            None,
-            ("cortex.demos.spinner",),
-        ),
-        Twin(
-            "spinner.UnsafeStepCounter",
-            spin.tracker_model(
-                lambda: spin.UnsafeStepCounter(2),
-                lambda t: t.complete_step(0),
-                lambda t: t.completed,
-            ),
-            None,
-            ("cortex.demos.spinner",),
-        ),
-    ]
-
-
-@contextlib.contextmanager
-def real_threads() -> Iterator[None]:
-    """Models release real threads from a barrier (not the explorer's controlled ones)."""
-    from cortex.demos import interleavings  # noqa: PLC0415
-
-    previous = interleavings.EXPLORER
-    interleavings.EXPLORER = False
-    try:
-        yield
-    finally:
-        interleavings.EXPLORER = previous
-
-
 def runs_to_failure(
     model: Callable[[], None], wrap: Callable[[int], contextlib.AbstractContextManager[object]]
 ) -> int | None:
     """The 1-based run in which ``model`` first failed, each run inside ``wrap(run)``."""
-    with real_threads():
-        for n in range(MAX_RUNS):
-            try:
-                with wrap(n):
-                    model()
-            except AssertionError:
-                return n + 1
+    for n in range(MAX_RUNS):
+        try:
+            with wrap(n):
+                model()
+        except AssertionError:
+            return n + 1
     return None
 
 
-def explored(twin: Twin) -> int | None:
-    """Schedules ``interleave-test`` ran to the first failure (3.12+), else ``None``."""
+def explored(twin: DetectionTwin) -> int | None:
+    """Schedules ``interleave-test`` ran to the first failure of the small model (3.12+)."""
     from cortex.demos import interleavings  # noqa: PLC0415
 
     if not interleavings.EXPLORER:
@@ -456,20 +360,20 @@ def explored(twin: Twin) -> int | None:
     return report.tried if report.found else 0
 
 
-def fixed_slowdown(twin: Twin) -> float | None:
-    if twin.fixed is None:
+def fixed_slowdown(twin: DetectionTwin) -> float | None:
+    """One run of the fix's stress model under forced interleaving against one without."""
+    if twin.fixed_stress is None:
         return None
-    fixed = twin.fixed
-    with real_threads():
-        started = time.perf_counter()
-        for _ in range(10):
+    fixed = twin.fixed_stress
+    started = time.perf_counter()
+    for _ in range(REPEATS):
+        fixed()
+    plain = time.perf_counter() - started
+    started = time.perf_counter()
+    for seed in range(REPEATS):
+        with preemption(DEFAULT_PROBABILITY, seed=seed, targets=list(twin.targets)):
             fixed()
-        plain = time.perf_counter() - started
-        started = time.perf_counter()
-        for seed in range(10):
-            with preemption(DEFAULT_PROBABILITY, seed=seed, targets=list(twin.targets)):
-                fixed()
-        forced = time.perf_counter() - started
+    forced = time.perf_counter() - started
     return round(forced / max(plain, 1e-9), 1)
 
 
@@ -478,44 +382,49 @@ def measure_twins(tmp: Path) -> list[dict[str, Any]]:
 
     rows = []
     try:
-        rows = [_measure_twin(twin) for twin in twins(tmp)]
+        rows = [_measure_twin(twin) for twin in detection_twins(tmp)]
     finally:
         close_all_pools()
     return rows
 
 
-def _measure_twin(twin: Twin) -> dict[str, Any]:
-
+def _measure_twin(twin: DetectionTwin) -> dict[str, Any]:
     def forced(
         seed0: int, probability: float = DEFAULT_PROBABILITY
     ) -> Callable[[int], contextlib.AbstractContextManager[object]]:
         targets = list(twin.targets)
         return lambda n: preemption(probability, seed=seed0 + n, targets=targets)
 
-    plain = runs_to_failure(twin.unsafe, lambda _n: contextlib.nullcontext())
-    tiny = runs_to_failure(twin.unsafe, lambda _n: switch_interval(1e-6))
-    firsts = [runs_to_failure(twin.unsafe, forced(seed * 1000)) for seed in SEEDS]
-    sweep = {
-        f"{p:g}": [
-            runs_to_failure(twin.unsafe, forced(seed * 1000, probability=p)) for seed in SEEDS
+    def per_seed(model: Callable[[], None], probability: float) -> list[int | None]:
+        return [
+            runs_to_failure(model, forced(seed * 1000, probability)) for seed in DETECTION_SEEDS
         ]
-        for p in PROBABILITIES
-    }
+
+    started = time.perf_counter()
+    plain = runs_to_failure(twin.unsafe_stress, lambda _n: contextlib.nullcontext())
+    tiny = runs_to_failure(twin.unsafe_stress, lambda _n: switch_interval(1e-6))
+    firsts = per_seed(twin.unsafe_stress, DEFAULT_PROBABILITY)
+    one_run = (time.perf_counter() - started) / max(1, sum(v or MAX_RUNS for v in firsts))
+    sweep = {f"{p:g}": per_seed(twin.unsafe_stress, p) for p in PROBABILITIES}
+    small = per_seed(twin.unsafe, DEFAULT_PROBABILITY)
     schedules = explored(twin)
     slowdown = fixed_slowdown(twin)
     row = {
         "twin": twin.name,
         "targets": list(twin.targets),
+        "seeds": list(DETECTION_SEEDS),
         "plain_runs_to_first_failure": [plain],
         "interval_1us_runs_to_first_failure": [tiny],
         "runs_to_first_failure": firsts,
         "runs_to_first_failure_by_probability": sweep,
+        "small_model_runs_to_first_failure": small,
         "explored_schedules_to_failure": schedules,
         "max_runs": MAX_RUNS,
         "fixed_slowdown": slowdown,
     }
     print(
-        f"  {twin.name:<38} plain {plain}, 1us {tiny}, forced {firsts}, "
+        f"  {twin.name:<38} plain {plain}, 1us {tiny}, forced {firsts} "
+        f"(~{one_run * 1000:.0f} ms per run incl. plain), small model {small}, "
         f"explored {schedules}; fix x{slowdown}"
     )
     return row
@@ -570,8 +479,8 @@ def main(argv: list[str] | None = None) -> int:
         },
     }
     targets = {
-        "every twin fails in its first run": bool(found)
-        and all(row["runs_to_first_failure"][0] == 1 for row in found),
+        "every twin fails in its first run, at every seed": bool(found)
+        and all(all(n == 1 for n in row["runs_to_first_failure"]) for row in found),
         "forced interleaving loses updates": figures["forced_lost_min"]["value"] > 0,
     }
     document = {
@@ -584,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         "forced_counter": forced,
         "modules": modules,
         "twins": found,
+        "stress_model": {"threads": STRESS_THREADS, "operations_per_thread": STRESS_OPERATIONS},
         "figures": figures,
         "targets": targets,
     }

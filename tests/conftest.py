@@ -100,6 +100,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
 
 
+@pytest.fixture
+def forced_seed(request: pytest.FixtureRequest) -> int:
+    """The seed for a test's own forced-interleaving block: the run's ``--preempt-seed``.
+
+    ``make stress`` runs the suite once per seed, so such a test is checked at each of them;
+    without ``--preempt`` it is 1.
+    """
+    seed = request.config.getoption("preempt_seed", None)
+    return 1 if seed is None else int(seed)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_singletons() -> Iterator[None]:
     reset_singletons()

@@ -123,6 +123,21 @@ def test_seed_is_drawn_and_printed_when_not_given(project: pytest.Pytester) -> N
     result.stdout.fnmatch_lines(["preempt: *: 0 forced switches in 2 tests"])
 
 
+def test_a_drawn_seed_is_the_one_tests_read_from_the_option(project: pytest.Pytester) -> None:
+    # A test that opens its own block (the twin-detection tests) takes the run's seed.
+    project.makepyfile(
+        test_seed="""
+        def test_print_seed(request):
+            print("option seed", request.config.getoption("preempt_seed"))
+        """
+    )
+    result = project.runpytest("--preempt", "0", "-s", "test_seed.py", *PLAIN)
+    header = next(line for line in result.outlines if line.startswith("preempt: probability"))
+    seed = header.split("seed=")[1].split()[0]
+    result.stdout.fnmatch_lines([f"*option seed {seed}*"])
+    result.assert_outcomes(passed=1)
+
+
 def test_no_preempt_marker_runs_a_test_without(project: pytest.Pytester) -> None:
     project.makepyfile(
         test_marked="""

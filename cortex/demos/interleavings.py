@@ -31,9 +31,12 @@ __all__ = [
     "EXPLORER",
     "PREEMPT_PROBABILITY",
     "RUNS_PER_SCHEDULE",
+    "STRESS_OPERATIONS",
+    "STRESS_THREADS",
     "FixCheck",
     "RaceReport",
     "check_fix",
+    "forced_run",
     "method_note",
     "replay",
     "show_race",
@@ -56,6 +59,21 @@ random sample, not a chosen schedule, and on 3.10 a two-thread race shows in abo
 of fifty (measured: within 25 to 92 runs for seeds 0-2)."""
 
 
+STRESS_THREADS = 4
+"""Threads of a model's *stress* size, the one a forced-interleaving run uses."""
+
+STRESS_OPERATIONS = 50
+"""Operations per thread of a model's stress size. A model explored by a controlled scheduler
+is two threads with one operation each, so that exploration stays tractable; one random run
+of that finds the race only if a hand-over lands inside a window of a few bytecodes, so a
+forced-interleaving run (a test under ``pytest --preempt``, the benchmark) uses this size,
+as a real test would, and the race shows in its first run."""
+
+# The real class, captured at import: a controlled scheduler replaces ``threading.Thread``
+# during its runs, and then decides itself who runs.
+_REAL_THREAD = threading.Thread
+
+
 def method_note() -> str:
     """One line naming what explores the interleavings on this interpreter."""
     if EXPLORER:
@@ -69,11 +87,12 @@ def start_together(*functions: Callable[[], object]) -> None:
     """Run each function in its own thread, released together from a barrier; join them all.
 
     ``threading`` is looked up at call time, so under exploration these are the scheduler's
-    controlled threads (and the scheduler decides who runs: no barrier needed); under
-    forced interleaving they are real ones, released together from a barrier.
+    controlled threads (and the scheduler decides who runs: no barrier needed); otherwise
+    (forced interleaving, on any version) they are real ones, released together from a
+    barrier, so that no thread finishes before the last one has started.
     """
     targets: list[Callable[[], object]] = list(functions)
-    if not EXPLORER:
+    if threading.Thread is _REAL_THREAD:
         barrier = threading.Barrier(len(functions))
 
         def released(fn: Callable[[], object]) -> Callable[[], object]:
@@ -192,6 +211,29 @@ def _preempt(model: Model, *, budget: int, seed: int, targets: Sequence[str]) ->
     finally:
         sys.setswitchinterval(previous)
     return budget, ""
+
+
+def forced_run(
+    model: Model,
+    *,
+    targets: Sequence[str],
+    seed: int,
+    probability: float = PREEMPT_PROBABILITY,
+) -> str:
+    """Run ``model`` once under forced interleaving; its assertion message, ``""`` if it held.
+
+    Meant for a model's stress size (see :data:`STRESS_OPERATIONS`), which shows its race in
+    one run: on a twin the message is the evidence, on a fix it must be empty. Real
+    threads, on any version (a controlled scheduler is not involved).
+    """
+    from cortex.testing.preempt import preemption  # noqa: PLC0415
+
+    try:
+        with preemption(probability, seed=seed, targets=list(targets)):
+            model()
+    except AssertionError as failed:
+        return str(failed) or "AssertionError"
+    return ""
 
 
 def show_race(

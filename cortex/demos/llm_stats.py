@@ -16,9 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import start_together
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
 
-__all__ = ["LockedStats", "StatsOutcome", "UnsafeStats", "race_stats", "stats_model"]
+__all__ = [
+    "LockedStats",
+    "StatsOutcome",
+    "UnsafeStats",
+    "race_stats",
+    "stats_model",
+    "stats_stress_model",
+]
 
 
 class UnsafeStats:
@@ -93,5 +100,34 @@ def stats_model(make_stats: Callable[[], UnsafeStats | LockedStats]) -> Callable
         start_together(lambda: stats.record("claude", 7), lambda: stats.record("claude", 7))
         counted = (stats.requests, stats.tokens.get("claude", 0))
         assert counted == (2, 14), "update lost: 2 requests of 7 tokens recorded"
+
+    return model
+
+
+def stats_stress_model(
+    make_stats: Callable[[], UnsafeStats | LockedStats],
+    *,
+    threads: int = STRESS_THREADS,
+    operations: int = STRESS_OPERATIONS,
+) -> Callable[[], None]:
+    """The same race at the size one forced-interleaving run needs to show it.
+
+    ``threads`` threads record ``operations`` requests of 7 tokens each; it asserts that all
+    of them were counted.
+    """
+
+    def model() -> None:
+        stats = make_stats()
+
+        def work() -> None:
+            for _ in range(operations):
+                stats.record("claude", 7)
+
+        start_together(*(work for _ in range(threads)))
+        made = threads * operations
+        counted = (stats.requests, stats.tokens.get("claude", 0))
+        assert counted == (made, 7 * made), (
+            f"update lost: {made} requests of 7 tokens recorded, {counted[0]} counted"
+        )
 
     return model

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import start_together
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
 from cortex.dependency_resolver import DependencyResolver, Resolution, ResolutionCache
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "UnsafeResolutionCache",
     "race_resolution_cache",
     "resolution_model",
+    "resolution_stress_model",
 ]
 
 
@@ -148,5 +149,35 @@ def resolution_model(cache_type: CacheType) -> Callable[[], None]:
         cache = cache_type(resolve)
         start_together(lambda: cache.get("nginx"), lambda: cache.get("nginx"))
         assert len(calls) == 1, f"2 callers missed together, {len(calls)} resolutions"
+
+    return model
+
+
+def resolution_stress_model(
+    cache_type: CacheType, *, threads: int = STRESS_THREADS, packages: int = STRESS_OPERATIONS
+) -> Callable[[], None]:
+    """The same race at the size one forced-interleaving run needs to show it.
+
+    ``threads`` threads ask one fresh cache for ``packages`` packages, in the same order;
+    it asserts that each package was resolved once.
+    """
+
+    def model() -> None:
+        calls: list[str] = []
+
+        def resolve(package: str) -> Resolution:
+            calls.append(package)
+            return Resolution(package, (package, "libc6"))
+
+        cache = cache_type(resolve)
+        names = [f"pkg{i}" for i in range(packages)]
+
+        def ask() -> None:
+            for name in names:
+                cache.get(name)
+
+        start_together(*(ask for _ in range(threads)))
+        most = max(calls.count(name) for name in names)
+        assert most == 1, f"{threads} callers missed together, {most} resolutions"
 
     return model

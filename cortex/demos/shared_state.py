@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 from cortex.context_memory import MemoryEntry
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import start_together
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
 from cortex.demos.measure import ns_per_call
 from cortex.kernel_features.accelerator_limits import ResourceLimits
 from cortex.semantic_cache import CacheStats
@@ -54,7 +54,9 @@ __all__ = [
     "UnsafeFailureTracker",
     "counter_cost_ns",
     "counter_model",
+    "counter_stress_model",
     "failure_model",
+    "failure_stress_model",
     "lookup_rate",
     "race_counters",
     "race_failures",
@@ -364,6 +366,56 @@ def failure_model(make_tracker: Callable[[], FailureCounter]) -> Callable[[], No
         start_together(*(lambda: tracker.check_api_health(lambda: False) for _ in range(2)))
         failures = int(tracker.get_status()["api_failures"])
         assert failures == 2, f"2 failures reported, {failures} counted"
+
+    return model
+
+
+def counter_stress_model(
+    make_cache: Callable[[], CountingCache],
+    *,
+    threads: int = STRESS_THREADS,
+    operations: int = STRESS_OPERATIONS,
+) -> Callable[[], None]:
+    """The counter race at the size one forced-interleaving run needs to show it.
+
+    ``threads`` threads each miss ``operations`` times; it asserts that every miss was
+    counted.
+    """
+
+    def model() -> None:
+        cache = make_cache()
+
+        def misses() -> None:
+            for _ in range(operations):
+                cache.get_commands("install nothing-stored", PROVIDER, MODEL, SYSTEM)
+
+        start_together(*(misses for _ in range(threads)))
+        made = threads * operations
+        counted = cache.stats().misses
+        assert counted == made, f"{made} misses made, {counted} counted"
+
+    return model
+
+
+def failure_stress_model(
+    make_tracker: Callable[[], FailureCounter],
+    *,
+    threads: int = STRESS_THREADS,
+    operations: int = STRESS_OPERATIONS,
+) -> Callable[[], None]:
+    """The failure-count race at the size one forced-interleaving run needs to show it."""
+
+    def model() -> None:
+        tracker = make_tracker()
+
+        def failures() -> None:
+            for _ in range(operations):
+                tracker.check_api_health(lambda: False)
+
+        start_together(*(failures for _ in range(threads)))
+        made = threads * operations
+        counted = int(tracker.get_status()["api_failures"])
+        assert counted == made, f"{made} failures reported, {counted} counted"
 
     return model
 

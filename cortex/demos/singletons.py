@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import start_together
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
 
 __all__ = [
     "ConstructionCounter",
@@ -32,6 +32,7 @@ __all__ = [
     "UnsafeSingleFlight",
     "race_singleton",
     "singleton_model",
+    "singleton_stress_model",
 ]
 
 T = TypeVar("T")
@@ -146,5 +147,34 @@ def singleton_model(holder_type: HolderType) -> Callable[[], None]:
         start_together(lambda: got.append(holder.get()), lambda: got.append(holder.get()))
         assert counter.count == 1, f"2 callers, {counter.count} instances built"
         assert got[0] is got[1], "the callers got different objects"
+
+    return model
+
+
+def singleton_stress_model(
+    holder_type: HolderType, *, threads: int = STRESS_THREADS, rounds: int = STRESS_OPERATIONS
+) -> Callable[[], None]:
+    """The same race at the size one forced-interleaving run needs to show it.
+
+    ``rounds`` fresh holders; ``threads`` threads call ``get()`` on each of them in the same
+    order, so each holder is a two-or-more-way race. It asserts that every holder built
+    one instance and handed everybody that one.
+    """
+
+    def model() -> None:
+        counters = [ConstructionCounter() for _ in range(rounds)]
+        holders = [holder_type(lambda c=c: CountedResource(c)) for c in counters]  # type: ignore[misc]
+        got: list[list[CountedResource]] = [[] for _ in range(rounds)]
+
+        def caller() -> None:
+            for holder, answers in zip(holders, got, strict=True):
+                answers.append(holder.get())
+
+        start_together(*(caller for _ in range(threads)))
+        built = max(counter.count for counter in counters)
+        assert built == 1, f"{threads} callers, {built} instances built"
+        assert all(len({id(o) for o in answers}) == 1 for answers in got), (
+            "the callers got different objects"
+        )
 
     return model

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO, TypeVar
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import start_together
+from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
 
 __all__ = [
     "FRAMES",
@@ -56,7 +56,9 @@ __all__ = [
     "hammer_counter",
     "rendered_messages",
     "torn_message_model",
+    "torn_message_stress_model",
     "tracker_model",
+    "tracker_stress_model",
 ]
 
 T = TypeVar("T")
@@ -374,5 +376,70 @@ def tracker_model(
         start_together(lambda: add(tracker), lambda: add(tracker))
         counted = read(tracker)
         assert counted == 2, f"2 units added, {counted} counted"
+
+    return model
+
+
+def torn_message_stress_model(
+    make: Callable[[TerminalCapture], SpinnerLike],
+    *,
+    threads: int = STRESS_THREADS,
+    operations: int = STRESS_OPERATIONS,
+) -> Callable[[], None]:
+    """The torn-message race at the size one forced-interleaving run needs to show it.
+
+    Half the threads (at least one) set the two messages in turn, ``operations`` times
+    each; the others read the message as a frame would draw it, as often. It asserts that
+    every frame showed a message somebody set.
+    """
+    messages = ("start", "resolving packages")
+
+    def model() -> None:
+        spinner = make(TerminalCapture())
+        spinner.update(messages[0])
+        drawn: list[str] = []
+
+        def set_messages() -> None:
+            for k in range(operations):
+                spinner.update(messages[k % 2])
+
+        def draw() -> None:
+            for _ in range(operations):
+                drawn.append(spinner.message)
+
+        setters = max(1, threads // 2)
+        start_together(
+            *(set_messages for _ in range(setters)), *(draw for _ in range(threads - setters))
+        )
+        torn = [text for text in drawn if text not in messages]
+        assert not torn, f"drew {torn[0]!r}, never set"
+
+    return model
+
+
+def tracker_stress_model(
+    make: Callable[[], T],
+    add: Callable[[T], object],
+    read: Callable[[T], int],
+    *,
+    threads: int = STRESS_THREADS,
+    operations: int = STRESS_OPERATIONS,
+) -> Callable[[], None]:
+    """The tracker race at the size one forced-interleaving run needs to show it.
+
+    ``threads`` threads each add ``operations`` units to a fresh tracker; all must count.
+    """
+
+    def model() -> None:
+        tracker = make()
+
+        def work() -> None:
+            for _ in range(operations):
+                add(tracker)
+
+        start_together(*(work for _ in range(threads)))
+        made = threads * operations
+        counted = read(tracker)
+        assert counted == made, f"{made} units added, {counted} counted"
 
     return model

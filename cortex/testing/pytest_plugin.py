@@ -123,6 +123,8 @@ def pytest_configure(config: pytest.Config) -> None:
     seed = config.getoption("preempt_seed")
     if seed is None:
         seed = secrets.randbelow(2**32)
+        # written back, so a test that opens its own block can use the run's seed
+        config.option.preempt_seed = seed
     targets = list(config.getoption("preempt_target")) or default_targets(config.rootpath)
     config.stash[_SETTINGS_KEY] = _Settings(probability, seed, targets)
 

@@ -43,7 +43,18 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _runs(values: list[int | None], limit: int) -> str:
+    if len(values) > 1 and all(v == 1 for v in values):
+        return f"1 (first) at all {len(values)} seeds"
     return ", ".join("1 (first)" if v == 1 else str(v) if v else f"none in {limit}" for v in values)
+
+
+def _seeds(run: dict[str, Any]) -> str:
+    seeds = run["twins"][0].get("seeds") if run["twins"] else None
+    if not seeds:
+        return "per seed"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(str(s) for s in seeds)
 
 
 def interval_text(run: dict[str, Any]) -> str:
@@ -99,27 +110,37 @@ def twins_text(run: dict[str, Any]) -> str:
     for r in run["twins"]:
         limit = r["max_runs"]
         explored = r.get("explored_schedules_to_failure")
+        small = r.get("small_model_runs_to_first_failure")
         rows.append(
             [
                 f"`{r['twin']}`",
                 _runs(r["plain_runs_to_first_failure"], limit),
                 _runs(r["interval_1us_runs_to_first_failure"], limit),
                 _runs(r["runs_to_first_failure"], limit),
+                "" if small is None else _runs(small, limit),
                 "" if explored is None else _runs([explored], limit),
                 f"{r['fixed_slowdown']:,}x" if r.get("fixed_slowdown") is not None else "",
             ]
         )
     if not rows:
         return MISSING
+    size = run.get("stress_model")
+    head = (
+        f"Stress size: {size['threads']} threads x {size['operations_per_thread']} operations; "
+        "small: 2 threads x 1 operation.\n\n"
+        if size
+        else ""
+    )
     headers = [
         "Unsafe twin",
         "Plain threads",
         "1 us switch interval",
-        f"Forced, p={run['probability']:g} (per seed)",
-        "Explored (schedules)",
+        f"Forced, p={run['probability']:g} ({_seeds(run)})",
+        f"Small model: forced ({_seeds(run)})",
+        "Small model: explored (schedules)",
         "Forced: slowdown of its fix",
     ]
-    return _table(headers, rows)
+    return head + _table(headers, rows)
 
 
 def sweep_text(run: dict[str, Any]) -> str:
@@ -135,7 +156,7 @@ def sweep_text(run: dict[str, Any]) -> str:
         ]
         for r in twins
     ]
-    return _table(["Unsafe twin", *[f"p={p}" for p in probabilities]], rows)
+    return _table([f"Unsafe twin ({_seeds(run)})", *[f"p={p}" for p in probabilities]], rows)
 
 
 def primitive_text(run: dict[str, Any]) -> str:
