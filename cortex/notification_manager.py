@@ -4,9 +4,12 @@ A drop-in for upstream Cortex's ``cortex.notification_manager`` (``NotificationM
 ``is_dnd_active``, ``send``). What differs:
 
 * The history is bounded in memory (a ``collections.deque``) **and** on disk
-  (``~/.cortex/notification_history.json``); every append is a locked read-modify-write
+  (``~/.cortex/notification_history.json``); appends are locked read-modify-writes
   (:func:`cortex.utils.locked_file.update_json`), so notifications sent by several threads,
-  managers or processes all land, and a crash leaves the old file or the new one.
+  managers or processes all land, and a crash leaves the old file or the new one. Threads
+  sending at once share one rewrite (:class:`cortex.utils.batched_update.BatchedUpdate`),
+  and a record whose write fails (the file's lock busy past ``lock_timeout``, a full disk)
+  stays queued and is written with the next one.
 * ``notification_config.json`` is read-modify-written the same way.
 * A notification is shown with ``notify-send`` run from an argument list (never a shell;
   ``--`` ends the options, so a title starting with ``-`` is text), its control
@@ -18,6 +21,7 @@ A drop-in for upstream Cortex's ``cortex.notification_manager`` (``NotificationM
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -30,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from cortex.utils.atomic_file import ensure_private_dir
+from cortex.utils.batched_update import BatchedUpdate
+from cortex.utils.file_lock import DEFAULT_TIMEOUT_S
 from cortex.utils.locked_file import CorruptFileError, read_json, update_json
 from cortex.utils.terminal import printable
 
@@ -108,6 +114,8 @@ class NotificationManager:
         clock: returns the local time now (tests fix it).
         notifier: shows one notification from ``notify-send`` arguments; default
             :func:`notify_send`. Tests replace it.
+        lock_timeout: seconds a write of the history or configuration file waits for the
+            file's lock before it is reported (the record stays queued, see :meth:`send`).
 
     Every argument is keyword-only and optional, so ``NotificationManager()`` behaves as
     upstream's.
@@ -123,6 +131,7 @@ class NotificationManager:
         history_limit: int = 100,
         clock: Callable[[], datetime] | None = None,
         notifier: Callable[[Sequence[str]], bool] | None = None,
+        lock_timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         if history_limit < 1:
             raise ValueError(f"history_limit must be at least 1, not {history_limit}")
@@ -132,6 +141,7 @@ class NotificationManager:
         self.history_limit = history_limit
         self._clock = clock or datetime.now
         self._notifier = notifier or notify_send
+        self._lock_timeout = lock_timeout
         ensure_private_dir(self.config_dir)
         # Guards history (a deque: appends are atomic, but copying it while another thread
         # appends raises) and _reported (check-then-add).
@@ -142,6 +152,14 @@ class NotificationManager:
         loaded = self._load(self.history_file, [])
         # This process's view of the most recent notifications, at most history_limit.
         self.history: deque[dict[str, Any]] = deque(loaded, maxlen=history_limit)
+        # Records reach the file in batches: under contention one rewrite serves many
+        # senders, and a record whose write fails stays queued for the next one.
+        self._history_writes: BatchedUpdate[dict[str, Any]] = BatchedUpdate(
+            self.history_file,
+            self._append_records,
+            keep_last=history_limit,
+            timeout=lock_timeout,
+        )
 
     # ---- files ---------------------------------------------------------------------
 
@@ -183,7 +201,7 @@ class NotificationManager:
             config.update(changes)
             return config
 
-        stored = update_json(self.config_file, apply)
+        stored = update_json(self.config_file, apply, timeout=self._lock_timeout)
         self.config = {**DEFAULT_CONFIG, **stored}
         return dict(self.config)
 
@@ -261,25 +279,32 @@ class NotificationManager:
     def _record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.history.append(entry)
-        limit = self.history_limit
-
-        def append(history: list[Any]) -> list[Any]:
-            _check_file(self.history_file, history)  # raising here leaves the file as it is
-            history.append(entry)
-            return history[-limit:]
-
         try:
-            update_json(self.history_file, append, default=list)
-        except (CorruptFileError, OSError) as exc:
+            self._history_writes.submit(entry)
+        except (CorruptFileError, OSError) as exc:  # the entry stays queued
             self._report_once(self.history_file, exc)
+
+    def _append_records(self, history: Any, entries: list[dict[str, Any]]) -> list[Any]:
+        """The history file's new value (runs under its lock, once per batch of sends)."""
+        _check_file(self.history_file, history)  # raising here leaves the file as it is
+        if not isinstance(history, list):
+            raise CorruptFileError(self.history_file, "the history is not a list")
+        return [*history, *entries][-self.history_limit :]
 
     def get_history(self, limit: int | None = None) -> list[dict[str, Any]]:
         """The most recent notifications from every process (the file), oldest first.
 
-        Falls back to this process's memory when the file is unreadable.
+        Records of this process whose write failed (queued for the next one) are written
+        first, or listed after the file's when that fails again. Falls back to this
+        process's memory when the file is unreadable.
         """
+        with contextlib.suppress(CorruptFileError, OSError):  # reported by send()
+            self._history_writes.flush()
         stored = self._load(self.history_file, None)
-        history: list[dict[str, Any]] = stored if isinstance(stored, list) else self.snapshot()
+        if isinstance(stored, list):
+            history = [*stored, *self._history_writes.pending()][-self.history_limit :]
+        else:
+            history = self.snapshot()
         return history if limit is None else history[-limit:]
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -291,4 +316,5 @@ class NotificationManager:
         """Forget every notification, in memory and on disk."""
         with self._lock:
             self.history.clear()
-        update_json(self.history_file, lambda _old: [], default=list)
+        self._history_writes.discard()
+        update_json(self.history_file, lambda _old: [], default=list, timeout=self._lock_timeout)

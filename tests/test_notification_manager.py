@@ -6,6 +6,7 @@ import json
 import logging
 import multiprocessing
 import stat
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ import cortex.notification_manager as nm
 from cortex.demos.files import UnsafeJsonFile
 from cortex.demos.harness import run_together
 from cortex.notification_manager import NotificationManager
+from cortex.utils.file_lock import path_lock
 from cortex.utils.locked_file import CorruptFileError
 
 
@@ -242,3 +244,44 @@ def test_an_unwritable_directory_keeps_notifications_in_memory(
     assert manager.send("a", "b")
     assert [e["title"] for e in manager.snapshot()] == ["a"]
     assert not manager.history_file.exists()
+
+
+def test_a_send_that_waits_past_the_lock_timeout_is_written_with_the_next(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Before: a sender whose wait for the history file's lock timed out (another process
+    # writing, or a hundred threads queued) kept its record only in memory, and the file,
+    # which get_history() reads, lost it for good.
+    manager = _manager(tmp_path, lock_timeout=0.2)
+    held, done = threading.Event(), threading.Event()
+
+    def another_process_writes() -> None:
+        lock = path_lock(manager.history_file)
+        lock.acquire(5)
+        held.set()
+        done.wait(10)
+        lock.release()
+
+    holder = threading.Thread(target=another_process_writes)
+    holder.start()
+    assert held.wait(10)
+    try:
+        with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
+            manager.send("while locked", "m")
+        assert "notification_history.json" in caplog.text  # reported, naming the file
+    finally:
+        done.set()
+        holder.join(10)
+    manager.send("after", "m")
+    on_disk = json.loads(manager.history_file.read_text(encoding="utf-8"))
+    assert [e["title"] for e in on_disk] == ["while locked", "after"]
+
+
+@pytest.mark.stress
+def test_100_threads_sending_through_one_manager_all_land(tmp_path: Path) -> None:
+    # Under make stress (everything slowed by forced hand-overs) one rewrite per sender
+    # pushed the last senders past the lock timeout; batches keep the queue short.
+    manager = _manager(tmp_path, history_limit=1000)
+    run_together(lambda i: manager.send(f"t{i}", "m"), 100)
+    assert sorted(e["title"] for e in manager.get_history()) == sorted(f"t{i}" for i in range(100))
+    assert manager._history_writes.pending() == []

@@ -61,13 +61,6 @@ THREADS = 100
 
 @pytest.mark.thread_unsafe(reason="releases its own 100 threads on shared stores")
 @pytest.mark.stress
-# Known open bug: under forced interleaving (make stress, seed 2) the notification history
-# ended with 92 of 100 records. Probable cause: with everything 50x slower, a sender waited
-# past the 30 s path-lock timeout (FileLockTimeout, an OSError that NotificationManager
-# reports once and swallows, keeping the record only in memory). Until that is settled this
-# test runs there without preemption. Replay:
-# pytest --preempt 0.3 --preempt-seed 2 --preempt-target cortex -m stress <this test>
-@pytest.mark.no_preempt
 def test_every_shared_object_at_once_from_100_threads(tmp_path: Path) -> None:  # noqa: PLR0915 - one scenario over every store
     from cortex.config_manager import ConfigManager
     from cortex.context_memory import ContextMemory, MemoryEntry
