@@ -158,28 +158,30 @@ class BatchedUpdate(Generic[Item]):
 
     def _write_batch(self) -> None:
         """As the writer: write everything queued in one update, then hand the role on."""
-        with self._cond:
-            batch, self._queued = self._queued, []
+        batch: list[tuple[int, Item]] = []
         error: BaseException | None = None
         try:
+            with self._cond:
+                batch, self._queued = self._queued, []
             update_json(
                 self.path,
                 lambda current: self._apply(current, [record for _t, record in batch]),
                 default=self._default,
                 timeout=self._timeout,
             )
-        except BaseException as exc:
+        except BaseException as exc:  # re-raised below, once the role is handed on
             error = exc
-        with self._cond:
-            waiting = [t for t, _record in batch if t in self._waiting]
-            if error is None:
-                self.batches += 1
-                self._done.update(waiting)
-            else:
-                self._queued[:0] = batch  # back in front: nothing lost, order kept
-                self._drop_beyond_keep_last()
-                self._failed.update(dict.fromkeys(waiting, error))
-            self._writing = False
-            self._cond.notify_all()
+        finally:  # even if interrupted: a writer that never hands on would hang the rest
+            with self._cond:
+                waiting = [t for t, _record in batch if t in self._waiting]
+                if error is None:
+                    self.batches += 1
+                    self._done.update(waiting)
+                else:
+                    self._queued[:0] = batch  # back in front: nothing lost, order kept
+                    self._drop_beyond_keep_last()
+                    self._failed.update(dict.fromkeys(waiting, error))
+                self._writing = False
+                self._cond.notify_all()
         if error is not None:
             raise error
