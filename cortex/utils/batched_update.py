@@ -35,10 +35,10 @@ from cortex.utils.locked_file import update_json
 
 __all__ = ["BatchedUpdate"]
 
-Item = TypeVar("Item")
+T = TypeVar("T")
 
 
-class BatchedUpdate(Generic[Item]):
+class BatchedUpdate(Generic[T]):
     """Appends to one JSON file, written in batches by whichever caller is free.
 
     Args:
@@ -55,7 +55,7 @@ class BatchedUpdate(Generic[Item]):
     def __init__(
         self,
         path: str | os.PathLike[str],
-        apply: Callable[[Any, list[Item]], Any],
+        apply: Callable[[Any, list[T]], Any],
         *,
         default: Callable[[], Any] = list,
         keep_last: int | None = None,
@@ -67,7 +67,7 @@ class BatchedUpdate(Generic[Item]):
         self._keep_last = keep_last
         self._timeout = timeout
         self._cond = threading.Condition()
-        self._queued: list[tuple[int, Item]] = []  # (ticket, record), oldest first
+        self._queued: list[tuple[int, T]] = []  # (ticket, record), oldest first
         self._issued = 0  # tickets handed out: the last submitted record's number
         self._waiting: set[int] = set()  # tickets whose submitter waits for their batch
         self._done: set[int] = set()  # of those, the ones on disk (or dropped, see below)
@@ -76,7 +76,7 @@ class BatchedUpdate(Generic[Item]):
         self.batches = 0
         """Batches written so far (each one locked read-modify-write of the file)."""
 
-    def submit(self, record: Item) -> None:
+    def submit(self, record: T) -> None:
         """Queue ``record`` and return once a batch has written it.
 
         Raises:
@@ -127,7 +127,7 @@ class BatchedUpdate(Generic[Item]):
             self._done.update(t for t, _record in gone if t in self._waiting)
             self._cond.notify_all()
 
-    def pending(self) -> list[Item]:
+    def pending(self) -> list[T]:
         """A copy of the records not yet on disk, oldest first."""
         with self._cond:
             return [record for _ticket, record in self._queued]
@@ -158,7 +158,7 @@ class BatchedUpdate(Generic[Item]):
 
     def _write_batch(self) -> None:
         """As the writer: write everything queued in one update, then hand the role on."""
-        batch: list[tuple[int, Item]] = []
+        batch: list[tuple[int, T]] = []
         error: BaseException | None = None
         try:
             with self._cond:
