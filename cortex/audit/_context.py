@@ -107,6 +107,7 @@ class ModuleContext:
         self._class_lock: dict[ast.ClassDef, bool] = {}
         self._checking: set[ast.AST] = set()
         self._entries: set[str] | None = None
+        self._pool_entries: set[str] = set()
         self._products: set[str] | None = None
         self.aliases: dict[str, str] = {}
         """Local name -> imported dotted name (``sq`` -> ``sqlite3``, ``cycle`` ->
@@ -405,11 +406,19 @@ class ModuleContext:
             self._products = found - {""}
         return self._products
 
+    def pool_entries(self) -> set[str]:
+        """Of :meth:`thread_entries`, the methods several threads run at once: handed to a
+        pool (``submit``, ``map``, a ``run_in_threads`` helper) or to threads started in a
+        loop."""
+        self.thread_entries()
+        return self._pool_entries
+
     def thread_entries(self) -> set[str]:
         """Names of methods this module hands to threads or pools: ``Thread(target=x.m)``,
         ``Timer(t, x.m)``, ``executor.submit(x.m, ...)``, ``executor.map(x.m, ...)``."""
         if self._entries is None:
             found: set[str] = set()
+            many: set[str] = set()
             local_functions = {f.name: f for f in self.functions if self.function_of(f) is not None}
             for node in self.nodes:
                 if not isinstance(node, ast.Call):
@@ -424,20 +433,27 @@ class ModuleContext:
                     candidates.extend(node.args[:1])  # run_in_threads(work, 8)
                 elif kind != "Thread":
                     continue
+                names: set[str] = set()
                 for candidate in candidates:
                     if isinstance(candidate, ast.Attribute):
-                        found.add(candidate.attr)
+                        names.add(candidate.attr)
                         continue
                     body: ast.AST | None = candidate if isinstance(candidate, ast.Lambda) else None
                     if isinstance(candidate, ast.Name):
                         body = local_functions.get(candidate.id)
                     if body is not None:  # the worker's own calls: ``obj.record(...)``
-                        found.update(
+                        names.update(
                             n.func.attr
                             for n in ast.walk(body)
                             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                         )
+                found |= names
+                # A pool runs the same method on several threads at once; so do threads
+                # started in a loop. One Thread or Timer is one more thread.
+                several = kind not in {"Thread", "Timer", "start_new_thread"} or self.in_loop(node)
+                many |= names if several else set()
             self._entries = found
+            self._pool_entries = many
         return self._entries
 
     def starts_threads(self) -> bool:

@@ -1291,7 +1291,8 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     node,
                     "shared-rmw",
                     f"'{shared}' is read, changed and written back without a lock; nothing "
-                    "shows that several threads reach it (no lock in its class or module)",
+                    "shows that several threads update it (no lock guards it elsewhere, and "
+                    "no thread or pool runs the code that changes it)",
                     INFO,
                 )
     for function in _functions(ctx):
@@ -1312,16 +1313,60 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
     if shared.split(".", maxsplit=1)[0] in owners:
         if cls is None:
             return False
-        if ctx.shared_instance(cls):
-            return True
-        # A lock in the class shows threads, but only for the state it guards: counters
-        # its author updates under the lock elsewhere. An attribute never updated under it
-        # belongs to one thread (a network loop's buffer, a re-entry count of the owner).
-        root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
-        names = [cls.name, *(last_name(b) for b in cls.bases)]
-        guarded = ctx.project.guarded(names) if ctx.project is not None else set()
-        return ctx.class_has_lock(cls) and root in guarded
+        if cls.name in ctx.singleton_products():
+            return True  # every caller, on every thread, reaches every method
+        if _reached_from_thread_entry(ctx, cls, node, ctx.pool_entries()):
+            return True  # several threads run this very code at once
+        if ctx.class_has_lock(cls):
+            # A lock in the class shows threads, but only for the state it guards:
+            # counters its author updates under the lock elsewhere. An attribute never
+            # updated under it belongs to one thread (a network loop's buffer, a re-entry
+            # count of the owner), even when one of the methods runs on a thread of its own
+            # (one thread: the lock's author decides what it shares with the callers).
+            root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
+            names = [cls.name, *(last_name(b) for b in cls.bases)]
+            guarded = ctx.project.guarded(names) if ctx.project is not None else set()
+            return root in guarded
+        # No lock: a method handed to a thread or a pool shows threads only in the code it
+        # runs. A method the thread never reaches runs on its callers' thread alone (the
+        # server's stop() while serve() loops on its own thread).
+        return _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries())
     return ctx.starts_threads()
+
+
+def _reached_from_thread_entry(
+    ctx: ModuleContext, cls: ast.ClassDef, node: ast.AST, entries: set[str]
+) -> bool:
+    """True when ``node``'s method is one of ``entries`` (methods of ``cls`` handed to a
+    thread or a pool), or one of them reaches it through ``self``: calls, and properties
+    read (the getter) or assigned (the setter)."""
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    function = ctx.function_of(node)
+    while function is not None and function not in methods:
+        function = ctx.function_of(function)
+    if function is None:
+        return False
+    pending = [m for m in methods if m.name in entries]
+    reached: set[ast.AST] = set()
+    while pending:
+        method = pending.pop()
+        if method in reached:
+            continue
+        reached.add(method)
+        for n in ast.walk(method):
+            if not (isinstance(n, ast.Attribute) and dotted(n.value) in {"self", "cls"}):
+                continue
+            setter = isinstance(n.ctx, ast.Store)
+            pending.extend(
+                m
+                for m in methods
+                if m.name == n.attr and _is_setter(m) == setter and m not in reached
+            )
+    return function in reached
+
+
+def _is_setter(method: FunctionNode) -> bool:
+    return any(dotted(d).endswith((".setter", ".deleter")) for d in method.decorator_list)
 
 
 def _attribute_root(target: ast.expr) -> str:
@@ -1753,6 +1798,15 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 break
+            if _same_arguments(call=node, function=function):
+                yield (
+                    node,
+                    "fallback-recursion",
+                    f"'{function.name}' retries itself with its own arguments after a "
+                    "failure: no alternative to alternate with; it ends when the outside does",
+                    INFO,
+                )
+                break
             yield (
                 node,
                 "fallback-recursion",
@@ -1783,6 +1837,41 @@ def _makes_progress(call: ast.Call, params: list[str]) -> bool:
         if isinstance(value, ast.Name) and value.id in positional and keyword.arg != value.id:
             return True
     return False
+
+
+def _same_arguments(*, call: ast.Call, function: FunctionNode) -> bool:
+    """True when the recursive call passes the function's own parameters unchanged, each in
+    its own place (``return self.recv(*args, **kwargs)``): a retry of the same operation,
+    not a fallback to another alternative (what the rule looks for)."""
+    arguments = function.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if positional and positional[0] in {"self", "cls"}:
+        positional = positional[1:]
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            if not (
+                arguments.vararg is not None
+                and isinstance(arg.value, ast.Name)
+                and arg.value.id == arguments.vararg.arg
+            ):
+                return False
+        elif not (
+            isinstance(arg, ast.Name) and index < len(positional) and arg.id == positional[index]
+        ):
+            return False
+    named = {*positional, *(a.arg for a in arguments.kwonlyargs)}
+    for keyword in call.keywords:
+        value = keyword.value
+        if keyword.arg is None:
+            if not (
+                arguments.kwarg is not None
+                and isinstance(value, ast.Name)
+                and value.id == arguments.kwarg.arg
+            ):
+                return False
+        elif not (isinstance(value, ast.Name) and value.id == keyword.arg in named):
+            return False
+    return True
 
 
 def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
