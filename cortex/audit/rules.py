@@ -743,6 +743,14 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     "to commit, and its definition is not among the files audited",
                     INFO,
                 )
+            elif _in_test(ctx, node):
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is not committed on every "
+                    "path; it is in a test, whose data is scratch",
+                    INFO,
+                )
             else:
                 yield (
                     node,
@@ -750,6 +758,25 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
                 )
             break  # one per function is enough to fix it
+
+
+def _in_test(ctx: ModuleContext, node: ast.AST) -> bool:
+    """True when ``node`` runs inside a test (a ``test_*`` function, a ``test*`` method of a
+    ``TestCase``, or a function nested in one): what a test writes is scratch data it throws
+    away, so a write it leaves uncommitted loses nothing a user keeps."""
+    for ancestor in ctx.ancestors(node):
+        if not isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if ancestor.name == "test" or ancestor.name.startswith("test_"):
+            return True
+        cls = ctx.method_class(ancestor)
+        if (
+            ancestor.name.startswith("test")
+            and cls is not None
+            and any(last_name(b).endswith("TestCase") for b in cls.bases)
+        ):
+            return True
+    return False
 
 
 def _derived_from_param(
@@ -808,6 +835,8 @@ def _transaction(ctx: ModuleContext, node: ast.AST) -> tuple[str, str]:  # noqa:
 
 
 def _is_commit(node: ast.AST) -> bool:
+    if isinstance(node, ast.Await):  # ``await db.commit()`` (aiosqlite and the like)
+        node = node.value
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
