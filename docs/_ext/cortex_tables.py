@@ -197,19 +197,33 @@ def _round_rows() -> list[list[nodes.Node | str]]:
     for path in sorted((evaluation / "rounds").glob("round*.json")):
         number = int(path.stem.removeprefix("round"))
         data = json.loads(path.read_text(encoding="utf-8"))
-        for corpus in data["corpora"]:
-            if added.get(corpus["name"]) == number:
-                rows.append(
-                    [
-                        str(number),
-                        _literal(corpus["name"]),
-                        corpus["version"],
-                        str(corpus["shown"]),
-                        str(corpus["true"]),
-                        str(corpus["false"]),
-                        _precision(corpus["precision"]),
-                    ]
-                )
+        new = [c for c in data["corpora"] if added.get(c["name"]) == number]
+        for corpus in new:
+            rows.append(
+                [
+                    str(number),
+                    _literal(corpus["name"]),
+                    corpus["version"],
+                    str(corpus["shown"]),
+                    str(corpus["true"]),
+                    str(corpus["false"]),
+                    _precision(corpus["precision"]),
+                ]
+            )
+        if len(new) > 1:  # the round pooled: its packages' shown findings together
+            true = sum(c["true"] for c in new)
+            false = sum(c["false"] for c in new)
+            rows.append(
+                [
+                    str(number),
+                    "all of the round",
+                    "",
+                    str(sum(c["shown"] for c in new)),
+                    str(true),
+                    str(false),
+                    _precision(true / (true + false) if true + false else None),
+                ]
+            )
     return rows
 
 
