@@ -403,6 +403,32 @@ def test_syntax_errors_are_reported_not_raised() -> None:
     assert findings[0].line == 1
 
 
+def test_a_declared_source_encoding_is_honoured(tmp_path: Path) -> None:
+    module = tmp_path / "legacy.py"
+    module.write_bytes("# -*- coding: big5 -*-\nGREETING = '\u4f60\u597d'\n".encode("big5"))
+    result = audit_paths([module])
+    assert [f.rule.id for f in result.findings] == []
+    undeclared = tmp_path / "undeclared.py"
+    undeclared.write_bytes("GREETING = '\u4f60\u597d'\n".encode("big5"))
+    assert [f.rule.id for f in audit_paths([undeclared]).findings] == ["parse-error"]
+
+
+def test_a_test_package_is_test_code(tmp_path: Path) -> None:
+    package = tmp_path / "pkg" / "tests"
+    package.mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    writer = "import json\nPATH = 'state.json'\ndef save(d):\n"
+    writer += "    with open(PATH, 'w') as f:\n        json.dump(d, f)\n"
+    (package / "helpers.py").write_text(writer, encoding="utf-8")
+    loose = tmp_path / "tests" / "scripts"
+    loose.mkdir(parents=True)
+    (tmp_path / "tests" / "__init__.py").write_text("", encoding="utf-8")
+    (loose / "helpers.py").write_text(writer, encoding="utf-8")
+    assert [f.rule.id for f in audit_paths([package]).active] == []
+    assert [f.rule.id for f in audit_paths([loose]).active] == ["file-in-place-write"]
+
+
 # --------------------------------------------------------------------------------------
 # Suppressions
 

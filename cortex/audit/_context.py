@@ -88,8 +88,12 @@ def walk_local(node: ast.AST) -> Iterator[ast.AST]:
 class ModuleContext:
     """One module's tree with the facts the rules share."""
 
-    def __init__(self, tree: ast.Module, project: ProjectIndex | None = None) -> None:
+    def __init__(
+        self, tree: ast.Module, project: ProjectIndex | None = None, *, test_module: bool = False
+    ) -> None:
         self.tree = tree
+        self.is_test_module = test_module
+        """The module is test code (see :func:`cortex.audit.engine.is_test_module`)."""
         self.project = project
         """Facts from the other modules of the run (None: this module alone)."""
         self.nodes: list[ast.AST] = list(ast.walk(tree))

@@ -171,6 +171,7 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 and isinstance(test.args[1], ast.Constant)
                 and test.args[1].value == target.attr
                 and owner in _function_names(ctx)  # an attribute of a function, not of data
+                and owner not in _local_names(ctx, function)  # a parameter or local shadows it
             ):
                 return (
                     check,
@@ -194,12 +195,15 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             and function.name not in _NOT_SHARED_METHODS
             and ctx.threaded(check)
         ):
-            if not ctx.shared_class(check) or not isinstance(value, ast.Call):
+            if not isinstance(value, ast.Call) or not _lazy_attribute_evidence(
+                ctx, check, target.attr
+            ):
                 return (
                     check,
                     "singleton-instance-attr",
                     f"'{dotted(target)}' is checked then created without a lock (nothing "
-                    "shows the instance is shared between threads: its class owns no lock)",
+                    "shows two threads reach this code: no thread or pool runs it, and no "
+                    "lock of the class guards the attribute elsewhere)",
                     INFO,
                 )
             return (
@@ -210,8 +214,47 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
     return None
 
 
+def _lazy_attribute_evidence(ctx: ModuleContext, check: ast.AST, attr: str) -> bool:
+    """Evidence that two threads can run a lazy ``self.attr`` creation at once, as for a
+    read-modify-write: the instance is a singleton's product, a pool or several threads
+    run the code, or (in a lock-owning class) the lock guards ``self.attr`` elsewhere. An
+    object one thread or one event loop owns (a connection's channel, a loop's timer, a
+    coroutine with no ``await`` between its check and its assignment) has none."""
+    cls = ctx.class_of(check)
+    if cls is None:
+        return False
+    if cls.name in ctx.singleton_products():
+        return True
+    if _reached_from_thread_entry(ctx, cls, check, ctx.pool_entries()):
+        return True
+    if ctx.class_has_lock(cls):
+        return any(
+            isinstance(n, ast.Attribute)
+            and n.attr == attr
+            and dotted(n.value) == "self"
+            and ctx.under_lock(n)
+            for n in ast.walk(cls)
+        )
+    return _reached_from_thread_entry(ctx, cls, check, ctx.thread_entries())
+
+
 def _function_names(ctx: ModuleContext) -> set[str]:
     return {f.name for f in ctx.functions}
+
+
+def _local_names(ctx: ModuleContext, function: FunctionNode) -> set[str]:
+    """Names ``function`` binds itself (parameters, assignments, loop and ``with``
+    targets): inside it, such a name is that object, not a module-level function."""
+    args = function.args
+    found = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a is not None
+    }
+    for node in ctx.local(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+    return found
 
 
 def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
@@ -971,6 +1014,87 @@ def _is_temp(expr: ast.AST | None) -> bool:
     )
 
 
+def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
+    """Locals of ``function`` that hold a temporary directory or a path inside one: made
+    by ``tempfile``, named like one, or computed from one (``d = os.path.join(tmp.name,
+    x)``)."""
+    found: set[str] = set()
+    bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
+    for node in ctx.local(function):
+        if isinstance(node, ast.Assign):
+            bindings.append((node.lineno, node.targets, node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            bindings.extend(
+                (node.lineno, [item.optional_vars], item.context_expr)
+                for item in node.items
+                if item.optional_vars is not None
+            )
+    for _, targets, value in sorted(bindings, key=lambda b: b[0]):
+        temp = _is_temp(value) or any(
+            isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)
+        )
+        if temp:
+            found.update(
+                n.id
+                for t in targets
+                for n in ast.walk(t)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
+    return found
+
+
+def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when the file written is in a temporary directory: its path names one, or is
+    relative after the function changed into one (``os.chdir(tmp.name)``). Nobody else
+    knows such a file exists, so nobody reads it half written."""
+    if _is_temp(path):
+        return True
+    function = ctx.function_of(call)
+    if function is None:
+        return False
+    temp = _temp_names(ctx, function)
+    if any(isinstance(n, ast.Name) and n.id in temp for n in ast.walk(path)):
+        return True
+    relative = isinstance(path, ast.Constant) and isinstance(path.value, str)
+    relative = relative and not str(path.value).startswith(("/", "~"))
+    return relative and any(
+        ctx.is_call_to(n, "os.chdir")
+        and n.args
+        and (
+            _is_temp(n.args[0])
+            or any(isinstance(m, ast.Name) and m.id in temp for m in ast.walk(n.args[0]))
+        )
+        and n.lineno <= getattr(call, "lineno", 0)
+        for n in ctx.local(function)
+    )
+
+
+_DESCRIPTOR_SOURCES = frozenset(
+    {"os.pipe", "os.open", "os.dup", "os.openpty", "msvcrt.open_osfhandle", "pty.openpty"}
+)
+
+
+def _is_descriptor(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when what is opened is a file descriptor (the end of a pipe, ``x.fileno()``),
+    not a path: a stream, not a file that others read back."""
+    if last_name(path) == "fileno":
+        return True
+    function = ctx.function_of(call)
+    if function is None or not isinstance(path, ast.Name):
+        return False
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Assign):
+            continue
+        if not any(
+            isinstance(n, ast.Name) and n.id == path.id for t in node.targets for n in ast.walk(t)
+        ):
+            continue
+        value = node.value
+        if ctx.resolve(call_name(value)) in _DESCRIPTOR_SOURCES or last_name(value) == "fileno":
+            return True
+    return False
+
+
 def _replaces_atomically(ctx: ModuleContext, function: ast.AST) -> bool:
     for node in ctx.local(function):
         if not isinstance(node, ast.Call):
@@ -1063,7 +1187,16 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
         if _replaces_atomically(ctx, scope):
             continue
         for call, path in _written_files(ctx, scope):
-            if _is_temp(path):
+            if _in_scratch_place(ctx, call, path) or _is_descriptor(ctx, call, path):
+                continue
+            if ctx.is_test_module or _in_test(ctx, call):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place by test code (a test's files "
+                    "are its own scratch data)",
+                    INFO,
+                )
                 continue
             if _under_file_lock(ctx, call):
                 yield (
@@ -1965,11 +2098,12 @@ CHECKS: tuple[Callable[[ModuleContext], Iterator[Hit]], ...] = (
 
 
 def run_checks(
-    tree: ast.Module, project: ProjectIndex | None = None
+    tree: ast.Module, project: ProjectIndex | None = None, *, test_module: bool = False
 ) -> list[tuple[ast.AST, str, str, Severity | None]]:
     """Run every check on one parsed module; ``project`` holds facts from the other
-    modules of the run. Each hit is ``(node, rule id, message, severity or None)``."""
-    ctx = ModuleContext(tree, project)
+    modules of the run; ``test_module`` says the module is test code. Each hit is
+    ``(node, rule id, message, severity or None)``."""
+    ctx = ModuleContext(tree, project, test_module=test_module)
     hits: list[tuple[ast.AST, str, str, Severity | None]] = []
     for check in CHECKS:
         for hit in check(ctx):
