@@ -113,6 +113,8 @@ class ModuleContext:
         self._entries: set[str] | None = None
         self._pool_entries: set[str] = set()
         self._products: set[str] | None = None
+        self.class_facts: dict[tuple[str, ast.AST], set[str]] = {}
+        """Facts a rule computes once per class: ``(fact name, class) -> names``."""
         self.aliases: dict[str, str] = {}
         """Local name -> imported dotted name (``sq`` -> ``sqlite3``, ``cycle`` ->
         ``itertools.cycle``)."""
@@ -417,7 +419,7 @@ class ModuleContext:
         self.thread_entries()
         return self._pool_entries
 
-    def thread_entries(self) -> set[str]:
+    def thread_entries(self) -> set[str]:  # noqa: PLR0912 - one branch per way in
         """Names of methods this module hands to threads or pools: ``Thread(target=x.m)``,
         ``Timer(t, x.m)``, ``executor.submit(x.m, ...)``, ``executor.map(x.m, ...)``."""
         if self._entries is None:
@@ -431,6 +433,10 @@ class ModuleContext:
                 candidates = [kw.value for kw in node.keywords if kw.arg in {"target"}]
                 if kind in {"submit", "map", "apply_async", "start_new_thread"}:
                     candidates.extend(node.args[:1])
+                elif kind == "add_done_callback":
+                    if not self._thread_futures():
+                        continue  # an asyncio future calls back on its loop's thread
+                    candidates.extend(node.args[:1])  # runs on whichever pool thread finished
                 elif kind == "Timer":
                     candidates.extend(node.args[1:2])
                 elif _THREAD_RUNNER.search(kind):
@@ -459,6 +465,14 @@ class ModuleContext:
             self._entries = found
             self._pool_entries = many
         return self._entries
+
+    def _thread_futures(self) -> bool:
+        """The module's futures are ``concurrent.futures`` ones (it imports that module and
+        not asyncio): their done callbacks run on the pool's worker threads."""
+        imported = set(self.aliases.values())
+        return any(n.startswith("concurrent.futures") for n in imported) and not any(
+            n == "asyncio" or n.startswith("asyncio.") for n in imported
+        )
 
     def starts_threads(self) -> bool:
         """True when the module starts threads or a thread pool itself, or defines a

@@ -147,6 +147,22 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
 ) -> Hit | None:
     tested_text = {dotted(t) for t in tested} - {""}
     if isinstance(target, ast.Name) and target.id in declared_global and target.id in tested_text:
+        fresh = _fresh_value(ctx, value)
+        if fresh:
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then assigned without a lock, and each "
+                f"caller computes a different value ({fresh}): the first caller's is replaced",
+            )
+        if _immutable_result(ctx, value):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then set without a lock (a memo of an "
+                "immutable value computed the same way every time: a duplicate is equal)",
+                INFO,
+            )
         if not isinstance(value, ast.Call):  # saves an existing object: nothing is built twice
             return (
                 check,
@@ -212,6 +228,51 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 f"'{dotted(target)}' is checked then created without a lock",
             )
     return None
+
+
+_IMMUTABLE_BUILDERS = frozenset(
+    {"tuple", "str", "int", "float", "bool", "bytes", "frozenset", "repr", "format"}
+)
+_FRESH_SOURCES = re.compile(
+    r"^(uuid\.uuid[1-8]|random\.\w+|secrets\.\w+|os\.urandom|os\.getrandom|time\.\w*time\w*"
+    r"|time\.monotonic\w*|itertools\.count|datetime\.datetime\.now|datetime\.datetime\.utcnow)$"
+)
+
+
+def _fresh_value(ctx: ModuleContext, value: ast.expr) -> str:
+    """The call that makes ``value`` differ on every evaluation (a random id, a clock),
+    or ``""``: a memo of such a value is an identity, and a second caller replaces the
+    one the first caller has already used."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            name = ctx.resolve(call_name(node))
+            if _FRESH_SOURCES.match(name):
+                return name
+    return ""
+
+
+def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bool:
+    """True when ``value`` is an immutable value computed the same way by every caller:
+    a literal, a tuple or string built from one, or a call to a function of this module
+    whose every ``return`` is such a value (a version string, an environment's name)."""
+    if isinstance(value, (ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(value, ast.Tuple):
+        return all(_immutable_result(ctx, e, depth) for e in value.elts)
+    if not isinstance(value, ast.Call) or depth > 2:
+        return False
+    name = call_name(value)
+    if name in _IMMUTABLE_BUILDERS:
+        return True
+    function = next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
+    )
+    if function is None:
+        return False
+    returns = [n for n in ctx.local(function) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        r.value is None or _immutable_result(ctx, r.value, depth + 1) for r in returns
+    )
 
 
 def _lazy_attribute_evidence(ctx: ModuleContext, check: ast.AST, attr: str) -> bool:
@@ -1466,7 +1527,7 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         yield from _unlocked_resets(ctx, cls)
 
 
-def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
+def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # noqa: PLR0911
     """Evidence that several threads run this read-modify-write: the instance's class owns
     a lock (``self.``/``cls.`` state), or the module starts threads or has a module lock
     (globals)."""
@@ -1479,6 +1540,9 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
             return True  # every caller, on every thread, reaches every method
         if _reached_from_thread_entry(ctx, cls, node, ctx.pool_entries()):
             return True  # several threads run this very code at once
+        root = _attribute_root(node.target) if isinstance(node, ast.AugAssign) else ""
+        if root and root in _pool_updated(ctx, cls):
+            return True  # code several threads run changes the same attribute
         if ctx.class_has_lock(cls):
             # A lock in the class shows threads, but only for the state it guards:
             # counters its author updates under the lock elsewhere. An attribute never
@@ -1494,6 +1558,29 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
         # server's stop() while serve() loops on its own thread).
         return _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries())
     return ctx.starts_threads()
+
+
+def _pool_updated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
+    """``self.x`` attributes read-modify-written without a lock in the methods of ``cls``
+    that a pool runs (or that they reach): any other unlocked update of the same attribute
+    races with them, whichever thread it runs on."""
+    known = ctx.class_facts.get(("pool-updated", cls))
+    if known is not None:
+        return known
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    entries = ctx.pool_entries()
+    found: set[str] = ctx.class_facts.setdefault(("pool-updated", cls), set())
+    for method in methods:
+        for node in ctx.local(method):
+            if (
+                isinstance(node, ast.AugAssign)
+                and not ctx.under_lock(node)
+                and _reached_from_thread_entry(ctx, cls, node, entries)
+            ):
+                root = _attribute_root(node.target)
+                if root:
+                    found.add(root)
+    return found
 
 
 def _reached_from_thread_entry(
@@ -1913,6 +2000,8 @@ def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
                 for target in node.targets:
                     if dotted(target) not in used_in_async:
                         continue
+                    if primitive == "Lock" and _never_waited(ctx, methods, dotted(target)):
+                        continue
                     if several:
                         yield (
                             node,
@@ -1928,6 +2017,46 @@ def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
                             "nothing here runs it in more than one event loop",
                             INFO,
                         )
+
+
+def _never_waited(ctx: ModuleContext, methods: list[FunctionNode], lock: str) -> bool:
+    """True when every acquisition of the asyncio lock ``lock`` comes right after an
+    ``if lock.locked(): return`` in the same coroutine: it is only ever taken free, and an
+    asyncio lock binds to a loop only when a coroutine has to wait for it."""
+    acquisitions: list[ast.AST] = []
+    for method in methods:
+        for node in ctx.local(method):
+            taken = isinstance(node, (ast.With, ast.AsyncWith)) and any(
+                dotted(i.context_expr) == lock for i in node.items
+            )
+            if taken or call_name(node) in {f"{lock}.acquire", f"{lock}.wait"}:
+                acquisitions.append(node)
+    return bool(acquisitions) and all(_after_locked_refusal(ctx, a, lock) for a in acquisitions)
+
+
+def _after_locked_refusal(ctx: ModuleContext, node: ast.AST, lock: str) -> bool:
+    """``node`` is the statement right after ``if lock.locked(): return`` (no ``await``
+    can come between the test and the acquisition)."""
+    statement = node
+    while not isinstance(statement, ast.stmt):
+        parent = ctx.parent(statement)
+        if parent is None:
+            return False
+        statement = parent
+    parent = ctx.parent(statement)
+    block = _containing_block(parent, statement) if parent is not None else None
+    if not block:
+        return False
+    index = block.index(statement)
+    if index == 0:
+        return False
+    before = block[index - 1]
+    return (
+        isinstance(before, ast.If)
+        and call_name(before.test) == f"{lock}.locked"
+        and bool(before.body)
+        and isinstance(before.body[-1], (ast.Return, ast.Raise))
+    )
 
 
 def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
@@ -1949,7 +2078,7 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
             recursive = recursive or (is_method and callee == f"cls.{function.name}")
             if not recursive or not _after_failure(ctx, node):
                 continue
-            if _makes_progress(node, params):
+            if _makes_progress(node, params) or _counts_to_a_bound(node, function, params):
                 continue
             if _state_changed_before(ctx, node):
                 yield (
@@ -1999,6 +2128,32 @@ def _makes_progress(call: ast.Call, params: list[str]) -> bool:
         if isinstance(value, ast.Name) and value.id in positional and keyword.arg != value.id:
             return True
     return False
+
+
+def _counts_to_a_bound(call: ast.Call, function: FunctionNode, params: list[str]) -> bool:
+    """True when the recursive call passes a parameter stepped by a constant
+    (``redirect_count + 1``) and the function compares that parameter with something (a
+    limit): each call moves one step closer to it, so the recursion ends."""
+    stepped: set[str] = set()
+    for arg in (*call.args, *(k.value for k in call.keywords)):
+        if (
+            isinstance(arg, ast.BinOp)
+            and isinstance(arg.op, (ast.Add, ast.Sub))
+            and isinstance(arg.left, ast.Name)
+            and arg.left.id in params
+            and isinstance(arg.right, ast.Constant)
+            and isinstance(arg.right.value, int)
+        ):
+            stepped.add(arg.left.id)
+    return any(
+        isinstance(node, ast.Compare)
+        and any(
+            isinstance(n, ast.Name) and n.id in stepped
+            for side in (node.left, *node.comparators)
+            for n in ast.walk(side)
+        )
+        for node in walk_local(function)
+    )
 
 
 def _same_arguments(*, call: ast.Call, function: FunctionNode) -> bool:
