@@ -243,6 +243,14 @@ class ModuleContext:
             factory = self.resolve(call_name(expr)).rsplit(".", 1)[-1]
             if factory in _LOCK_FACTORIES:
                 return True
+            if (
+                call_name(expr) == "getattr"
+                and len(expr.args) >= 2
+                and isinstance(expr.args[1], ast.Constant)
+                and isinstance(expr.args[1].value, str)
+            ):  # ``with getattr(self, "_lock", nullcontext()):``
+                name = expr.args[1].value
+                return name in self.lock_names or bool(_LOCKISH.search(name))
             return self.is_lockish(expr.func)
         if isinstance(expr, ast.Subscript):
             return self.is_lockish(expr.value)

@@ -1311,10 +1311,32 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
         if node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
-            derived.update(t.id for t in targets if isinstance(t, ast.Name))
+        names = {t.id for t in targets if isinstance(t, ast.Name)}
+        if _own_place(ctx, node.value):
+            derived -= names  # the caller names a file in this code's own directory
+        elif any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
+            derived.update(names)
+    if _own_place(ctx, path):
+        return False
     names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
     return bool(names) and all(n in derived for n in names if n not in ctx.aliases)
+
+
+def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
+    """True when a path is built on a directory this code keeps (``self.data_folder /
+    name``, a module-level folder): the caller only names an entry in it, and the others
+    who read that directory share what is written there."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and dotted(node.value) in {"self", "cls"}:
+            return True
+        if (
+            isinstance(node, ast.Name)
+            and node.id in ctx.module_names
+            and node.id not in ctx.aliases
+            and node.id not in _function_names(ctx)
+        ):
+            return True
+    return False
 
 
 def _short(node: ast.AST) -> str:
@@ -1682,10 +1704,13 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
             continue
         if method.name in _NOT_SHARED_METHODS or _SETUP_METHOD.search(method.name):
             continue
+        claimed = _claim_line(ctx, method)
         resets: list[tuple[ast.stmt, str]] = []
         for node in ctx.local(method):
             if not isinstance(node, (ast.Assign, ast.AnnAssign)):
                 continue
+            if claimed and node.lineno > claimed:
+                continue  # after the method claimed the object for itself, under the lock
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 root = _attribute_root(target)
@@ -1701,6 +1726,38 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
                 f"'{method.name}' assigns {names} without the lock that "
                 f"'{updated[resets[0][1]]}' holds to update it",
             )
+
+
+def _claim_line(ctx: ModuleContext, method: FunctionNode) -> int:
+    """The last line of a lock block at the top level of ``method`` that refuses a
+    second user and claims the object (``with lock: if self.running: raise ...;
+    self.running = True``), or 0. What the method resets after it, no other thread
+    updates: the claim keeps them out until the method is done."""
+    for stmt in method.body:
+        if not (
+            isinstance(stmt, (ast.With, ast.AsyncWith))
+            and any(ctx.is_lockish(i.context_expr) for i in stmt.items)
+        ):
+            continue
+        refusals = {
+            dotted(test)
+            for n in stmt.body
+            if isinstance(n, ast.If)
+            and n.body
+            and isinstance(n.body[-1], (ast.Raise, ast.Return))
+            for test in [n.test]
+        }
+        claims = {
+            dotted(target)
+            for n in stmt.body
+            if isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Constant)
+            and n.value.value is True
+            for target in n.targets
+        }
+        if refusals & claims - {""}:
+            return stmt.end_lineno or stmt.lineno
+    return 0
 
 
 def _self_reads(node: ast.AST) -> set[str]:
