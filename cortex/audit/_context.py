@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -433,6 +434,7 @@ class ModuleContext:
         if self._entries is None:
             found: set[str] = set()
             many: set[str] = set()
+            handed_to_thread_classes: list[str] = []
             local_functions = {f.name: f for f in self.functions if self.function_of(f) is not None}
             for node in self.nodes:
                 if not isinstance(node, ast.Call):
@@ -449,6 +451,14 @@ class ModuleContext:
                     candidates.extend(node.args[1:2])
                 elif _THREAD_RUNNER.search(kind):
                     candidates.extend(node.args[:1])  # run_in_threads(work, 8)
+                elif self.project is not None and self.project.is_thread_class(kind):
+                    # A thread class of the run given a callback: it calls it on its thread.
+                    candidates.extend(
+                        a
+                        for a in (*node.args, *(k.value for k in node.keywords))
+                        if isinstance(a, (ast.Attribute, ast.Lambda))
+                    )
+                    handed_to_thread_classes.extend(_method_refs(candidates))
                 elif kind != "Thread":
                     continue
                 names: set[str] = set()
@@ -468,8 +478,13 @@ class ModuleContext:
                 found |= names
                 # A pool runs the same method on several threads at once; so do threads
                 # started in a loop. One Thread or Timer is one more thread.
-                several = kind not in {"Thread", "Timer", "start_new_thread"} or self.in_loop(node)
+                one_thread = {"Thread", "Timer", "start_new_thread"}
+                several = kind not in one_thread or self.in_loop(node)
+                if self.project is not None and self.project.is_thread_class(kind):
+                    several = self.in_loop(node)
                 many |= names if several else set()
+            # The same method handed to two thread objects runs on two threads at once.
+            many |= {n for n, count in Counter(handed_to_thread_classes).items() if count > 1}
             self._entries = found
             self._pool_entries = many
         return self._entries
@@ -512,6 +527,21 @@ class ModuleContext:
                 return True
             expr = expr.value
         return isinstance(expr, ast.Name) and expr.id in self.thread_local_names
+
+
+def _method_refs(candidates: list[ast.expr]) -> list[str]:
+    """Names of the methods ``candidates`` refer to: ``self.m`` or ``lambda: self.m()``."""
+    found: list[str] = []
+    for candidate in candidates:
+        if isinstance(candidate, ast.Attribute):
+            found.append(candidate.attr)
+        elif isinstance(candidate, ast.Lambda):
+            found.extend(
+                n.func.attr
+                for n in ast.walk(candidate.body)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            )
+    return found
 
 
 def _bound_targets(stmt: ast.stmt) -> list[ast.expr]:

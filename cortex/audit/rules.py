@@ -1742,9 +1742,7 @@ def _claim_line(ctx: ModuleContext, method: FunctionNode) -> int:
         refusals = {
             dotted(test)
             for n in stmt.body
-            if isinstance(n, ast.If)
-            and n.body
-            and isinstance(n.body[-1], (ast.Raise, ast.Return))
+            if isinstance(n, ast.If) and n.body and isinstance(n.body[-1], (ast.Raise, ast.Return))
             for test in [n.test]
         }
         claims = {
