@@ -1116,11 +1116,16 @@ def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool
     temp = _temp_names(ctx, function)
     if any(isinstance(n, ast.Name) and n.id in temp for n in ast.walk(path)):
         return True
-    relative = isinstance(path, ast.Constant) and isinstance(path.value, str)
-    relative = relative and not str(path.value).startswith(("/", "~"))
-    return relative and any(
-        ctx.is_call_to(n, "os.chdir")
-        and n.args
+    if not (
+        isinstance(path, ast.Constant)
+        and isinstance(path.value, str)
+        and not path.value.startswith(("/", "~"))
+    ):
+        return False
+    return any(
+        isinstance(n, ast.Call)
+        and ctx.is_call_to(n, "os.chdir")
+        and bool(n.args)
         and (
             _is_temp(n.args[0])
             or any(isinstance(m, ast.Name) and m.id in temp for m in ast.walk(n.args[0]))
@@ -1311,11 +1316,11 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
         if node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = {t.id for t in targets if isinstance(t, ast.Name)}
+        bound = {t.id for t in targets if isinstance(t, ast.Name)}
         if _own_place(ctx, node.value):
-            derived -= names  # the caller names a file in this code's own directory
+            derived -= bound  # the caller names a file in this code's own directory
         elif any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
-            derived.update(names)
+            derived.update(bound)
     if _own_place(ctx, path):
         return False
     names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
