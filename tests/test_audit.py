@@ -403,6 +403,32 @@ def test_syntax_errors_are_reported_not_raised() -> None:
     assert findings[0].line == 1
 
 
+def test_a_declared_source_encoding_is_honoured(tmp_path: Path) -> None:
+    module = tmp_path / "legacy.py"
+    module.write_bytes("# -*- coding: big5 -*-\nGREETING = '\u4f60\u597d'\n".encode("big5"))
+    result = audit_paths([module])
+    assert [f.rule.id for f in result.findings] == []
+    undeclared = tmp_path / "undeclared.py"
+    undeclared.write_bytes("GREETING = '\u4f60\u597d'\n".encode("big5"))
+    assert [f.rule.id for f in audit_paths([undeclared]).findings] == ["parse-error"]
+
+
+def test_a_test_package_is_test_code(tmp_path: Path) -> None:
+    package = tmp_path / "pkg" / "tests"
+    package.mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("", encoding="utf-8")
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    writer = "import json\nPATH = 'state.json'\ndef save(d):\n"
+    writer += "    with open(PATH, 'w') as f:\n        json.dump(d, f)\n"
+    (package / "helpers.py").write_text(writer, encoding="utf-8")
+    loose = tmp_path / "tests" / "scripts"
+    loose.mkdir(parents=True)
+    (tmp_path / "tests" / "__init__.py").write_text("", encoding="utf-8")
+    (loose / "helpers.py").write_text(writer, encoding="utf-8")
+    assert [f.rule.id for f in audit_paths([package]).active] == []
+    assert [f.rule.id for f in audit_paths([loose]).active] == ["file-in-place-write"]
+
+
 # --------------------------------------------------------------------------------------
 # Suppressions
 
@@ -711,8 +737,14 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
-def test_the_committed_result_is_complete_and_meets_the_recall_target() -> None:
-    from cortex.audit.evaluate import RECALL_TARGET, RESULT_FILE
+FROZEN_ROUND = 7
+"""The latest round, fetched after the rules were frozen: its score is reported as
+measured (rounds/round7.json and the guide) and is not held to the targets here. Every
+earlier round is one the rules were revised against."""
+
+
+def test_the_committed_result_is_complete_and_the_revised_corpora_meet_the_targets() -> None:
+    from cortex.audit.evaluate import PRECISION_TARGET, RECALL_TARGET, RESULT_FILE
 
     data = json.loads(RESULT_FILE.read_text(encoding="utf-8"))
     assert {"generated", "interpreter", "corpora", "rules", "recall", "pooled"} <= set(data)
@@ -721,9 +753,25 @@ def test_the_committed_result_is_complete_and_meets_the_recall_target() -> None:
     assert len(names) >= 11
     assert not data["missing"], "the committed result must cover every corpus"
     assert all(c["unlabelled"] == 0 for c in data["corpora"])
-    assert data["recall"]["recall"] >= RECALL_TARGET
+    # The committed result matches the labels: every defect labelled true is counted.
+    labels = json.loads((EVAL / "labels.json").read_text(encoding="utf-8"))["labels"]
+    total = [x for x in labels if x["verdict"] == "true" and x["corpus"] in names]
+    assert data["recall"]["defects"] == len(total)
+    assert {c["name"] for c in data["corpora"] if c["round"] == FROZEN_ROUND}
+    assert (EVAL / "rounds" / f"round{FROZEN_ROUND}.json").is_file()
+    # The corpora the rules were revised against: a rule change that loses one of their
+    # defects, or shows more false findings than the target allows over them, fails here.
+    revised = [c for c in data["corpora"] if c["round"] < FROZEN_ROUND]
+    revised_names = {c["name"] for c in revised}
+    defects = [x for x in labels if x["verdict"] == "true" and x["corpus"] in revised_names]
+    missed = [m for m in data["recall"]["missed"] if m.split(":", 1)[0] in revised_names]
+    assert defects
+    assert (len(defects) - len(missed)) / len(defects) >= RECALL_TARGET, missed
+    true = sum(c["true"] for c in revised)
+    false = sum(c["false"] for c in revised)
+    assert true / (true + false) >= PRECISION_TARGET
     upstream = next(c for c in data["corpora"] if c["name"] == "upstream-cortex")
-    assert upstream["precision"] >= 0.8
+    assert upstream["precision"] >= PRECISION_TARGET
 
 
 UPSTREAM = Path("/work/shared/reference/upstream-cortex-0e4aeb386/cortex")
@@ -760,5 +808,6 @@ def test_the_guide_falls_back_on_the_committed_result(monkeypatch: pytest.Monkey
     assert "committed result" in source
     assert data["corpora"]
     rounds = cortex_tables._round_rows()
-    assert {row[0] for row in rounds} == {"1", "2", "3"}
+    recorded = (ROOT / "tests" / "audit_eval" / "rounds").glob("round*.json")
+    assert {row[0] for row in rounds} == {p.stem.removeprefix("round") for p in recorded}
     assert len(cortex_tables._corpus_rows(data["corpora"])) == len(data["corpora"])

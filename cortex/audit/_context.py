@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -88,8 +89,12 @@ def walk_local(node: ast.AST) -> Iterator[ast.AST]:
 class ModuleContext:
     """One module's tree with the facts the rules share."""
 
-    def __init__(self, tree: ast.Module, project: ProjectIndex | None = None) -> None:
+    def __init__(
+        self, tree: ast.Module, project: ProjectIndex | None = None, *, test_module: bool = False
+    ) -> None:
         self.tree = tree
+        self.is_test_module = test_module
+        """The module is test code (see :func:`cortex.audit.engine.is_test_module`)."""
         self.project = project
         """Facts from the other modules of the run (None: this module alone)."""
         self.nodes: list[ast.AST] = list(ast.walk(tree))
@@ -107,7 +112,10 @@ class ModuleContext:
         self._class_lock: dict[ast.ClassDef, bool] = {}
         self._checking: set[ast.AST] = set()
         self._entries: set[str] | None = None
+        self._pool_entries: set[str] = set()
         self._products: set[str] | None = None
+        self.class_facts: dict[tuple[str, ast.AST], set[str]] = {}
+        """Facts a rule computes once per class: ``(fact name, class) -> names``."""
         self.aliases: dict[str, str] = {}
         """Local name -> imported dotted name (``sq`` -> ``sqlite3``, ``cycle`` ->
         ``itertools.cycle``)."""
@@ -236,6 +244,14 @@ class ModuleContext:
             factory = self.resolve(call_name(expr)).rsplit(".", 1)[-1]
             if factory in _LOCK_FACTORIES:
                 return True
+            if (
+                call_name(expr) == "getattr"
+                and len(expr.args) >= 2
+                and isinstance(expr.args[1], ast.Constant)
+                and isinstance(expr.args[1].value, str)
+            ):  # ``with getattr(self, "_lock", nullcontext()):``
+                name = expr.args[1].value
+                return name in self.lock_names or bool(_LOCKISH.search(name))
             return self.is_lockish(expr.func)
         if isinstance(expr, ast.Subscript):
             return self.is_lockish(expr.value)
@@ -405,11 +421,20 @@ class ModuleContext:
             self._products = found - {""}
         return self._products
 
-    def thread_entries(self) -> set[str]:
+    def pool_entries(self) -> set[str]:
+        """Of :meth:`thread_entries`, the methods several threads run at once: handed to a
+        pool (``submit``, ``map``, a ``run_in_threads`` helper) or to threads started in a
+        loop."""
+        self.thread_entries()
+        return self._pool_entries
+
+    def thread_entries(self) -> set[str]:  # noqa: PLR0912 - one branch per way in
         """Names of methods this module hands to threads or pools: ``Thread(target=x.m)``,
         ``Timer(t, x.m)``, ``executor.submit(x.m, ...)``, ``executor.map(x.m, ...)``."""
         if self._entries is None:
             found: set[str] = set()
+            many: set[str] = set()
+            handed_to_thread_classes: list[str] = []
             local_functions = {f.name: f for f in self.functions if self.function_of(f) is not None}
             for node in self.nodes:
                 if not isinstance(node, ast.Call):
@@ -418,27 +443,59 @@ class ModuleContext:
                 candidates = [kw.value for kw in node.keywords if kw.arg in {"target"}]
                 if kind in {"submit", "map", "apply_async", "start_new_thread"}:
                     candidates.extend(node.args[:1])
+                elif kind == "add_done_callback":
+                    if not self._thread_futures():
+                        continue  # an asyncio future calls back on its loop's thread
+                    candidates.extend(node.args[:1])  # runs on whichever pool thread finished
                 elif kind == "Timer":
                     candidates.extend(node.args[1:2])
                 elif _THREAD_RUNNER.search(kind):
                     candidates.extend(node.args[:1])  # run_in_threads(work, 8)
+                elif self.project is not None and self.project.is_thread_class(kind):
+                    # A thread class of the run given a callback: it calls it on its thread.
+                    candidates.extend(
+                        a
+                        for a in (*node.args, *(k.value for k in node.keywords))
+                        if isinstance(a, (ast.Attribute, ast.Lambda))
+                    )
+                    handed_to_thread_classes.extend(_method_refs(candidates))
                 elif kind != "Thread":
                     continue
+                names: set[str] = set()
                 for candidate in candidates:
                     if isinstance(candidate, ast.Attribute):
-                        found.add(candidate.attr)
+                        names.add(candidate.attr)
                         continue
                     body: ast.AST | None = candidate if isinstance(candidate, ast.Lambda) else None
                     if isinstance(candidate, ast.Name):
                         body = local_functions.get(candidate.id)
                     if body is not None:  # the worker's own calls: ``obj.record(...)``
-                        found.update(
+                        names.update(
                             n.func.attr
                             for n in ast.walk(body)
                             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
                         )
+                found |= names
+                # A pool runs the same method on several threads at once; so do threads
+                # started in a loop. One Thread or Timer is one more thread.
+                one_thread = {"Thread", "Timer", "start_new_thread"}
+                several = kind not in one_thread or self.in_loop(node)
+                if self.project is not None and self.project.is_thread_class(kind):
+                    several = self.in_loop(node)
+                many |= names if several else set()
+            # The same method handed to two thread objects runs on two threads at once.
+            many |= {n for n, count in Counter(handed_to_thread_classes).items() if count > 1}
             self._entries = found
+            self._pool_entries = many
         return self._entries
+
+    def _thread_futures(self) -> bool:
+        """The module's futures are ``concurrent.futures`` ones (it imports that module and
+        not asyncio): their done callbacks run on the pool's worker threads."""
+        imported = set(self.aliases.values())
+        return any(n.startswith("concurrent.futures") for n in imported) and not any(
+            n == "asyncio" or n.startswith("asyncio.") for n in imported
+        )
 
     def starts_threads(self) -> bool:
         """True when the module starts threads or a thread pool itself, or defines a
@@ -470,6 +527,21 @@ class ModuleContext:
                 return True
             expr = expr.value
         return isinstance(expr, ast.Name) and expr.id in self.thread_local_names
+
+
+def _method_refs(candidates: list[ast.expr]) -> list[str]:
+    """Names of the methods ``candidates`` refer to: ``self.m`` or ``lambda: self.m()``."""
+    found: list[str] = []
+    for candidate in candidates:
+        if isinstance(candidate, ast.Attribute):
+            found.append(candidate.attr)
+        elif isinstance(candidate, ast.Lambda):
+            found.extend(
+                n.func.attr
+                for n in ast.walk(candidate.body)
+                if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            )
+    return found
 
 
 def _bound_targets(stmt: ast.stmt) -> list[ast.expr]:

@@ -138,6 +138,25 @@ def _suppressions(source: str) -> list[_Suppression]:
     return found
 
 
+def is_test_module(path: str | os.PathLike[str]) -> bool:
+    """True for test code: a ``test_*.py``, ``*_test.py`` or ``conftest.py`` file, or a
+    module inside a ``test``/``tests`` package of the code audited (a directory with an
+    ``__init__.py``, as in ``pkg/tests/helpers.py``; a directory of loose scripts that
+    happens to sit under a ``tests`` folder is not a test package)."""
+    file = Path(path)
+    name = file.name
+    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
+        return True
+    directory = file.parent
+    while (directory / "__init__.py").is_file():
+        if directory.name in {"test", "tests"}:
+            return True
+        if directory.parent == directory:
+            break
+        directory = directory.parent
+    return False
+
+
 def _parse(source: str, path: str) -> ast.Module | Finding:
     try:
         with warnings.catch_warnings():
@@ -176,7 +195,9 @@ def audit_source(source: str, path: str = "<string>") -> list[Finding]:
 def _audit_tree(tree: ast.Module, source: str, path: str, project: ProjectIndex) -> list[Finding]:
     raw: list[Finding] = []
     seen: set[tuple[int, int, str]] = set()
-    for node, rule_id, message, level in run_checks(tree, project):
+    for node, rule_id, message, level in run_checks(
+        tree, project, test_module=is_test_module(path)
+    ):
         line = getattr(node, "lineno", 1)
         column = getattr(node, "col_offset", 0) + 1
         if (line, column, rule_id) in seen:
@@ -296,8 +317,10 @@ def audit_paths(
         display = _display(file)
         result.files.append(display)
         try:
-            source = file.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            # tokenize.open honours the file's declared encoding (PEP 263) and its BOM.
+            with tokenize.open(file) as handle:
+                source = handle.read()
+        except (OSError, UnicodeDecodeError, SyntaxError) as exc:
             result.findings.append(
                 Finding(display, 1, 1, rule("parse-error"), f"cannot read: {exc}")
             )

@@ -68,6 +68,22 @@ class ProjectIndex:
                     commits = any(_commits(m) for m in exits)
                     self._add(Checkout(node.name, path, node.lineno, commits))
 
+    def is_thread_class(self, name: str) -> bool:
+        """True when class ``name`` derives, through classes of the run, from ``Thread``
+        (``threading.Thread`` or a class named so): an instance runs its callbacks on a
+        thread of its own."""
+        seen: set[str] = set()
+        pending = list(self.bases.get(name, ()))
+        while pending:
+            base = pending.pop()
+            if base == "Thread":
+                return True
+            if base in seen:
+                continue
+            seen.add(base)
+            pending.extend(self.bases.get(base, ()))
+        return False
+
     def _add(self, checkout: Checkout) -> None:
         self.checkouts.setdefault(checkout.name, []).append(checkout)
 

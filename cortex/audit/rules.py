@@ -147,6 +147,22 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
 ) -> Hit | None:
     tested_text = {dotted(t) for t in tested} - {""}
     if isinstance(target, ast.Name) and target.id in declared_global and target.id in tested_text:
+        fresh = _fresh_value(ctx, value)
+        if fresh:
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then assigned without a lock, and each "
+                f"caller computes a different value ({fresh}): the first caller's is replaced",
+            )
+        if _immutable_result(ctx, value):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then set without a lock (a memo of an "
+                "immutable value computed the same way every time: a duplicate is equal)",
+                INFO,
+            )
         if not isinstance(value, ast.Call):  # saves an existing object: nothing is built twice
             return (
                 check,
@@ -171,6 +187,7 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 and isinstance(test.args[1], ast.Constant)
                 and test.args[1].value == target.attr
                 and owner in _function_names(ctx)  # an attribute of a function, not of data
+                and owner not in _local_names(ctx, function)  # a parameter or local shadows it
             ):
                 return (
                     check,
@@ -194,12 +211,15 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             and function.name not in _NOT_SHARED_METHODS
             and ctx.threaded(check)
         ):
-            if not ctx.shared_class(check) or not isinstance(value, ast.Call):
+            if not isinstance(value, ast.Call) or not _lazy_attribute_evidence(
+                ctx, check, target.attr
+            ):
                 return (
                     check,
                     "singleton-instance-attr",
                     f"'{dotted(target)}' is checked then created without a lock (nothing "
-                    "shows the instance is shared between threads: its class owns no lock)",
+                    "shows two threads reach this code: no thread or pool runs it, and no "
+                    "lock of the class guards the attribute elsewhere)",
                     INFO,
                 )
             return (
@@ -210,8 +230,92 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
     return None
 
 
+_IMMUTABLE_BUILDERS = frozenset(
+    {"tuple", "str", "int", "float", "bool", "bytes", "frozenset", "repr", "format"}
+)
+_FRESH_SOURCES = re.compile(
+    r"^(uuid\.uuid[1-8]|random\.\w+|secrets\.\w+|os\.urandom|os\.getrandom|time\.\w*time\w*"
+    r"|time\.monotonic\w*|itertools\.count|datetime\.datetime\.now|datetime\.datetime\.utcnow)$"
+)
+
+
+def _fresh_value(ctx: ModuleContext, value: ast.expr) -> str:
+    """The call that makes ``value`` differ on every evaluation (a random id, a clock),
+    or ``""``: a memo of such a value is an identity, and a second caller replaces the
+    one the first caller has already used."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            name = ctx.resolve(call_name(node))
+            if _FRESH_SOURCES.match(name):
+                return name
+    return ""
+
+
+def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bool:
+    """True when ``value`` is an immutable value computed the same way by every caller:
+    a literal, a tuple or string built from one, or a call to a function of this module
+    whose every ``return`` is such a value (a version string, an environment's name)."""
+    if isinstance(value, (ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(value, ast.Tuple):
+        return all(_immutable_result(ctx, e, depth) for e in value.elts)
+    if not isinstance(value, ast.Call) or depth > 2:
+        return False
+    name = call_name(value)
+    if name in _IMMUTABLE_BUILDERS:
+        return True
+    function = next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
+    )
+    if function is None:
+        return False
+    returns = [n for n in ctx.local(function) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        r.value is None or _immutable_result(ctx, r.value, depth + 1) for r in returns
+    )
+
+
+def _lazy_attribute_evidence(ctx: ModuleContext, check: ast.AST, attr: str) -> bool:
+    """Evidence that two threads can run a lazy ``self.attr`` creation at once, as for a
+    read-modify-write: the instance is a singleton's product, a pool or several threads
+    run the code, or (in a lock-owning class) the lock guards ``self.attr`` elsewhere. An
+    object one thread or one event loop owns (a connection's channel, a loop's timer, a
+    coroutine with no ``await`` between its check and its assignment) has none."""
+    cls = ctx.class_of(check)
+    if cls is None:
+        return False
+    if cls.name in ctx.singleton_products():
+        return True
+    if _reached_from_thread_entry(ctx, cls, check, ctx.pool_entries()):
+        return True
+    if ctx.class_has_lock(cls):
+        return any(
+            isinstance(n, ast.Attribute)
+            and n.attr == attr
+            and dotted(n.value) == "self"
+            and ctx.under_lock(n)
+            for n in ast.walk(cls)
+        )
+    return _reached_from_thread_entry(ctx, cls, check, ctx.thread_entries())
+
+
 def _function_names(ctx: ModuleContext) -> set[str]:
     return {f.name for f in ctx.functions}
+
+
+def _local_names(ctx: ModuleContext, function: FunctionNode) -> set[str]:
+    """Names ``function`` binds itself (parameters, assignments, loop and ``with``
+    targets): inside it, such a name is that object, not a module-level function."""
+    args = function.args
+    found = {
+        a.arg
+        for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg)
+        if a is not None
+    }
+    for node in ctx.local(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+    return found
 
 
 def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
@@ -743,6 +847,14 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     "to commit, and its definition is not among the files audited",
                     INFO,
                 )
+            elif _in_test(ctx, node):
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is not committed on every "
+                    "path; it is in a test, whose data is scratch",
+                    INFO,
+                )
             else:
                 yield (
                     node,
@@ -750,6 +862,25 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
                 )
             break  # one per function is enough to fix it
+
+
+def _in_test(ctx: ModuleContext, node: ast.AST) -> bool:
+    """True when ``node`` runs inside a test (a ``test_*`` function, a ``test*`` method of a
+    ``TestCase``, or a function nested in one): what a test writes is scratch data it throws
+    away, so a write it leaves uncommitted loses nothing a user keeps."""
+    for ancestor in ctx.ancestors(node):
+        if not isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if ancestor.name == "test" or ancestor.name.startswith("test_"):
+            return True
+        cls = ctx.method_class(ancestor)
+        if (
+            ancestor.name.startswith("test")
+            and cls is not None
+            and any(last_name(b).endswith("TestCase") for b in cls.bases)
+        ):
+            return True
+    return False
 
 
 def _derived_from_param(
@@ -808,6 +939,8 @@ def _transaction(ctx: ModuleContext, node: ast.AST) -> tuple[str, str]:  # noqa:
 
 
 def _is_commit(node: ast.AST) -> bool:
+    if isinstance(node, ast.Await):  # ``await db.commit()`` (aiosqlite and the like)
+        node = node.value
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)
@@ -942,6 +1075,92 @@ def _is_temp(expr: ast.AST | None) -> bool:
     )
 
 
+def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
+    """Locals of ``function`` that hold a temporary directory or a path inside one: made
+    by ``tempfile``, named like one, or computed from one (``d = os.path.join(tmp.name,
+    x)``)."""
+    found: set[str] = set()
+    bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
+    for node in ctx.local(function):
+        if isinstance(node, ast.Assign):
+            bindings.append((node.lineno, node.targets, node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            bindings.extend(
+                (node.lineno, [item.optional_vars], item.context_expr)
+                for item in node.items
+                if item.optional_vars is not None
+            )
+    for _, targets, value in sorted(bindings, key=lambda b: b[0]):
+        temp = _is_temp(value) or any(
+            isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)
+        )
+        if temp:
+            found.update(
+                n.id
+                for t in targets
+                for n in ast.walk(t)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
+    return found
+
+
+def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when the file written is in a temporary directory: its path names one, or is
+    relative after the function changed into one (``os.chdir(tmp.name)``). Nobody else
+    knows such a file exists, so nobody reads it half written."""
+    if _is_temp(path):
+        return True
+    function = ctx.function_of(call)
+    if function is None:
+        return False
+    temp = _temp_names(ctx, function)
+    if any(isinstance(n, ast.Name) and n.id in temp for n in ast.walk(path)):
+        return True
+    if not (
+        isinstance(path, ast.Constant)
+        and isinstance(path.value, str)
+        and not path.value.startswith(("/", "~"))
+    ):
+        return False
+    return any(
+        isinstance(n, ast.Call)
+        and ctx.is_call_to(n, "os.chdir")
+        and bool(n.args)
+        and (
+            _is_temp(n.args[0])
+            or any(isinstance(m, ast.Name) and m.id in temp for m in ast.walk(n.args[0]))
+        )
+        and n.lineno <= getattr(call, "lineno", 0)
+        for n in ctx.local(function)
+    )
+
+
+_DESCRIPTOR_SOURCES = frozenset(
+    {"os.pipe", "os.open", "os.dup", "os.openpty", "msvcrt.open_osfhandle", "pty.openpty"}
+)
+
+
+def _is_descriptor(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when what is opened is a file descriptor (the end of a pipe, ``x.fileno()``),
+    not a path: a stream, not a file that others read back."""
+    if last_name(path) == "fileno":
+        return True
+    function = ctx.function_of(call)
+    if function is None or not isinstance(path, ast.Name):
+        return False
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Assign):
+            continue
+        if not any(
+            isinstance(n, ast.Name) and n.id == path.id for t in node.targets for n in ast.walk(t)
+        ):
+            continue
+        value = node.value
+        if ctx.resolve(call_name(value)) in _DESCRIPTOR_SOURCES or last_name(value) == "fileno":
+            return True
+    return False
+
+
 def _replaces_atomically(ctx: ModuleContext, function: ast.AST) -> bool:
     for node in ctx.local(function):
         if not isinstance(node, ast.Call):
@@ -1034,7 +1253,16 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
         if _replaces_atomically(ctx, scope):
             continue
         for call, path in _written_files(ctx, scope):
-            if _is_temp(path):
+            if _in_scratch_place(ctx, call, path) or _is_descriptor(ctx, call, path):
+                continue
+            if ctx.is_test_module or _in_test(ctx, call):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place by test code (a test's files "
+                    "are its own scratch data)",
+                    INFO,
+                )
                 continue
             if _under_file_lock(ctx, call):
                 yield (
@@ -1088,10 +1316,32 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
         if node.value is None:
             continue
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
-            derived.update(t.id for t in targets if isinstance(t, ast.Name))
+        bound = {t.id for t in targets if isinstance(t, ast.Name)}
+        if _own_place(ctx, node.value):
+            derived -= bound  # the caller names a file in this code's own directory
+        elif any(isinstance(n, ast.Name) and n.id in derived for n in ast.walk(node.value)):
+            derived.update(bound)
+    if _own_place(ctx, path):
+        return False
     names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
     return bool(names) and all(n in derived for n in names if n not in ctx.aliases)
+
+
+def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
+    """True when a path is built on a directory this code keeps (``self.data_folder /
+    name``, a module-level folder): the caller only names an entry in it, and the others
+    who read that directory share what is written there."""
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Attribute) and dotted(node.value) in {"self", "cls"}:
+            return True
+        if (
+            isinstance(node, ast.Name)
+            and node.id in ctx.module_names
+            and node.id not in ctx.aliases
+            and node.id not in _function_names(ctx)
+        ):
+            return True
+    return False
 
 
 def _short(node: ast.AST) -> str:
@@ -1291,7 +1541,8 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     node,
                     "shared-rmw",
                     f"'{shared}' is read, changed and written back without a lock; nothing "
-                    "shows that several threads reach it (no lock in its class or module)",
+                    "shows that several threads update it (no lock guards it elsewhere, and "
+                    "no thread or pool runs the code that changes it)",
                     INFO,
                 )
     for function in _functions(ctx):
@@ -1303,7 +1554,7 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         yield from _unlocked_resets(ctx, cls)
 
 
-def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
+def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # noqa: PLR0911
     """Evidence that several threads run this read-modify-write: the instance's class owns
     a lock (``self.``/``cls.`` state), or the module starts threads or has a module lock
     (globals)."""
@@ -1312,16 +1563,86 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:
     if shared.split(".", maxsplit=1)[0] in owners:
         if cls is None:
             return False
-        if ctx.shared_instance(cls):
-            return True
-        # A lock in the class shows threads, but only for the state it guards: counters
-        # its author updates under the lock elsewhere. An attribute never updated under it
-        # belongs to one thread (a network loop's buffer, a re-entry count of the owner).
-        root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
-        names = [cls.name, *(last_name(b) for b in cls.bases)]
-        guarded = ctx.project.guarded(names) if ctx.project is not None else set()
-        return ctx.class_has_lock(cls) and root in guarded
+        if cls.name in ctx.singleton_products():
+            return True  # every caller, on every thread, reaches every method
+        if _reached_from_thread_entry(ctx, cls, node, ctx.pool_entries()):
+            return True  # several threads run this very code at once
+        root = _attribute_root(node.target) if isinstance(node, ast.AugAssign) else ""
+        if root and root in _pool_updated(ctx, cls):
+            return True  # code several threads run changes the same attribute
+        if ctx.class_has_lock(cls):
+            # A lock in the class shows threads, but only for the state it guards:
+            # counters its author updates under the lock elsewhere. An attribute never
+            # updated under it belongs to one thread (a network loop's buffer, a re-entry
+            # count of the owner), even when one of the methods runs on a thread of its own
+            # (one thread: the lock's author decides what it shares with the callers).
+            root = "self." + shared.split(".", 1)[1].split("[", 1)[0] if "." in shared else ""
+            names = [cls.name, *(last_name(b) for b in cls.bases)]
+            guarded = ctx.project.guarded(names) if ctx.project is not None else set()
+            return root in guarded
+        # No lock: a method handed to a thread or a pool shows threads only in the code it
+        # runs. A method the thread never reaches runs on its callers' thread alone (the
+        # server's stop() while serve() loops on its own thread).
+        return _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries())
     return ctx.starts_threads()
+
+
+def _pool_updated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
+    """``self.x`` attributes read-modify-written without a lock in the methods of ``cls``
+    that a pool runs (or that they reach): any other unlocked update of the same attribute
+    races with them, whichever thread it runs on."""
+    known = ctx.class_facts.get(("pool-updated", cls))
+    if known is not None:
+        return known
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    entries = ctx.pool_entries()
+    found: set[str] = ctx.class_facts.setdefault(("pool-updated", cls), set())
+    for method in methods:
+        for node in ctx.local(method):
+            if (
+                isinstance(node, ast.AugAssign)
+                and not ctx.under_lock(node)
+                and _reached_from_thread_entry(ctx, cls, node, entries)
+            ):
+                root = _attribute_root(node.target)
+                if root:
+                    found.add(root)
+    return found
+
+
+def _reached_from_thread_entry(
+    ctx: ModuleContext, cls: ast.ClassDef, node: ast.AST, entries: set[str]
+) -> bool:
+    """True when ``node``'s method is one of ``entries`` (methods of ``cls`` handed to a
+    thread or a pool), or one of them reaches it through ``self``: calls, and properties
+    read (the getter) or assigned (the setter)."""
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    function = ctx.function_of(node)
+    while function is not None and function not in methods:
+        function = ctx.function_of(function)
+    if function is None:
+        return False
+    pending = [m for m in methods if m.name in entries]
+    reached: set[ast.AST] = set()
+    while pending:
+        method = pending.pop()
+        if method in reached:
+            continue
+        reached.add(method)
+        for n in ast.walk(method):
+            if not (isinstance(n, ast.Attribute) and dotted(n.value) in {"self", "cls"}):
+                continue
+            setter = isinstance(n.ctx, ast.Store)
+            pending.extend(
+                m
+                for m in methods
+                if m.name == n.attr and _is_setter(m) == setter and m not in reached
+            )
+    return function in reached
+
+
+def _is_setter(method: FunctionNode) -> bool:
+    return any(dotted(d).endswith((".setter", ".deleter")) for d in method.decorator_list)
 
 
 def _attribute_root(target: ast.expr) -> str:
@@ -1388,10 +1709,13 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
             continue
         if method.name in _NOT_SHARED_METHODS or _SETUP_METHOD.search(method.name):
             continue
+        claimed = _claim_line(ctx, method)
         resets: list[tuple[ast.stmt, str]] = []
         for node in ctx.local(method):
             if not isinstance(node, (ast.Assign, ast.AnnAssign)):
                 continue
+            if claimed and node.lineno > claimed:
+                continue  # after the method claimed the object for itself, under the lock
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
                 root = _attribute_root(target)
@@ -1407,6 +1731,36 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
                 f"'{method.name}' assigns {names} without the lock that "
                 f"'{updated[resets[0][1]]}' holds to update it",
             )
+
+
+def _claim_line(ctx: ModuleContext, method: FunctionNode) -> int:
+    """The last line of a lock block at the top level of ``method`` that refuses a
+    second user and claims the object (``with lock: if self.running: raise ...;
+    self.running = True``), or 0. What the method resets after it, no other thread
+    updates: the claim keeps them out until the method is done."""
+    for stmt in method.body:
+        if not (
+            isinstance(stmt, (ast.With, ast.AsyncWith))
+            and any(ctx.is_lockish(i.context_expr) for i in stmt.items)
+        ):
+            continue
+        refusals = {
+            dotted(test)
+            for n in stmt.body
+            if isinstance(n, ast.If) and n.body and isinstance(n.body[-1], (ast.Raise, ast.Return))
+            for test in [n.test]
+        }
+        claims = {
+            dotted(target)
+            for n in stmt.body
+            if isinstance(n, ast.Assign)
+            and isinstance(n.value, ast.Constant)
+            and n.value.value is True
+            for target in n.targets
+        }
+        if refusals & claims - {""}:
+            return stmt.end_lineno or stmt.lineno
+    return 0
 
 
 def _self_reads(node: ast.AST) -> set[str]:
@@ -1706,6 +2060,8 @@ def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
                 for target in node.targets:
                     if dotted(target) not in used_in_async:
                         continue
+                    if primitive == "Lock" and _never_waited(ctx, methods, dotted(target)):
+                        continue
                     if several:
                         yield (
                             node,
@@ -1721,6 +2077,46 @@ def check_asyncio(ctx: ModuleContext) -> Iterator[Hit]:
                             "nothing here runs it in more than one event loop",
                             INFO,
                         )
+
+
+def _never_waited(ctx: ModuleContext, methods: list[FunctionNode], lock: str) -> bool:
+    """True when every acquisition of the asyncio lock ``lock`` comes right after an
+    ``if lock.locked(): return`` in the same coroutine: it is only ever taken free, and an
+    asyncio lock binds to a loop only when a coroutine has to wait for it."""
+    acquisitions: list[ast.AST] = []
+    for method in methods:
+        for node in ctx.local(method):
+            taken = isinstance(node, (ast.With, ast.AsyncWith)) and any(
+                dotted(i.context_expr) == lock for i in node.items
+            )
+            if taken or call_name(node) in {f"{lock}.acquire", f"{lock}.wait"}:
+                acquisitions.append(node)
+    return bool(acquisitions) and all(_after_locked_refusal(ctx, a, lock) for a in acquisitions)
+
+
+def _after_locked_refusal(ctx: ModuleContext, node: ast.AST, lock: str) -> bool:
+    """``node`` is the statement right after ``if lock.locked(): return`` (no ``await``
+    can come between the test and the acquisition)."""
+    statement = node
+    while not isinstance(statement, ast.stmt):
+        parent = ctx.parent(statement)
+        if parent is None:
+            return False
+        statement = parent
+    parent = ctx.parent(statement)
+    block = _containing_block(parent, statement) if parent is not None else None
+    if not block:
+        return False
+    index = block.index(statement)
+    if index == 0:
+        return False
+    before = block[index - 1]
+    return (
+        isinstance(before, ast.If)
+        and call_name(before.test) == f"{lock}.locked"
+        and bool(before.body)
+        and isinstance(before.body[-1], (ast.Return, ast.Raise))
+    )
 
 
 def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
@@ -1742,7 +2138,7 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
             recursive = recursive or (is_method and callee == f"cls.{function.name}")
             if not recursive or not _after_failure(ctx, node):
                 continue
-            if _makes_progress(node, params):
+            if _makes_progress(node, params) or _counts_to_a_bound(node, function, params):
                 continue
             if _state_changed_before(ctx, node):
                 yield (
@@ -1750,6 +2146,15 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                     "fallback-recursion",
                     f"'{function.name}' calls itself after a failure; the state it tested "
                     "may have changed first",
+                    INFO,
+                )
+                break
+            if _same_arguments(call=node, function=function):
+                yield (
+                    node,
+                    "fallback-recursion",
+                    f"'{function.name}' retries itself with its own arguments after a "
+                    "failure: no alternative to alternate with; it ends when the outside does",
                     INFO,
                 )
                 break
@@ -1783,6 +2188,67 @@ def _makes_progress(call: ast.Call, params: list[str]) -> bool:
         if isinstance(value, ast.Name) and value.id in positional and keyword.arg != value.id:
             return True
     return False
+
+
+def _counts_to_a_bound(call: ast.Call, function: FunctionNode, params: list[str]) -> bool:
+    """True when the recursive call passes a parameter stepped by a constant
+    (``redirect_count + 1``) and the function compares that parameter with something (a
+    limit): each call moves one step closer to it, so the recursion ends."""
+    stepped: set[str] = set()
+    for arg in (*call.args, *(k.value for k in call.keywords)):
+        if (
+            isinstance(arg, ast.BinOp)
+            and isinstance(arg.op, (ast.Add, ast.Sub))
+            and isinstance(arg.left, ast.Name)
+            and arg.left.id in params
+            and isinstance(arg.right, ast.Constant)
+            and isinstance(arg.right.value, int)
+        ):
+            stepped.add(arg.left.id)
+    return any(
+        isinstance(node, ast.Compare)
+        and any(
+            isinstance(n, ast.Name) and n.id in stepped
+            for side in (node.left, *node.comparators)
+            for n in ast.walk(side)
+        )
+        for node in walk_local(function)
+    )
+
+
+def _same_arguments(*, call: ast.Call, function: FunctionNode) -> bool:
+    """True when the recursive call passes the function's own parameters unchanged, each in
+    its own place (``return self.recv(*args, **kwargs)``): a retry of the same operation,
+    not a fallback to another alternative (what the rule looks for)."""
+    arguments = function.args
+    positional = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+    if positional and positional[0] in {"self", "cls"}:
+        positional = positional[1:]
+    for index, arg in enumerate(call.args):
+        if isinstance(arg, ast.Starred):
+            if not (
+                arguments.vararg is not None
+                and isinstance(arg.value, ast.Name)
+                and arg.value.id == arguments.vararg.arg
+            ):
+                return False
+        elif not (
+            isinstance(arg, ast.Name) and index < len(positional) and arg.id == positional[index]
+        ):
+            return False
+    named = {*positional, *(a.arg for a in arguments.kwonlyargs)}
+    for keyword in call.keywords:
+        value = keyword.value
+        if keyword.arg is None:
+            if not (
+                arguments.kwarg is not None
+                and isinstance(value, ast.Name)
+                and value.id == arguments.kwarg.arg
+            ):
+                return False
+        elif not (isinstance(value, ast.Name) and value.id == keyword.arg in named):
+            return False
+    return True
 
 
 def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
@@ -1847,11 +2313,12 @@ CHECKS: tuple[Callable[[ModuleContext], Iterator[Hit]], ...] = (
 
 
 def run_checks(
-    tree: ast.Module, project: ProjectIndex | None = None
+    tree: ast.Module, project: ProjectIndex | None = None, *, test_module: bool = False
 ) -> list[tuple[ast.AST, str, str, Severity | None]]:
     """Run every check on one parsed module; ``project`` holds facts from the other
-    modules of the run. Each hit is ``(node, rule id, message, severity or None)``."""
-    ctx = ModuleContext(tree, project)
+    modules of the run; ``test_module`` says the module is test code. Each hit is
+    ``(node, rule id, message, severity or None)``."""
+    ctx = ModuleContext(tree, project, test_module=test_module)
     hits: list[tuple[ast.AST, str, str, Severity | None]] = []
     for check in CHECKS:
         for hit in check(ctx):

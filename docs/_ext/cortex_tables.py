@@ -193,23 +193,49 @@ def _round_rows() -> list[list[nodes.Node | str]]:
     evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
     packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
     added = {p["name"]: p.get("round", 0) for p in packages}
+    labels = json.loads((evaluation / "labels.json").read_text(encoding="utf-8"))["labels"]
     rows: list[list[nodes.Node | str]] = []
     for path in sorted((evaluation / "rounds").glob("round*.json")):
         number = int(path.stem.removeprefix("round"))
         data = json.loads(path.read_text(encoding="utf-8"))
-        for corpus in data["corpora"]:
-            if added.get(corpus["name"]) == number:
-                rows.append(
-                    [
-                        str(number),
-                        _literal(corpus["name"]),
-                        corpus["version"],
-                        str(corpus["shown"]),
-                        str(corpus["true"]),
-                        str(corpus["false"]),
-                        _precision(corpus["precision"]),
-                    ]
-                )
+        new = [c for c in data["corpora"] if added.get(c["name"]) == number]
+        missed = [m.split(":", 1)[0] for m in data["recall"]["missed"]]
+        defects = {
+            c["name"]: sum(1 for x in labels if x["corpus"] == c["name"] and x["verdict"] == "true")
+            for c in new
+        }
+        for corpus in new:
+            name = corpus["name"]
+            rows.append(
+                [
+                    str(number),
+                    _literal(name),
+                    corpus["version"],
+                    str(corpus["shown"]),
+                    str(corpus["true"]),
+                    str(corpus["false"]),
+                    _precision(corpus["precision"]),
+                    str(defects[name]),
+                    str(defects[name] - missed.count(name)),
+                ]
+            )
+        if len(new) > 1:  # the round pooled: its packages' shown findings together
+            true = sum(c["true"] for c in new)
+            false = sum(c["false"] for c in new)
+            total = sum(defects.values())
+            rows.append(
+                [
+                    str(number),
+                    "all of the round",
+                    "",
+                    str(sum(c["shown"] for c in new)),
+                    str(true),
+                    str(false),
+                    _precision(true / (true + false) if true + false else None),
+                    str(total),
+                    str(total - sum(missed.count(c["name"]) for c in new)),
+                ]
+            )
     return rows
 
 
@@ -217,7 +243,17 @@ class AuditRoundsTable(SphinxDirective):
     """Each round of later packages as it scored before any rule was changed for it."""
 
     def run(self) -> list[nodes.Node]:
-        headers = ["Round", "Corpus", "Version", "Shown", "True", "False", "Precision"]
+        headers = [
+            "Round",
+            "Corpus",
+            "Version",
+            "Shown",
+            "True",
+            "False",
+            "Precision",
+            "Defects",
+            "Reported",
+        ]
         return [_table(headers, _round_rows())]
 
 
