@@ -294,6 +294,8 @@ class Evaluation:
     unlabelled: list[tuple[str, str, Finding, str]] = field(default_factory=list)
     """``(corpus, relative path, finding, code)`` of findings nobody has labelled."""
     false_positives: list[tuple[Label, Finding]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    """``corpus:path`` of files the audit could not parse (see :data:`DIAGNOSTICS`)."""
 
     def pooled(self) -> dict[str, Tally]:
         """Counts summed over the third-party packages the rules were first revised
@@ -351,6 +353,7 @@ class Evaluation:
             ],
             "pooled": {name: tally.as_dict() for name, tally in self.pooled().items()},
             "missing": self.missing,
+            "unreadable": len(self.unreadable),
             "rules": {r: t.as_dict() for r, t in sorted(self.by_rule.items())},
             "recall": {
                 "defects": self.defects,
@@ -386,6 +389,11 @@ def _match(
     return moved[0] if moved else None
 
 
+DIAGNOSTICS = frozenset({"parse-error"})
+"""Rules that report on the audit itself (a file it could not read), not on the code's
+concurrency: listed, but scored in neither precision nor recall."""
+
+
 def evaluate(labels: list[Label] | None = None) -> Evaluation:
     """Audit every corpus present and score it against the labels."""
     labels = load_labels() if labels is None else labels
@@ -396,6 +404,9 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
         tally = result.by_corpus.setdefault(corpus.name, Tally())
         audit = audit_paths(corpus.paths)
         for finding in [f for f in audit.findings if not f.suppressed]:
+            if finding.rule.id in DIAGNOSTICS:
+                result.unreadable.append(f"{corpus.name}:{finding.path}")
+                continue
             absolute = Path(finding.path).resolve()
             relative = absolute.relative_to(corpus.root.resolve()).as_posix()
             code = _code_at(absolute, finding.line, sources)
@@ -417,7 +428,7 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
                 rule_tally.false += 1
                 result.false_positives.append((label, finding))
         for label in labels:
-            if label.corpus != corpus.name or not label.verdict:
+            if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
                 continue
             result.defects += 1
             hit = _label_shown(label, audit.active, corpus, sources)
