@@ -37,6 +37,7 @@ __all__ = [
     "RaceReport",
     "check_fix",
     "forced_run",
+    "lockstep",
     "method_note",
     "replay",
     "show_race",
@@ -108,6 +109,28 @@ def start_together(*functions: Callable[[], object]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+STEP_TIMEOUT_S = 60.0
+"""Longest wait at a :func:`lockstep` step before it breaks instead of hanging."""
+
+
+def lockstep(parties: int) -> Callable[[], None]:
+    """A step for a stress model's threads: each call returns once all ``parties`` made it.
+
+    Called before each operation, it makes every operation a race of all the threads:
+    without it, a thread that gets ahead on keys asked in the same order (a lazy holder, a
+    package to resolve) never meets the others on a key again. The race window stays the
+    code's own; the step only makes the callers arrive together, as simultaneous requests
+    do. A thread that stops early breaks the step after :data:`STEP_TIMEOUT_S` seconds
+    (:class:`threading.BrokenBarrierError`) rather than leaving the others waiting.
+    """
+    barrier = threading.Barrier(parties, timeout=STEP_TIMEOUT_S)
+
+    def step() -> None:
+        barrier.wait()
+
+    return step
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
+from cortex.demos.interleavings import (
+    STRESS_OPERATIONS,
+    STRESS_THREADS,
+    lockstep,
+    start_together,
+)
 from cortex.dependency_resolver import DependencyResolver, Resolution, ResolutionCache
 
 __all__ = [
@@ -158,8 +163,9 @@ def resolution_stress_model(
 ) -> Callable[[], None]:
     """The same race at the size one forced-interleaving run needs to show it.
 
-    ``threads`` threads ask one fresh cache for ``packages`` packages, in the same order;
-    it asserts that each package was resolved once.
+    ``threads`` threads ask one fresh cache for ``packages`` packages, in the same order
+    and in :func:`~cortex.demos.interleavings.lockstep`; it asserts that each package was
+    resolved once.
     """
 
     def model() -> None:
@@ -172,8 +178,11 @@ def resolution_stress_model(
         cache = cache_type(resolve)
         names = [f"pkg{i}" for i in range(packages)]
 
+        step = lockstep(threads)
+
         def ask() -> None:
             for name in names:
+                step()  # each package a race of all the threads
                 cache.get(name)
 
         start_together(*(ask for _ in range(threads)))

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
+from cortex.demos.interleavings import (
+    STRESS_OPERATIONS,
+    STRESS_THREADS,
+    lockstep,
+    start_together,
+)
 
 __all__ = [
     "ConstructionCounter",
@@ -157,8 +162,9 @@ def singleton_stress_model(
     """The same race at the size one forced-interleaving run needs to show it.
 
     ``rounds`` fresh holders; ``threads`` threads call ``get()`` on each of them in the same
-    order, so each holder is a two-or-more-way race. It asserts that every holder built
-    one instance and handed everybody that one.
+    order and in :func:`~cortex.demos.interleavings.lockstep`, so each holder is a race of
+    all of them. It asserts that every holder built one instance and handed everybody that
+    one.
     """
 
     def model() -> None:
@@ -166,8 +172,11 @@ def singleton_stress_model(
         holders = [holder_type(lambda c=c: CountedResource(c)) for c in counters]  # type: ignore[misc]
         got: list[list[CountedResource]] = [[] for _ in range(rounds)]
 
+        step = lockstep(threads)
+
         def caller() -> None:
             for holder, answers in zip(holders, got, strict=True):
+                step()  # each holder a race of all the threads
                 answers.append(holder.get())
 
         start_together(*(caller for _ in range(threads)))
