@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -151,3 +152,35 @@ def test_forced_interleaving_neither_loses_nor_repeats_a_record(
         run_together(send, 8)
     written = sorted(map(tuple, _records(tmp_path / "h.json")))
     assert written == [(i, j) for i in range(8) for j in range(5)]
+
+
+def test_a_child_forked_while_a_batch_is_written_can_write_its_own(tmp_path: Path) -> None:
+    # Before: the child inherited "a writer is busy" from a thread it does not have, and
+    # its first submit waited forever.
+    path = tmp_path / "h.json"
+    writing, release = threading.Event(), threading.Event()
+
+    def slow_first_batch(current: list[Any], records: list[Any]) -> list[Any]:
+        if records == ["parent"]:
+            writing.set()
+            release.wait(10)
+        return _append(current, records)
+
+    updates = BatchedUpdate(path, slow_first_batch, timeout=10)
+    writer = threading.Thread(target=updates.submit, args=("parent",))
+    writer.start()
+    assert writing.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: submit, and report through the exit status
+        code = 1
+        try:
+            done = threading.Event()
+            threading.Thread(target=lambda: (updates.submit("child"), done.set())).start()
+            code = 0 if done.wait(20) else 3
+        finally:
+            os._exit(code)
+    release.set()
+    writer.join(10)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the child's submit never returned"
+    assert sorted(_records(path)) == ["child", "parent"]

@@ -26,16 +26,22 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from cortex.utils.file_lock import DEFAULT_TIMEOUT_S
 from cortex.utils.locked_file import update_json
+from cortex.utils.thread_utils import at_fork_reinit
 
 __all__ = ["BatchedUpdate"]
 
 T = TypeVar("T")
+
+# Every instance, so that a forked child can reset them (see _after_fork_in_child).
+_instances: weakref.WeakSet[BatchedUpdate[Any]] = weakref.WeakSet()
+_instances_lock = threading.Lock()  # guards _instances (WeakSet is not thread-safe to grow)
 
 
 class BatchedUpdate(Generic[T]):
@@ -66,6 +72,13 @@ class BatchedUpdate(Generic[T]):
         self._default = default
         self._keep_last = keep_last
         self._timeout = timeout
+        self._reset_state()
+        self.batches = 0
+        """Batches written so far (each one locked read-modify-write of the file)."""
+        with _instances_lock:
+            _instances.add(self)
+
+    def _reset_state(self) -> None:
         self._cond = threading.Condition()
         self._queued: list[tuple[int, T]] = []  # (ticket, record), oldest first
         self._issued = 0  # tickets handed out: the last submitted record's number
@@ -73,8 +86,6 @@ class BatchedUpdate(Generic[T]):
         self._done: set[int] = set()  # of those, the ones on disk (or dropped, see below)
         self._failed: dict[int, BaseException] = {}  # of those, failed: the batch's error
         self._writing = False  # a writer is reading or writing the file
-        self.batches = 0
-        """Batches written so far (each one locked read-modify-write of the file)."""
 
     def submit(self, record: T) -> None:
         """Queue ``record`` and return once a batch has written it.
@@ -185,3 +196,16 @@ class BatchedUpdate(Generic[T]):
                 self._cond.notify_all()
         if error is not None:
             raise error
+
+
+@at_fork_reinit
+def _after_fork_in_child() -> None:
+    """In a forked child: new conditions, no writer, nothing queued.
+
+    A thread of the parent may have been writing (the child would wait for it forever) or
+    waiting; records queued in the parent are the parent's to write, not the child's.
+    """
+    global _instances_lock  # noqa: PLW0603 - a lock held at fork time is lost in the child
+    _instances_lock = threading.Lock()
+    for updates in list(_instances):
+        updates._reset_state()
