@@ -175,7 +175,12 @@ def test_a_child_forked_while_a_batch_is_written_can_write_its_own(tmp_path: Pat
         code = 1
         try:
             done = threading.Event()
-            threading.Thread(target=lambda: (updates.submit("child"), done.set())).start()
+
+            def submit_in_child() -> None:
+                updates.submit("child")
+                done.set()
+
+            threading.Thread(target=submit_in_child, daemon=True).start()
             code = 0 if done.wait(20) else 3
         finally:
             os._exit(code)
