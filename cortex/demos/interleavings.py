@@ -31,6 +31,7 @@ __all__ = [
     "EXPLORER",
     "PREEMPT_PROBABILITY",
     "RUNS_PER_SCHEDULE",
+    "STEP_TIMEOUT_S",
     "STRESS_OPERATIONS",
     "STRESS_THREADS",
     "FixCheck",

@@ -79,9 +79,12 @@ class BatchedUpdate(Generic[T]):
             _instances.add(self)
 
     def _reset_state(self) -> None:
+        """Fresh state: from ``__init__``, or in a forked child's only thread (no lock)."""
         self._cond = threading.Condition()
         self._queued: list[tuple[int, T]] = []  # (ticket, record), oldest first
-        self._issued = 0  # tickets handed out: the last submitted record's number
+        # Tickets handed out: the last submitted record's number.
+        # cortex-audit: ignore[shared-reset-unlocked] before sharing, or in a fork's only thread
+        self._issued = 0
         self._waiting: set[int] = set()  # tickets whose submitter waits for their batch
         self._done: set[int] = set()  # of those, the ones on disk (or dropped, see below)
         self._failed: dict[int, BaseException] = {}  # of those, failed: the batch's error
