@@ -29,6 +29,9 @@ _THREAD_MODULES = frozenset(
 _LOCK_FACTORIES = frozenset(
     {"Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "FileLock", "SoftFileLock"}
 )
+_LOCK_WORDS = frozenset({"lock", "rlock", "mutex", "semaphore", "condition"})
+"""Words that name a lock factory of an API the audit does not know
+(``handler.rlock_object()``, ``make_lock()``, ``new_semaphore()``)."""
 _LOCKISH = re.compile(r"lock|mutex|semaphore|condition|_cond$|^cond$|guard", re.IGNORECASE)
 _THREAD_RUNNER = re.compile(r"thread|together|parallel|concurrent|spawn", re.IGNORECASE)
 _HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
@@ -36,6 +39,27 @@ _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def is_lock_factory(resolved: str) -> bool:
+    """True when a call to ``resolved`` makes a thread lock: one of the known factories,
+    or a function whose snake_case name says it makes one (``make_lock``, ``new_rlock``,
+    ``rlock_object``: a lock made by a factory the audit does not know). Verbs
+    (``lock(fh)``, ``lock_file``), predicates (``is_locked``) and asyncio primitives are
+    not lock factories."""
+    if not resolved or resolved.startswith("asyncio."):
+        return False
+    name = resolved.rsplit(".", 1)[-1]
+    if name in _LOCK_FACTORIES:
+        return True
+    parts = [part for part in name.lower().split("_") if part]
+    if len(parts) < 2 or parts[0] in {"is", "has", "get"}:
+        return False  # ``lock(fh)`` locks a file; ``is_locked()`` asks
+    # ``make_lock``, ``new_rlock`` name the product last; ``rlock_object`` names it first,
+    # followed by what it is. ``lock_file`` and ``lock_exclusive`` lock something else.
+    return parts[-1] in _LOCK_WORDS or (
+        parts[0] in _LOCK_WORDS and parts[-1] in {"object", "factory", "instance"}
+    )
 
 
 def dotted(node: ast.AST) -> str:
@@ -153,7 +177,7 @@ class ModuleContext:
                 factory = resolved.rsplit(".", 1)[-1]
                 for target in targets:
                     name = last_name(target)
-                    if factory in _LOCK_FACTORIES and not resolved.startswith("asyncio."):
+                    if isinstance(node.value, ast.Call) and is_lock_factory(resolved):
                         self.lock_names.add(name)
                     elif factory == "local" and isinstance(node.value, ast.Call):
                         self.thread_local_names.add(name)
@@ -241,8 +265,7 @@ class ModuleContext:
     def is_lockish(self, expr: ast.AST) -> bool:
         """True when a ``with`` item looks like a lock (by its name or its factory)."""
         if isinstance(expr, ast.Call):
-            factory = self.resolve(call_name(expr)).rsplit(".", 1)[-1]
-            if factory in _LOCK_FACTORIES:
+            if is_lock_factory(self.resolve(call_name(expr))):
                 return True
             if (
                 call_name(expr) == "getattr"
@@ -293,7 +316,7 @@ class ModuleContext:
                 return True
         return self._helper_called_locked(function)
 
-    def _helper_called_locked(self, function: ast.AST) -> bool:
+    def _helper_called_locked(self, function: ast.AST) -> bool:  # noqa: PLR0911
         """A private method (``_name``) whose every call in its class holds a lock: its
         callers took the lock for it."""
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -316,7 +339,15 @@ class ModuleContext:
                 and n.func.attr == name
                 and dotted(n.func.value) in {"self", "cls"}
             ]
-            return bool(calls) and all(self.under_lock(c) for c in calls)
+            if not all(self.under_lock(c) for c in calls):
+                return False
+            # Another object's code may drive it, under that object's lock.
+            outside = (
+                self.project.called_locked_from_outside(name) if self.project is not None else None
+            )
+            if outside is False:
+                return False
+            return bool(calls) or outside is True
         finally:
             self._checking.discard(function)
 
@@ -357,12 +388,12 @@ class ModuleContext:
                 self.is_lockish(i.context_expr) for i in node.items
             ):
                 return True
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                resolved = self.resolve(call_name(node.value))
-                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
-                    "asyncio."
-                ):
-                    return True
+            if (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(node.value, ast.Call)
+                and is_lock_factory(self.resolve(call_name(node.value)))
+            ):
+                return True
         return False
 
     def threaded(self, node: ast.AST) -> bool:
@@ -512,12 +543,12 @@ class ModuleContext:
                 if name in {"Thread", "Timer", "ThreadPoolExecutor", "start_new_thread"}:
                     return True
         for stmt in self.tree.body:
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-                resolved = self.resolve(call_name(stmt.value))
-                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
-                    "asyncio."
-                ):
-                    return True
+            if (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                and isinstance(stmt.value, ast.Call)
+                and is_lock_factory(self.resolve(call_name(stmt.value)))
+            ):
+                return True
         return False
 
     def is_thread_local(self, expr: ast.AST) -> bool:

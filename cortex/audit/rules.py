@@ -1075,11 +1075,41 @@ def _is_temp(expr: ast.AST | None) -> bool:
     )
 
 
+def _temp_attributes(ctx: ModuleContext, function: ast.AST) -> set[str]:
+    """Attributes of the method's instance that hold a temporary directory the object
+    made itself: every ``self.x = ...`` in the class is a ``tempfile`` call (or names
+    one). A directory made by ``mkdtemp()`` and kept on ``self`` is as private as a
+    local one: nobody else knows its name."""
+    cls = ctx.method_class(function)
+    if cls is None:
+        return set()
+    values: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(cls):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and dotted(target.value) == "self":
+                    values.setdefault(target.attr, []).append(node.value)
+    return {
+        name
+        for name, assigned in values.items()
+        if all(isinstance(v, ast.Call) and _is_temp(v.func) for v in assigned)
+    }
+
+
+def _mentions_temp_attribute(expr: ast.AST, attributes: set[str]) -> bool:
+    return any(
+        isinstance(n, ast.Attribute) and n.attr in attributes and dotted(n.value) == "self"
+        for n in ast.walk(expr)
+    )
+
+
 def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
     """Locals of ``function`` that hold a temporary directory or a path inside one: made
     by ``tempfile``, named like one, or computed from one (``d = os.path.join(tmp.name,
-    x)``)."""
+    x)``), including one the object made and kept (:func:`_temp_attributes`)."""
     found: set[str] = set()
+    kept = _temp_attributes(ctx, function)
     bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
     for node in ctx.local(function):
         if isinstance(node, ast.Assign):
@@ -1091,8 +1121,10 @@ def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
                 if item.optional_vars is not None
             )
     for _, targets, value in sorted(bindings, key=lambda b: b[0]):
-        temp = _is_temp(value) or any(
-            isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)
+        temp = (
+            _is_temp(value)
+            or any(isinstance(n, ast.Name) and n.id in found for n in ast.walk(value))
+            or _mentions_temp_attribute(value, kept)
         )
         if temp:
             found.update(
@@ -1115,6 +1147,8 @@ def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool
         return False
     temp = _temp_names(ctx, function)
     if any(isinstance(n, ast.Name) and n.id in temp for n in ast.walk(path)):
+        return True
+    if _mentions_temp_attribute(path, _temp_attributes(ctx, function)):
         return True
     if not (
         isinstance(path, ast.Constant)
@@ -1229,6 +1263,43 @@ def _written_files(  # noqa: PLR0912 - one branch per way of writing a file
                             yield node, path
 
 
+def _rewritten_handles(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """``(write call, handle)`` where ``scope`` rewrites an open file in place through a
+    handle: ``h.seek(0)``, then ``h.write(...)``, then ``h.truncate()`` on the same handle
+    (often one kept on the instance). That is ``open(path, "w")`` spread over three calls:
+    a reader, or a crash, between them sees the old file cut short or overwritten in part."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return
+    calls = sorted(
+        (
+            n
+            for n in ctx.local(scope)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        ),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    seeks: dict[str, int] = {}
+    writes: dict[str, ast.Call] = {}
+    for call in calls:
+        assert isinstance(call.func, ast.Attribute)
+        handle = dotted(call.func.value)
+        if not handle:
+            continue
+        if (
+            call.func.attr == "seek"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == 0
+            and len(call.args) == 1
+        ):
+            seeks.setdefault(handle, call.lineno)
+        elif call.func.attr in {"write", "writelines"} and handle in seeks:
+            writes.setdefault(handle, call)
+        elif call.func.attr == "truncate" and not call.args and handle in writes:
+            yield writes.pop(handle), call.func.value
+            del seeks[handle]
+
+
 def _writes_to(scope: ast.AST, handle: str) -> bool:
     for node in ast.walk(scope):
         if not isinstance(node, ast.Call):
@@ -1252,8 +1323,18 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
     for scope in scopes:
         if _replaces_atomically(ctx, scope):
             continue
-        for call, path in _written_files(ctx, scope):
+        rewritten = list(_rewritten_handles(ctx, scope))
+        for call, path in [*_written_files(ctx, scope), *rewritten]:
             if _in_scratch_place(ctx, call, path) or _is_descriptor(ctx, call, path):
+                continue
+            if (call, path) in rewritten and ctx.is_lockish(path):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is a lock file rewritten through its handle: its "
+                    "holder is the only writer, and readers take the lock first",
+                    INFO,
+                )
                 continue
             if ctx.is_test_module or _in_test(ctx, call):
                 yield (
