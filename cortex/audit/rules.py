@@ -275,6 +275,41 @@ def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bo
     )
 
 
+def _is_lookup(name: str) -> bool:
+    """A call that finds an existing object by its name: an import (``import_module``,
+    ``import_string``, ``symbol_by_name``), ``getattr``, ``pydoc.locate``."""
+    last = name.rsplit(".", 1)[-1].lower()
+    return "import" in last or last.endswith("by_name") or last in {"getattr", "locate"}
+
+
+def _found_by_name(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bool:
+    """True when ``value`` is an existing object looked up by name, not made: a lookup
+    call (:func:`_is_lookup`), or a call to a function of this module whose every
+    ``return`` gives such a lookup, a constant or one of its own parameters (a class
+    resolved from its dotted path). Two callers find the same object, so a memo of it
+    loses nothing when both fill it."""
+    if not isinstance(value, ast.Call) or depth > 2:
+        return False
+    name = ctx.resolve(call_name(value))
+    if _is_lookup(name):
+        return True
+    function = next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
+    )
+    if function is None:
+        return False
+    args = function.args
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    returns = [n for n in ctx.local(function) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        r.value is None
+        or isinstance(r.value, ast.Constant)
+        or (isinstance(r.value, ast.Name) and r.value.id in params)
+        or _found_by_name(ctx, r.value, depth + 1)
+        for r in returns
+    )
+
+
 def _lazy_attribute_evidence(ctx: ModuleContext, check: ast.AST, attr: str) -> bool:
     """Evidence that two threads can run a lazy ``self.attr`` creation at once, as for a
     read-modify-write: the instance is a singleton's product, a pool or several threads
@@ -349,6 +384,15 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
             if not (guarded or (class_level and named_instances)):
                 continue
             if not isinstance(node.value, ast.Call) or ctx.under_lock(node):
+                continue
+            if _found_by_name(ctx, node.value):
+                yield (
+                    guarded or node,
+                    "singleton-class-cache",
+                    f"'{text}[...]' is checked then filled without a lock (a memo of an "
+                    "object found by name, not made: every caller finds the same one)",
+                    INFO,
+                )
                 continue
             yield (
                 guarded or node,
@@ -1663,9 +1707,52 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # no
             return root in guarded
         # No lock: a method handed to a thread or a pool shows threads only in the code it
         # runs. A method the thread never reaches runs on its callers' thread alone (the
-        # server's stop() while serve() loops on its own thread).
-        return _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries())
+        # server's stop() while serve() loops on its own thread), but when the thread's
+        # code changes the same attribute, the callers' update races with it.
+        if _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries()):
+            return True
+        return bool(root) and root in _thread_mutated(ctx, cls)
     return ctx.starts_threads()
+
+
+_MUTATORS = frozenset(
+    {"pop", "popitem", "clear", "remove", "append", "extend", "insert", "update", "add"}
+)
+
+
+def _thread_mutated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
+    """``self.x`` attributes that the code of ``cls`` handed to a thread (or reached from
+    it through ``self``) changes: assigns, updates in place, or empties or fills with a
+    container method (``self.x.pop(k)``). A read-modify-write of one of them elsewhere,
+    on the callers' thread, races with that thread (an expiry timer popping the counters
+    that request threads increment)."""
+    known = ctx.class_facts.get(("thread-mutated", cls))
+    if known is not None:
+        return known
+    found: set[str] = ctx.class_facts.setdefault(("thread-mutated", cls), set())
+    entries = ctx.thread_entries()
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not any(m.name in entries for m in methods):
+        return found
+    for method in methods:
+        if method.name in _NOT_SHARED_METHODS:
+            continue
+        changed: list[ast.expr] = []
+        for node in ctx.local(method):
+            if isinstance(node, ast.AugAssign):
+                changed.append(node.target)
+            elif isinstance(node, (ast.Assign, ast.Delete)):
+                changed.extend(node.targets)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                changed.append(node.func.value)
+        roots = {_attribute_root(t) for t in changed} - {""}
+        if roots and _reached_from_thread_entry(ctx, cls, method.body[0], entries):
+            found |= roots
+    return found
 
 
 def _pool_updated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
