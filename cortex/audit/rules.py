@@ -1398,7 +1398,7 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
-            if _from_parameter(ctx, call, path):
+            if _from_parameter(ctx, call, path) and not _loads_back(ctx, call):
                 yield (
                     call,
                     "file-in-place-write",
@@ -1450,6 +1450,31 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
         return False
     names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
     return bool(names) and all(n in derived for n in names if n not in ctx.aliases)
+
+
+_LOADER = re.compile(r"^_?(load|read|reload)", re.IGNORECASE)
+
+
+def _loads_back(ctx: ModuleContext, call: ast.AST) -> bool:
+    """True when the class that writes a file the caller names also has a loader for
+    such files: a method named ``load``/``read``... that takes a path (``load(filename)``
+    beside ``save(filename)``). What it writes is then a store it reads back (a hosts
+    file, a database), not an export: a torn write loses the store. A writer named as an
+    export (``export_config``) is an export whatever else the class reads."""
+    function = ctx.function_of(call)
+    cls = ctx.method_class(function) if function is not None else None
+    if cls is None or function is None or "export" in function.name.lower():
+        return False
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method is function:
+            continue
+        params = {a.arg for a in (*method.args.posonlyargs, *method.args.args)} - {"self", "cls"}
+        if _LOADER.match(method.name) and any(_PATH_PARAM.search(p) for p in params):
+            return True
+    return False
+
+
+_PATH_PARAM = re.compile(r"file|path|name$", re.IGNORECASE)
 
 
 def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
