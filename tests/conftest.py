@@ -39,6 +39,9 @@ for _name in PROVIDER_ENVIRONMENT:
 # Every module defaults to files under ~/.cortex: the whole session (and the subprocesses and
 # notebook kernels it starts) gets a private, empty home instead of the developer's. Set once
 # here rather than per test, so that tests stay runnable under pytest-run-parallel.
+# Code the audit reads, not tests: its samples include test-shaped modules on purpose.
+collect_ignore = ["audit_corpus", "audit_eval"]
+
 _REAL_HOME = os.environ.get("HOME")
 _SESSION_HOME = tempfile.mkdtemp(prefix="cortex-test-home-")
 os.environ["HOME"] = _SESSION_HOME

@@ -13,7 +13,8 @@ import pytest
 from cortex.demos.harness import run_together
 from cortex.testing.preempt import preemption
 from cortex.utils.batched_update import BatchedUpdate
-from cortex.utils.file_lock import FileLockTimeout, path_lock
+from cortex.utils.file_lock import FileLockTimeout
+from tests.support.locks import lock_held_elsewhere
 
 pytestmark = pytest.mark.thread_unsafe(reason="releases its own threads on one file")
 
@@ -58,24 +59,8 @@ def test_50_threads_at_once_share_few_rewrites_and_keep_their_order(tmp_path: Pa
 def test_a_failed_batch_raises_to_its_senders_and_loses_nothing(tmp_path: Path) -> None:
     path = tmp_path / "h.json"
     updates = BatchedUpdate(path, _append, timeout=0.2)
-    held, done = threading.Event(), threading.Event()
-
-    def another_writer() -> None:  # holds the file's lock past the timeout
-        lock = path_lock(path)
-        lock.acquire(5)
-        held.set()
-        done.wait(10)
-        lock.release()
-
-    holder = threading.Thread(target=another_writer)
-    holder.start()
-    assert held.wait(10)
-    try:
-        with pytest.raises(FileLockTimeout):
-            updates.submit("first")
-    finally:
-        done.set()
-        holder.join(10)
+    with lock_held_elsewhere(path), pytest.raises(FileLockTimeout):  # past the timeout
+        updates.submit("first")
     assert updates.pending() == ["first"]
     updates.submit("second")
     assert _records(path) == ["first", "second"]

@@ -6,7 +6,6 @@ import json
 import logging
 import multiprocessing
 import stat
-import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +17,8 @@ import cortex.notification_manager as nm
 from cortex.demos.files import UnsafeJsonFile
 from cortex.demos.harness import run_together
 from cortex.notification_manager import NotificationManager
-from cortex.utils.file_lock import path_lock
 from cortex.utils.locked_file import CorruptFileError
+from tests.support.locks import lock_held_elsewhere
 
 
 class FakeDesktop:
@@ -253,25 +252,12 @@ def test_a_send_that_waits_past_the_lock_timeout_is_written_with_the_next(
     # writing, or a hundred threads queued) kept its record only in memory, and the file,
     # which get_history() reads, lost it for good.
     manager = _manager(tmp_path, lock_timeout=0.2)
-    held, done = threading.Event(), threading.Event()
-
-    def another_process_writes() -> None:
-        lock = path_lock(manager.history_file)
-        lock.acquire(5)
-        held.set()
-        done.wait(10)
-        lock.release()
-
-    holder = threading.Thread(target=another_process_writes)
-    holder.start()
-    assert held.wait(10)
-    try:
-        with caplog.at_level(logging.WARNING, logger="cortex.notification_manager"):
-            manager.send("while locked", "m")
-        assert "notification_history.json" in caplog.text  # reported, naming the file
-    finally:
-        done.set()
-        holder.join(10)
+    with (
+        lock_held_elsewhere(manager.history_file),
+        caplog.at_level(logging.WARNING, logger="cortex.notification_manager"),
+    ):
+        manager.send("while locked", "m")
+    assert "notification_history.json" in caplog.text  # reported, naming the file
     manager.send("after", "m")
     on_disk = json.loads(manager.history_file.read_text(encoding="utf-8"))
     assert [e["title"] for e in on_disk] == ["while locked", "after"]
