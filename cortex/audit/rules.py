@@ -1704,10 +1704,54 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         yield from _unlocked_resets(ctx, cls)
 
 
+_THREAD_IDENTITY = frozenset(
+    {
+        "threading.get_ident",
+        "threading.get_native_id",
+        "threading.current_thread",
+        "threading.currentThread",
+        "threading._get_ident",
+        "_thread.get_ident",
+    }
+)
+
+
+def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
+    """True when ``function`` looks up the thread it runs on (``threading.get_ident()``,
+    ``current_thread()``, or a module function that returns one): code that keeps
+    records per thread is written to run on several threads at once (a server's
+    per-request statistics keyed by thread id)."""
+    if function is None:
+        return False
+    known = ctx.class_facts.get(("thread-identity", function))
+    if known is not None:
+        return bool(known)
+    ctx.class_facts[("thread-identity", function)] = set()
+    helpers = {
+        f.name
+        for f in ctx.tree.body
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and f is not function
+        and any(
+            isinstance(n, ast.Call) and ctx.resolve(call_name(n)) in _THREAD_IDENTITY
+            for n in ast.walk(f)
+        )
+    }
+    found = any(
+        isinstance(n, ast.Call)
+        and (ctx.resolve(call_name(n)) in _THREAD_IDENTITY or call_name(n) in helpers)
+        for n in ast.walk(function)
+    )
+    ctx.class_facts[("thread-identity", function)] = {"yes"} if found else set()
+    return found
+
+
 def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # noqa: PLR0911
     """Evidence that several threads run this read-modify-write: the instance's class owns
     a lock (``self.``/``cls.`` state), or the module starts threads or has a module lock
-    (globals)."""
+    (globals), or the function keeps records per thread."""
+    if _asks_thread_identity(ctx, ctx.function_of(node)):
+        return True  # it looks up which thread runs it: written for several at once
     cls = ctx.class_of(node)
     owners = {"self", "cls"} | ({cls.name} if cls is not None else set())
     if shared.split(".", maxsplit=1)[0] in owners:
@@ -1736,8 +1780,33 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # no
         # code changes the same attribute, the callers' update races with it.
         if _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries()):
             return True
+        if _says_threads_share_it(cls):
+            return True  # its author says several threads use the object
         return bool(root) and root in _thread_mutated(ctx, cls)
     return ctx.starts_threads()
+
+
+_SHARED_SAYING = re.compile(
+    r"\b(?:other|several|multiple|many|concurrent)\s+(?:threads|request\s+threads)\b", re.I
+)
+_NOT_SHARED_SAYING = re.compile(
+    r"not\s+thread[- ]?safe|single\s+thread|one\s+thread|same\s+thread|not\s+shared", re.I
+)
+
+
+def _says_threads_share_it(cls: ast.ClassDef) -> bool:
+    """True when the class's own docstrings (the class's, its methods', an attribute's)
+    say that other threads use the object ("wait for other threads to release it"), and
+    none says it belongs to one thread ("not thread-safe", "one thread")."""
+    texts = [
+        n.value
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Constant)
+        and isinstance(n.value.value, str)
+    ]
+    said = " ".join(t.value for t in texts if isinstance(t, ast.Constant))
+    return bool(_SHARED_SAYING.search(said)) and not _NOT_SHARED_SAYING.search(said)
 
 
 _MUTATORS = frozenset(
