@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cortex.audit.project import ProjectIndex
 
-__all__ = ["ModuleContext", "call_name", "dotted", "is_none", "walk_local"]
+__all__ = ["ModuleContext", "asserts_lock_held", "call_name", "dotted", "is_none", "walk_local"]
 
 _THREAD_MODULES = frozenset(
     {
@@ -34,6 +34,10 @@ _LOCK_WORDS = frozenset({"lock", "rlock", "mutex", "semaphore", "condition"})
 (``handler.rlock_object()``, ``make_lock()``, ``new_semaphore()``)."""
 _LOCKISH = re.compile(r"lock|mutex|semaphore|condition|_cond$|^cond$|guard", re.IGNORECASE)
 _THREAD_RUNNER = re.compile(r"thread|together|parallel|concurrent|spawn", re.IGNORECASE)
+# A runner named for one thread (create_thread(fn), start_thread(fn)) starts one thread;
+# one named for several (run_in_threads, run_parallel) runs the function on each.
+_ONE_THREAD_RUNNER = re.compile(r"thread(?!s)", re.IGNORECASE)
+_MANY_THREAD_RUNNER = re.compile(r"threads|together|parallel|concurrent|pool|many", re.I)
 _HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
@@ -92,6 +96,24 @@ def last_name(node: ast.AST) -> str:
     if isinstance(node, ast.Subscript):
         return last_name(node.value)
     return ""
+
+
+_HELD = re.compile(r"^(?:_?is_)?(?:locked|owned|held|lock_held|_is_owned)$", re.IGNORECASE)
+
+
+def asserts_lock_held(function: ast.AST | None) -> bool:
+    """True when ``function`` starts by asserting that its lock is held
+    (``assert self.locked``, ``assert self._lock.locked()``, ``assert lock._is_owned()``):
+    its author states every caller takes the lock first."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    for stmt in function.body[:3]:
+        if not isinstance(stmt, ast.Assert):
+            continue
+        test = stmt.test.func if isinstance(stmt.test, ast.Call) else stmt.test
+        if isinstance(test, ast.Attribute) and _HELD.match(test.attr):
+            return True
+    return False
 
 
 def is_none(node: ast.AST) -> bool:
@@ -306,6 +328,8 @@ class ModuleContext:
                 name = last_name(decorator).lower()
                 if "lock" in name or "synchronized" in name:
                     return True
+        if asserts_lock_held(function):
+            return True  # its author asserts the callers hold the lock
         for node in self.local(function):
             if (
                 isinstance(node, ast.Call)
@@ -510,7 +534,10 @@ class ModuleContext:
                 # A pool runs the same method on several threads at once; so do threads
                 # started in a loop. One Thread or Timer is one more thread.
                 one_thread = {"Thread", "Timer", "start_new_thread"}
-                several = kind not in one_thread or self.in_loop(node)
+                single_runner = bool(
+                    _ONE_THREAD_RUNNER.search(kind) and not _MANY_THREAD_RUNNER.search(kind)
+                )
+                several = (kind not in one_thread and not single_runner) or self.in_loop(node)
                 if self.project is not None and self.project.is_thread_class(kind):
                     several = self.in_loop(node)
                 many |= names if several else set()

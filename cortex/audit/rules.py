@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from cortex.audit._context import (
     FunctionNode,
     ModuleContext,
+    asserts_lock_held,
     call_name,
     dotted,
     is_none,
@@ -1398,6 +1399,16 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
+            if asserts_lock_held(ctx.function_of(call)):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place by a function that asserts its "
+                    "lock is held: readers that take the lock never see a partial file (a "
+                    "crash still can)",
+                    INFO,
+                )
+                continue
             if _from_parameter(ctx, call, path) and not _loads_back(ctx, call):
                 yield (
                     call,
@@ -1717,10 +1728,11 @@ _THREAD_IDENTITY = frozenset(
 
 
 def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
-    """True when ``function`` looks up the thread it runs on (``threading.get_ident()``,
-    ``current_thread()``, or a module function that returns one): code that keeps
-    records per thread is written to run on several threads at once (a server's
-    per-request statistics keyed by thread id)."""
+    """True when ``function`` keys a record by the thread it runs on
+    (``records[threading.get_ident()]``, ``records.pop(current_thread())``, or a module
+    function that returns one): code that keeps records per thread is written to run on
+    several threads at once (a server's per-request statistics keyed by thread id). Only
+    logging the thread's name is no such evidence."""
     if function is None:
         return False
     known = ctx.class_facts.get(("thread-identity", function))
@@ -1737,9 +1749,21 @@ def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
             for n in ast.walk(f)
         )
     }
+
+    def identity(n: ast.AST) -> bool:
+        return isinstance(n, ast.Call) and (
+            ctx.resolve(call_name(n)) in _THREAD_IDENTITY or call_name(n) in helpers
+        )
+
+    # Used as a key (records[ident], records.pop(ident)), not only logged or named.
     found = any(
-        isinstance(n, ast.Call)
-        and (ctx.resolve(call_name(n)) in _THREAD_IDENTITY or call_name(n) in helpers)
+        (isinstance(n, ast.Subscript) and identity(n.slice))
+        or (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr in {"get", "pop", "setdefault", "__getitem__", "__setitem__"}
+            and any(identity(a) for a in n.args[:1])
+        )
         for n in ast.walk(function)
     )
     ctx.class_facts[("thread-identity", function)] = {"yes"} if found else set()
@@ -1790,14 +1814,17 @@ _SHARED_SAYING = re.compile(
     r"\b(?:other|several|multiple|many|concurrent)\s+(?:threads|request\s+threads)\b", re.I
 )
 _NOT_SHARED_SAYING = re.compile(
-    r"not\s+thread[- ]?safe|single\s+thread|one\s+thread|same\s+thread|not\s+shared", re.I
+    r"not\s+thread[- ]?safe|single\s+thread|one\s+thread|same\s+thread|not\s+shared"
+    r"|thread[- ]local|local\s+to\s+the\s+thread|per[- ]thread|own\s+view",
+    re.I,
 )
 
 
 def _says_threads_share_it(cls: ast.ClassDef) -> bool:
     """True when the class's own docstrings (the class's, its methods', an attribute's)
     say that other threads use the object ("wait for other threads to release it"), and
-    none says it belongs to one thread ("not thread-safe", "one thread")."""
+    none says it belongs to one thread or keeps its state per thread ("not thread-safe",
+    "one thread", "local to the thread running the call")."""
     texts = [
         n.value
         for n in ast.walk(cls)
@@ -2402,6 +2429,8 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _makes_progress(node, params) or _counts_to_a_bound(node, function, params):
                 continue
+            if _passes_rest_of_iterator(node, function, params):
+                continue
             if _state_changed_before(ctx, node):
                 yield (
                     node,
@@ -2426,6 +2455,46 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 f"'{function.name}' calls itself after a failure with no record of what was tried",
             )
             break
+
+
+_LAZY_VIEWS = frozenset({"filter", "map", "iter", "islice", "filterfalse", "takewhile"})
+
+
+def _passes_rest_of_iterator(call: ast.Call, function: FunctionNode, params: list[str]) -> bool:
+    """True when the recursive call hands on the rest of an iterator the function is
+    consuming (``for hook in hooks`` and ``run(filter(is_safe, hooks))``): every call
+    takes items from the same iterator, so the recursion ends when the items do."""
+    consumed = {
+        n.iter.id
+        for n in ast.walk(function)
+        if isinstance(n, (ast.For, ast.AsyncFor))
+        and isinstance(n.iter, ast.Name)
+        and n.iter.id in params
+    }
+    if not consumed:
+        return False
+    views: set[str] = set()
+    for n in ast.walk(function):
+        if (
+            isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Call)
+            and last_name(n.value.func) in _LAZY_VIEWS
+            and any(isinstance(a, ast.Name) and a.id in consumed for a in n.value.args)
+        ):
+            views.add(n.targets[0].id)
+    arguments = [*call.args, *(k.value for k in call.keywords)]
+    for arg in arguments:
+        if isinstance(arg, ast.Name) and arg.id in views:
+            return True
+        if (
+            isinstance(arg, ast.Call)
+            and last_name(arg.func) in _LAZY_VIEWS
+            and any(isinstance(a, ast.Name) and a.id in consumed for a in arg.args)
+        ):
+            return True
+    return False
 
 
 def _makes_progress(call: ast.Call, params: list[str]) -> bool:
