@@ -1826,13 +1826,13 @@ def _says_threads_share_it(cls: ast.ClassDef) -> bool:
     none says it belongs to one thread or keeps its state per thread ("not thread-safe",
     "one thread", "local to the thread running the call")."""
     texts = [
-        n.value
+        n.value.value
         for n in ast.walk(cls)
         if isinstance(n, ast.Expr)
         and isinstance(n.value, ast.Constant)
         and isinstance(n.value.value, str)
     ]
-    said = " ".join(t.value for t in texts if isinstance(t, ast.Constant))
+    said = " ".join(t for t in texts if isinstance(t, str))
     return bool(_SHARED_SAYING.search(said)) and not _NOT_SHARED_SAYING.search(said)
 
 
