@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cortex.audit.project import ProjectIndex
 
-__all__ = ["ModuleContext", "call_name", "dotted", "is_none", "walk_local"]
+__all__ = ["ModuleContext", "asserts_lock_held", "call_name", "dotted", "is_none", "walk_local"]
 
 _THREAD_MODULES = frozenset(
     {
@@ -29,13 +29,41 @@ _THREAD_MODULES = frozenset(
 _LOCK_FACTORIES = frozenset(
     {"Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "FileLock", "SoftFileLock"}
 )
+_LOCK_WORDS = frozenset({"lock", "rlock", "mutex", "semaphore", "condition"})
+"""Words that name a lock factory of an API the audit does not know
+(``handler.rlock_object()``, ``make_lock()``, ``new_semaphore()``)."""
 _LOCKISH = re.compile(r"lock|mutex|semaphore|condition|_cond$|^cond$|guard", re.IGNORECASE)
 _THREAD_RUNNER = re.compile(r"thread|together|parallel|concurrent|spawn", re.IGNORECASE)
+# A runner named for one thread (create_thread(fn), start_thread(fn)) starts one thread;
+# one named for several (run_in_threads, run_parallel) runs the function on each.
+_ONE_THREAD_RUNNER = re.compile(r"thread(?!s)", re.IGNORECASE)
+_MANY_THREAD_RUNNER = re.compile(r"threads|together|parallel|concurrent|pool|many", re.I)
 _HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def is_lock_factory(resolved: str) -> bool:
+    """True when a call to ``resolved`` makes a thread lock: one of the known factories,
+    or a function whose snake_case name says it makes one (``make_lock``, ``new_rlock``,
+    ``rlock_object``: a lock made by a factory the audit does not know). Verbs
+    (``lock(fh)``, ``lock_file``), predicates (``is_locked``) and asyncio primitives are
+    not lock factories."""
+    if not resolved or resolved.startswith("asyncio."):
+        return False
+    name = resolved.rsplit(".", 1)[-1]
+    if name in _LOCK_FACTORIES:
+        return True
+    parts = [part for part in name.lower().split("_") if part]
+    if len(parts) < 2 or parts[0] in {"is", "has", "get"}:
+        return False  # ``lock(fh)`` locks a file; ``is_locked()`` asks
+    # ``make_lock``, ``new_rlock`` name the product last; ``rlock_object`` names it first,
+    # followed by what it is. ``lock_file`` and ``lock_exclusive`` lock something else.
+    return parts[-1] in _LOCK_WORDS or (
+        parts[0] in _LOCK_WORDS and parts[-1] in {"object", "factory", "instance"}
+    )
 
 
 def dotted(node: ast.AST) -> str:
@@ -68,6 +96,24 @@ def last_name(node: ast.AST) -> str:
     if isinstance(node, ast.Subscript):
         return last_name(node.value)
     return ""
+
+
+_HELD = re.compile(r"^(?:_?is_)?(?:locked|owned|held|lock_held|_is_owned)$", re.IGNORECASE)
+
+
+def asserts_lock_held(function: ast.AST | None) -> bool:
+    """True when ``function`` starts by asserting that its lock is held
+    (``assert self.locked``, ``assert self._lock.locked()``, ``assert lock._is_owned()``):
+    its author states every caller takes the lock first."""
+    if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    for stmt in function.body[:3]:
+        if not isinstance(stmt, ast.Assert):
+            continue
+        test = stmt.test.func if isinstance(stmt.test, ast.Call) else stmt.test
+        if isinstance(test, ast.Attribute) and _HELD.match(test.attr):
+            return True
+    return False
 
 
 def is_none(node: ast.AST) -> bool:
@@ -153,7 +199,7 @@ class ModuleContext:
                 factory = resolved.rsplit(".", 1)[-1]
                 for target in targets:
                     name = last_name(target)
-                    if factory in _LOCK_FACTORIES and not resolved.startswith("asyncio."):
+                    if isinstance(node.value, ast.Call) and is_lock_factory(resolved):
                         self.lock_names.add(name)
                     elif factory == "local" and isinstance(node.value, ast.Call):
                         self.thread_local_names.add(name)
@@ -241,8 +287,7 @@ class ModuleContext:
     def is_lockish(self, expr: ast.AST) -> bool:
         """True when a ``with`` item looks like a lock (by its name or its factory)."""
         if isinstance(expr, ast.Call):
-            factory = self.resolve(call_name(expr)).rsplit(".", 1)[-1]
-            if factory in _LOCK_FACTORIES:
+            if is_lock_factory(self.resolve(call_name(expr))):
                 return True
             if (
                 call_name(expr) == "getattr"
@@ -283,6 +328,8 @@ class ModuleContext:
                 name = last_name(decorator).lower()
                 if "lock" in name or "synchronized" in name:
                     return True
+        if asserts_lock_held(function):
+            return True  # its author asserts the callers hold the lock
         for node in self.local(function):
             if (
                 isinstance(node, ast.Call)
@@ -293,7 +340,7 @@ class ModuleContext:
                 return True
         return self._helper_called_locked(function)
 
-    def _helper_called_locked(self, function: ast.AST) -> bool:
+    def _helper_called_locked(self, function: ast.AST) -> bool:  # noqa: PLR0911
         """A private method (``_name``) whose every call in its class holds a lock: its
         callers took the lock for it."""
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -316,7 +363,15 @@ class ModuleContext:
                 and n.func.attr == name
                 and dotted(n.func.value) in {"self", "cls"}
             ]
-            return bool(calls) and all(self.under_lock(c) for c in calls)
+            if not all(self.under_lock(c) for c in calls):
+                return False
+            # Another object's code may drive it, under that object's lock.
+            outside = (
+                self.project.called_locked_from_outside(name) if self.project is not None else None
+            )
+            if outside is False:
+                return False
+            return bool(calls) or outside is True
         finally:
             self._checking.discard(function)
 
@@ -357,12 +412,12 @@ class ModuleContext:
                 self.is_lockish(i.context_expr) for i in node.items
             ):
                 return True
-            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                resolved = self.resolve(call_name(node.value))
-                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
-                    "asyncio."
-                ):
-                    return True
+            if (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and isinstance(node.value, ast.Call)
+                and is_lock_factory(self.resolve(call_name(node.value)))
+            ):
+                return True
         return False
 
     def threaded(self, node: ast.AST) -> bool:
@@ -479,7 +534,10 @@ class ModuleContext:
                 # A pool runs the same method on several threads at once; so do threads
                 # started in a loop. One Thread or Timer is one more thread.
                 one_thread = {"Thread", "Timer", "start_new_thread"}
-                several = kind not in one_thread or self.in_loop(node)
+                single_runner = bool(
+                    _ONE_THREAD_RUNNER.search(kind) and not _MANY_THREAD_RUNNER.search(kind)
+                )
+                several = (kind not in one_thread and not single_runner) or self.in_loop(node)
                 if self.project is not None and self.project.is_thread_class(kind):
                     several = self.in_loop(node)
                 many |= names if several else set()
@@ -512,12 +570,12 @@ class ModuleContext:
                 if name in {"Thread", "Timer", "ThreadPoolExecutor", "start_new_thread"}:
                     return True
         for stmt in self.tree.body:
-            if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-                resolved = self.resolve(call_name(stmt.value))
-                if resolved.rsplit(".", 1)[-1] in _LOCK_FACTORIES and not resolved.startswith(
-                    "asyncio."
-                ):
-                    return True
+            if (
+                isinstance(stmt, (ast.Assign, ast.AnnAssign))
+                and isinstance(stmt.value, ast.Call)
+                and is_lock_factory(self.resolve(call_name(stmt.value)))
+            ):
+                return True
         return False
 
     def is_thread_local(self, expr: ast.AST) -> bool:

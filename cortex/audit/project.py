@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from cortex.audit._context import last_name, walk_local
+from cortex.audit._context import call_name, is_lock_factory, last_name, walk_local
 
 __all__ = ["Checkout", "ProjectIndex"]
 
@@ -39,9 +39,16 @@ class ProjectIndex:
     block on a lock somewhere in that class: state its author guards with a lock."""
     bases: dict[str, set[str]] = field(default_factory=dict)
     """Class name -> the names of its bases."""
+    foreign_calls: dict[str, list[bool]] = field(default_factory=dict)
+    """Private method name -> for every call ``obj._name(...)`` on an object other than
+    ``self``/``cls``, whether the caller holds a lock there (``with <lock>:``, or its
+    function takes one with ``acquire()``): another object's code that drives this one
+    under its own lock (a transport setting up the channel it opens)."""
 
     def add_module(self, tree: ast.Module, path: str) -> None:
-        """Record the context managers ``tree`` defines."""
+        """Record the context managers ``tree`` defines, and its calls of other objects'
+        private methods."""
+        _record_foreign_calls(tree, self.foreign_calls)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decorated = any(
@@ -83,6 +90,14 @@ class ProjectIndex:
             seen.add(base)
             pending.extend(self.bases.get(base, ()))
         return False
+
+    def called_locked_from_outside(self, name: str) -> bool | None:
+        """Whether every call of private method ``name`` from another object's code holds
+        a lock (None when no other object calls it)."""
+        calls = self.foreign_calls.get(name)
+        if not calls:
+            return None
+        return all(calls)
 
     def _add(self, checkout: Checkout) -> None:
         self.checkouts.setdefault(checkout.name, []).append(checkout)
@@ -126,10 +141,20 @@ def _commits(function: ast.AST) -> bool:
 
 def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
     found: set[str] = set()
+    # Attributes the class fills from a lock factory, known or not (``rlock_object()``).
+    made_locks = {
+        last_name(t)
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and is_lock_factory(call_name(n.value))
+        for t in n.targets
+    }
 
     def visit(node: ast.AST, locked: bool) -> None:
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(
             any(w in last_name(i.context_expr).lower() for w in ("lock", "mutex", "cond"))
+            or last_name(i.context_expr) in made_locks
             for i in node.items
         ):
             locked = True
@@ -148,3 +173,52 @@ def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
 
     visit(cls, False)
     return found
+
+
+def _lock_word(expr: ast.AST, made_locks: set[str]) -> bool:
+    name = last_name(expr)
+    return name in made_locks or any(w in name.lower() for w in ("lock", "mutex", "cond"))
+
+
+def _record_foreign_calls(tree: ast.Module, calls: dict[str, list[bool]]) -> None:
+    """Add to ``calls`` every ``obj._name(...)`` in ``tree`` whose ``obj`` is not
+    ``self``/``cls``, with whether a lock is held there."""
+    made_locks = {
+        last_name(t)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and is_lock_factory(call_name(n.value))
+        for t in n.targets
+    }
+
+    def visit(node: ast.AST, locked: bool) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            # A function that takes a lock with acquire() holds it around its calls.
+            locked = any(
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr == "acquire"
+                and _lock_word(n.func.value, made_locks)
+                for n in walk_local(node)
+            )
+        elif isinstance(node, (ast.With, ast.AsyncWith)) and any(
+            _lock_word(i.context_expr, made_locks) for i in node.items
+        ):
+            for item in node.items:
+                visit(item, locked)
+            for stmt in node.body:
+                visit(stmt, True)
+            return
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr.startswith("_")
+            and not node.func.attr.startswith("__")
+            and last_name(node.func.value) not in {"self", "cls", "super"}  # super() too
+        ):
+            calls.setdefault(node.func.attr, []).append(locked)
+        for child in ast.iter_child_nodes(node):
+            visit(child, locked)
+
+    visit(tree, False)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from cortex.audit._context import (
     FunctionNode,
     ModuleContext,
+    asserts_lock_held,
     call_name,
     dotted,
     is_none,
@@ -275,6 +276,41 @@ def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bo
     )
 
 
+def _is_lookup(name: str) -> bool:
+    """A call that finds an existing object by its name: an import (``import_module``,
+    ``import_string``, ``symbol_by_name``), ``getattr``, ``pydoc.locate``."""
+    last = name.rsplit(".", 1)[-1].lower()
+    return "import" in last or last.endswith("by_name") or last in {"getattr", "locate"}
+
+
+def _found_by_name(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bool:
+    """True when ``value`` is an existing object looked up by name, not made: a lookup
+    call (:func:`_is_lookup`), or a call to a function of this module whose every
+    ``return`` gives such a lookup, a constant or one of its own parameters (a class
+    resolved from its dotted path). Two callers find the same object, so a memo of it
+    loses nothing when both fill it."""
+    if not isinstance(value, ast.Call) or depth > 2:
+        return False
+    name = ctx.resolve(call_name(value))
+    if _is_lookup(name):
+        return True
+    function = next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
+    )
+    if function is None:
+        return False
+    args = function.args
+    params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs)}
+    returns = [n for n in ctx.local(function) if isinstance(n, ast.Return)]
+    return bool(returns) and all(
+        r.value is None
+        or isinstance(r.value, ast.Constant)
+        or (isinstance(r.value, ast.Name) and r.value.id in params)
+        or _found_by_name(ctx, r.value, depth + 1)
+        for r in returns
+    )
+
+
 def _lazy_attribute_evidence(ctx: ModuleContext, check: ast.AST, attr: str) -> bool:
     """Evidence that two threads can run a lazy ``self.attr`` creation at once, as for a
     read-modify-write: the instance is a singleton's product, a pool or several threads
@@ -349,6 +385,15 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
             if not (guarded or (class_level and named_instances)):
                 continue
             if not isinstance(node.value, ast.Call) or ctx.under_lock(node):
+                continue
+            if _found_by_name(ctx, node.value):
+                yield (
+                    guarded or node,
+                    "singleton-class-cache",
+                    f"'{text}[...]' is checked then filled without a lock (a memo of an "
+                    "object found by name, not made: every caller finds the same one)",
+                    INFO,
+                )
                 continue
             yield (
                 guarded or node,
@@ -1075,11 +1120,41 @@ def _is_temp(expr: ast.AST | None) -> bool:
     )
 
 
+def _temp_attributes(ctx: ModuleContext, function: ast.AST) -> set[str]:
+    """Attributes of the method's instance that hold a temporary directory the object
+    made itself: every ``self.x = ...`` in the class is a ``tempfile`` call (or names
+    one). A directory made by ``mkdtemp()`` and kept on ``self`` is as private as a
+    local one: nobody else knows its name."""
+    cls = ctx.method_class(function)
+    if cls is None:
+        return set()
+    values: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(cls):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and dotted(target.value) == "self":
+                    values.setdefault(target.attr, []).append(node.value)
+    return {
+        name
+        for name, assigned in values.items()
+        if all(isinstance(v, ast.Call) and _is_temp(v.func) for v in assigned)
+    }
+
+
+def _mentions_temp_attribute(expr: ast.AST, attributes: set[str]) -> bool:
+    return any(
+        isinstance(n, ast.Attribute) and n.attr in attributes and dotted(n.value) == "self"
+        for n in ast.walk(expr)
+    )
+
+
 def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
     """Locals of ``function`` that hold a temporary directory or a path inside one: made
     by ``tempfile``, named like one, or computed from one (``d = os.path.join(tmp.name,
-    x)``)."""
+    x)``), including one the object made and kept (:func:`_temp_attributes`)."""
     found: set[str] = set()
+    kept = _temp_attributes(ctx, function)
     bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
     for node in ctx.local(function):
         if isinstance(node, ast.Assign):
@@ -1091,8 +1166,10 @@ def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
                 if item.optional_vars is not None
             )
     for _, targets, value in sorted(bindings, key=lambda b: b[0]):
-        temp = _is_temp(value) or any(
-            isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)
+        temp = (
+            _is_temp(value)
+            or any(isinstance(n, ast.Name) and n.id in found for n in ast.walk(value))
+            or _mentions_temp_attribute(value, kept)
         )
         if temp:
             found.update(
@@ -1115,6 +1192,8 @@ def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool
         return False
     temp = _temp_names(ctx, function)
     if any(isinstance(n, ast.Name) and n.id in temp for n in ast.walk(path)):
+        return True
+    if _mentions_temp_attribute(path, _temp_attributes(ctx, function)):
         return True
     if not (
         isinstance(path, ast.Constant)
@@ -1229,6 +1308,43 @@ def _written_files(  # noqa: PLR0912 - one branch per way of writing a file
                             yield node, path
 
 
+def _rewritten_handles(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """``(write call, handle)`` where ``scope`` rewrites an open file in place through a
+    handle: ``h.seek(0)``, then ``h.write(...)``, then ``h.truncate()`` on the same handle
+    (often one kept on the instance). That is ``open(path, "w")`` spread over three calls:
+    a reader, or a crash, between them sees the old file cut short or overwritten in part."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return
+    calls = sorted(
+        (
+            n
+            for n in ctx.local(scope)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+        ),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    seeks: dict[str, int] = {}
+    writes: dict[str, ast.Call] = {}
+    for call in calls:
+        assert isinstance(call.func, ast.Attribute)
+        handle = dotted(call.func.value)
+        if not handle:
+            continue
+        if (
+            call.func.attr == "seek"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and call.args[0].value == 0
+            and len(call.args) == 1
+        ):
+            seeks.setdefault(handle, call.lineno)
+        elif call.func.attr in {"write", "writelines"} and handle in seeks:
+            writes.setdefault(handle, call)
+        elif call.func.attr == "truncate" and not call.args and handle in writes:
+            yield writes.pop(handle), call.func.value
+            del seeks[handle]
+
+
 def _writes_to(scope: ast.AST, handle: str) -> bool:
     for node in ast.walk(scope):
         if not isinstance(node, ast.Call):
@@ -1252,8 +1368,18 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
     for scope in scopes:
         if _replaces_atomically(ctx, scope):
             continue
-        for call, path in _written_files(ctx, scope):
+        rewritten = list(_rewritten_handles(ctx, scope))
+        for call, path in [*_written_files(ctx, scope), *rewritten]:
             if _in_scratch_place(ctx, call, path) or _is_descriptor(ctx, call, path):
+                continue
+            if (call, path) in rewritten and ctx.is_lockish(path):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is a lock file rewritten through its handle: its "
+                    "holder is the only writer, and readers take the lock first",
+                    INFO,
+                )
                 continue
             if ctx.is_test_module or _in_test(ctx, call):
                 yield (
@@ -1273,7 +1399,17 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
-            if _from_parameter(ctx, call, path):
+            if asserts_lock_held(ctx.function_of(call)):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is rewritten in place by a function that asserts its "
+                    "lock is held: readers that take the lock never see a partial file (a "
+                    "crash still can)",
+                    INFO,
+                )
+                continue
+            if _from_parameter(ctx, call, path) and not _loads_back(ctx, call):
                 yield (
                     call,
                     "file-in-place-write",
@@ -1325,6 +1461,31 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
         return False
     names = [n.id for n in ast.walk(path) if isinstance(n, ast.Name)]
     return bool(names) and all(n in derived for n in names if n not in ctx.aliases)
+
+
+_LOADER = re.compile(r"^_?(load|read|reload)", re.IGNORECASE)
+
+
+def _loads_back(ctx: ModuleContext, call: ast.AST) -> bool:
+    """True when the class that writes a file the caller names also has a loader for
+    such files: a method named ``load``/``read``... that takes a path (``load(filename)``
+    beside ``save(filename)``). What it writes is then a store it reads back (a hosts
+    file, a database), not an export: a torn write loses the store. A writer named as an
+    export (``export_config``) is an export whatever else the class reads."""
+    function = ctx.function_of(call)
+    cls = ctx.method_class(function) if function is not None else None
+    if cls is None or function is None or "export" in function.name.lower():
+        return False
+    for method in cls.body:
+        if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)) or method is function:
+            continue
+        params = {a.arg for a in (*method.args.posonlyargs, *method.args.args)} - {"self", "cls"}
+        if _LOADER.match(method.name) and any(_PATH_PARAM.search(p) for p in params):
+            return True
+    return False
+
+
+_PATH_PARAM = re.compile(r"file|path|name$", re.IGNORECASE)
 
 
 def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
@@ -1554,10 +1715,67 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         yield from _unlocked_resets(ctx, cls)
 
 
+_THREAD_IDENTITY = frozenset(
+    {
+        "threading.get_ident",
+        "threading.get_native_id",
+        "threading.current_thread",
+        "threading.currentThread",
+        "threading._get_ident",
+        "_thread.get_ident",
+    }
+)
+
+
+def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
+    """True when ``function`` keys a record by the thread it runs on
+    (``records[threading.get_ident()]``, ``records.pop(current_thread())``, or a module
+    function that returns one): code that keeps records per thread is written to run on
+    several threads at once (a server's per-request statistics keyed by thread id). Only
+    logging the thread's name is no such evidence."""
+    if function is None:
+        return False
+    known = ctx.class_facts.get(("thread-identity", function))
+    if known is not None:
+        return bool(known)
+    ctx.class_facts[("thread-identity", function)] = set()
+    helpers = {
+        f.name
+        for f in ctx.tree.body
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and f is not function
+        and any(
+            isinstance(n, ast.Call) and ctx.resolve(call_name(n)) in _THREAD_IDENTITY
+            for n in ast.walk(f)
+        )
+    }
+
+    def identity(n: ast.AST) -> bool:
+        return isinstance(n, ast.Call) and (
+            ctx.resolve(call_name(n)) in _THREAD_IDENTITY or call_name(n) in helpers
+        )
+
+    # Used as a key (records[ident], records.pop(ident)), not only logged or named.
+    found = any(
+        (isinstance(n, ast.Subscript) and identity(n.slice))
+        or (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr in {"get", "pop", "setdefault", "__getitem__", "__setitem__"}
+            and any(identity(a) for a in n.args[:1])
+        )
+        for n in ast.walk(function)
+    )
+    ctx.class_facts[("thread-identity", function)] = {"yes"} if found else set()
+    return found
+
+
 def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # noqa: PLR0911
     """Evidence that several threads run this read-modify-write: the instance's class owns
     a lock (``self.``/``cls.`` state), or the module starts threads or has a module lock
-    (globals)."""
+    (globals), or the function keeps records per thread."""
+    if _asks_thread_identity(ctx, ctx.function_of(node)):
+        return True  # it looks up which thread runs it: written for several at once
     cls = ctx.class_of(node)
     owners = {"self", "cls"} | ({cls.name} if cls is not None else set())
     if shared.split(".", maxsplit=1)[0] in owners:
@@ -1582,9 +1800,80 @@ def _rmw_evidence(ctx: ModuleContext, node: ast.AST, shared: str) -> bool:  # no
             return root in guarded
         # No lock: a method handed to a thread or a pool shows threads only in the code it
         # runs. A method the thread never reaches runs on its callers' thread alone (the
-        # server's stop() while serve() loops on its own thread).
-        return _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries())
+        # server's stop() while serve() loops on its own thread), but when the thread's
+        # code changes the same attribute, the callers' update races with it.
+        if _reached_from_thread_entry(ctx, cls, node, ctx.thread_entries()):
+            return True
+        if _says_threads_share_it(cls):
+            return True  # its author says several threads use the object
+        return bool(root) and root in _thread_mutated(ctx, cls)
     return ctx.starts_threads()
+
+
+_SHARED_SAYING = re.compile(
+    r"\b(?:other|several|multiple|many|concurrent)\s+(?:threads|request\s+threads)\b", re.I
+)
+_NOT_SHARED_SAYING = re.compile(
+    r"not\s+thread[- ]?safe|single\s+thread|one\s+thread|same\s+thread|not\s+shared"
+    r"|thread[- ]local|local\s+to\s+the\s+thread|per[- ]thread|own\s+view",
+    re.I,
+)
+
+
+def _says_threads_share_it(cls: ast.ClassDef) -> bool:
+    """True when the class's own docstrings (the class's, its methods', an attribute's)
+    say that other threads use the object ("wait for other threads to release it"), and
+    none says it belongs to one thread or keeps its state per thread ("not thread-safe",
+    "one thread", "local to the thread running the call")."""
+    texts = [
+        n.value.value
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Expr)
+        and isinstance(n.value, ast.Constant)
+        and isinstance(n.value.value, str)
+    ]
+    said = " ".join(t for t in texts if isinstance(t, str))
+    return bool(_SHARED_SAYING.search(said)) and not _NOT_SHARED_SAYING.search(said)
+
+
+_MUTATORS = frozenset(
+    {"pop", "popitem", "clear", "remove", "append", "extend", "insert", "update", "add"}
+)
+
+
+def _thread_mutated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
+    """``self.x`` attributes that the code of ``cls`` handed to a thread (or reached from
+    it through ``self``) changes: assigns, updates in place, or empties or fills with a
+    container method (``self.x.pop(k)``). A read-modify-write of one of them elsewhere,
+    on the callers' thread, races with that thread (an expiry timer popping the counters
+    that request threads increment)."""
+    known = ctx.class_facts.get(("thread-mutated", cls))
+    if known is not None:
+        return known
+    found: set[str] = ctx.class_facts.setdefault(("thread-mutated", cls), set())
+    entries = ctx.thread_entries()
+    methods = [m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not any(m.name in entries for m in methods):
+        return found
+    for method in methods:
+        if method.name in _NOT_SHARED_METHODS:
+            continue
+        changed: list[ast.expr] = []
+        for node in ctx.local(method):
+            if isinstance(node, ast.AugAssign):
+                changed.append(node.target)
+            elif isinstance(node, (ast.Assign, ast.Delete)):
+                changed.extend(node.targets)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                changed.append(node.func.value)
+        roots = {_attribute_root(t) for t in changed} - {""}
+        if roots and _reached_from_thread_entry(ctx, cls, method.body[0], entries):
+            found |= roots
+    return found
 
 
 def _pool_updated(ctx: ModuleContext, cls: ast.ClassDef) -> set[str]:
@@ -2140,6 +2429,8 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _makes_progress(node, params) or _counts_to_a_bound(node, function, params):
                 continue
+            if _passes_rest_of_iterator(node, function, params):
+                continue
             if _state_changed_before(ctx, node):
                 yield (
                     node,
@@ -2164,6 +2455,46 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 f"'{function.name}' calls itself after a failure with no record of what was tried",
             )
             break
+
+
+_LAZY_VIEWS = frozenset({"filter", "map", "iter", "islice", "filterfalse", "takewhile"})
+
+
+def _passes_rest_of_iterator(call: ast.Call, function: FunctionNode, params: list[str]) -> bool:
+    """True when the recursive call hands on the rest of an iterator the function is
+    consuming (``for hook in hooks`` and ``run(filter(is_safe, hooks))``): every call
+    takes items from the same iterator, so the recursion ends when the items do."""
+    consumed = {
+        n.iter.id
+        for n in ast.walk(function)
+        if isinstance(n, (ast.For, ast.AsyncFor))
+        and isinstance(n.iter, ast.Name)
+        and n.iter.id in params
+    }
+    if not consumed:
+        return False
+    views: set[str] = set()
+    for n in ast.walk(function):
+        if (
+            isinstance(n, ast.Assign)
+            and len(n.targets) == 1
+            and isinstance(n.targets[0], ast.Name)
+            and isinstance(n.value, ast.Call)
+            and last_name(n.value.func) in _LAZY_VIEWS
+            and any(isinstance(a, ast.Name) and a.id in consumed for a in n.value.args)
+        ):
+            views.add(n.targets[0].id)
+    arguments = [*call.args, *(k.value for k in call.keywords)]
+    for arg in arguments:
+        if isinstance(arg, ast.Name) and arg.id in views:
+            return True
+        if (
+            isinstance(arg, ast.Call)
+            and last_name(arg.func) in _LAZY_VIEWS
+            and any(isinstance(a, ast.Name) and a.id in consumed for a in arg.args)
+        ):
+            return True
+    return False
 
 
 def _makes_progress(call: ast.Call, params: list[str]) -> bool:
