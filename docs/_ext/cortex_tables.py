@@ -21,7 +21,7 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
-from cortex.audit.evaluate import RESULT_FILE, evaluate, find_corpora
+from cortex.audit.evaluate import DIAGNOSTICS, RESULT_FILE, evaluate, find_corpora
 from cortex.race_catalog import RACES
 
 
@@ -201,7 +201,13 @@ def _round_rows() -> list[list[nodes.Node | str]]:
         new = [c for c in data["corpora"] if added.get(c["name"]) == number]
         missed = [m.split(":", 1)[0] for m in data["recall"]["missed"]]
         defects = {
-            c["name"]: sum(1 for x in labels if x["corpus"] == c["name"] and x["verdict"] == "true")
+            c["name"]: sum(
+                1
+                for x in labels
+                if x["corpus"] == c["name"]
+                and x["verdict"] == "true"
+                and x["rule"] not in DIAGNOSTICS
+            )
             for c in new
         }
         for corpus in new:
