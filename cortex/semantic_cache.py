@@ -681,7 +681,7 @@ class SemanticCache(SQLiteStore):
         self._note_version(version)
 
     def _maybe_sync(self) -> None:
-        """Called from look-ups when a flush is due; never blocks and never raises."""
+        """Called from look-ups when a flush is due; never raises; skips if another flushes."""
         if not self._sync_lock.acquire(blocking=False):
             return  # another thread is flushing right now
         try:
