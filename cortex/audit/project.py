@@ -139,23 +139,25 @@ def _commits(function: ast.AST) -> bool:
     return False
 
 
-def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
-    found: set[str] = set()
-    # Attributes the class fills from a lock factory, known or not (``rlock_object()``).
-    made_locks = {
+def _made_locks(tree: ast.AST) -> set[str]:
+    """Names ``tree`` assigns from a lock factory, known or not (``rlock_object()``)."""
+    return {
         last_name(t)
-        for n in ast.walk(cls)
+        for n in ast.walk(tree)
         if isinstance(n, ast.Assign)
         and isinstance(n.value, ast.Call)
         and is_lock_factory(call_name(n.value))
         for t in n.targets
     }
 
+
+def _locked_augassigns(cls: ast.ClassDef) -> set[str]:
+    found: set[str] = set()
+    made_locks = _made_locks(cls)
+
     def visit(node: ast.AST, locked: bool) -> None:
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(
-            any(w in last_name(i.context_expr).lower() for w in ("lock", "mutex", "cond"))
-            or last_name(i.context_expr) in made_locks
-            for i in node.items
+            _lock_word(i.context_expr, made_locks) for i in node.items
         ):
             locked = True
         if locked and isinstance(node, ast.AugAssign):
@@ -183,14 +185,7 @@ def _lock_word(expr: ast.AST, made_locks: set[str]) -> bool:
 def _record_foreign_calls(tree: ast.Module, calls: dict[str, list[bool]]) -> None:
     """Add to ``calls`` every ``obj._name(...)`` in ``tree`` whose ``obj`` is not
     ``self``/``cls``, with whether a lock is held there."""
-    made_locks = {
-        last_name(t)
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Assign)
-        and isinstance(n.value, ast.Call)
-        and is_lock_factory(call_name(n.value))
-        for t in n.targets
-    }
+    made_locks = _made_locks(tree)
 
     def visit(node: ast.AST, locked: bool) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
