@@ -137,6 +137,16 @@ def fixed_cache(resolve: Callable[[str], Resolution]) -> ResolutionCache:
 CacheType = Callable[[Callable[[str], Resolution]], ResolutionCacheLike]
 
 
+def _recording_resolver(calls: list[str]) -> Callable[[str], Resolution]:
+    """A resolver stand-in that appends each package it resolves to ``calls``."""
+
+    def resolve(package: str) -> Resolution:
+        calls.append(package)
+        return Resolution(package, (package, "libc6"))
+
+    return resolve
+
+
 def resolution_model(cache_type: CacheType) -> Callable[[], None]:
     """A model for :mod:`cortex.demos.interleavings`: two threads miss on one package.
 
@@ -146,12 +156,7 @@ def resolution_model(cache_type: CacheType) -> Callable[[], None]:
 
     def model() -> None:
         calls: list[str] = []
-
-        def resolve(package: str) -> Resolution:
-            calls.append(package)
-            return Resolution(package, (package, "libc6"))
-
-        cache = cache_type(resolve)
+        cache = cache_type(_recording_resolver(calls))
         start_together(lambda: cache.get("nginx"), lambda: cache.get("nginx"))
         assert len(calls) == 1, f"2 callers missed together, {len(calls)} resolutions"
 
@@ -170,12 +175,7 @@ def resolution_stress_model(
 
     def model() -> None:
         calls: list[str] = []
-
-        def resolve(package: str) -> Resolution:
-            calls.append(package)
-            return Resolution(package, (package, "libc6"))
-
-        cache = cache_type(resolve)
+        cache = cache_type(_recording_resolver(calls))
         names = [f"pkg{i}" for i in range(packages)]
 
         step = lockstep(threads)
