@@ -31,6 +31,7 @@ Trackers: :class:`UnsafeDownloadTracker` is upstream's ``DownloadTracker.update`
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import threading
@@ -40,7 +41,12 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO, TypeVar
 
 from cortex.demos.harness import run_together
-from cortex.demos.interleavings import STRESS_OPERATIONS, STRESS_THREADS, start_together
+from cortex.demos.interleavings import (
+    STRESS_OPERATIONS,
+    STRESS_THREADS,
+    lockstep,
+    start_together,
+)
 
 __all__ = [
     "FRAMES",
@@ -389,8 +395,12 @@ def torn_message_stress_model(
     """The torn-message race at the size one forced-interleaving run needs to show it.
 
     Half the threads (at least one) set the two messages in turn, ``operations`` times
-    each; the others read the message as a frame would draw it, as often. It asserts that
-    every frame showed a message somebody set.
+    each, every setter starting from a different one (so each step changes the message both
+    ways); the others read the message as a frame would draw it, as often. Every operation
+    starts at a :func:`~cortex.demos.interleavings.lockstep` step, so each update meets
+    frames being drawn: without the step a reader could draw all its frames before a setter
+    got going, and the twin sometimes held through a run. It asserts that every frame showed
+    a message somebody set.
     """
     messages = ("start", "resolving packages")
 
@@ -398,18 +408,22 @@ def torn_message_stress_model(
         spinner = make(TerminalCapture())
         spinner.update(messages[0])
         drawn: list[str] = []
+        step = lockstep(threads)
 
-        def set_messages() -> None:
-            for k in range(operations):
+        def set_messages(first: int) -> None:
+            for k in range(first, first + operations):
+                step()
                 spinner.update(messages[k % 2])
 
         def draw() -> None:
             for _ in range(operations):
+                step()
                 drawn.append(spinner.message)
 
         setters = max(1, threads // 2)
         start_together(
-            *(set_messages for _ in range(setters)), *(draw for _ in range(threads - setters))
+            *(functools.partial(set_messages, j) for j in range(setters)),
+            *(draw for _ in range(threads - setters)),
         )
         torn = [text for text in drawn if text not in messages]
         assert not torn, f"drew {torn[0]!r}, never set"
