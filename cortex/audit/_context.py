@@ -160,6 +160,7 @@ class ModuleContext:
         self._entries: set[str] | None = None
         self._pool_entries: set[str] = set()
         self._products: set[str] | None = None
+        self._locking_cms: set[str] | None = None
         self.class_facts: dict[tuple[str, ast.AST], set[str]] = {}
         """Facts a rule computes once per class: ``(fact name, class) -> names``."""
         self.aliases: dict[str, str] = {}
@@ -297,11 +298,152 @@ class ModuleContext:
             ):  # ``with getattr(self, "_lock", nullcontext()):``
                 name = expr.args[1].value
                 return name in self.lock_names or bool(_LOCKISH.search(name))
+            if self._calls_locking_context_manager(expr):
+                return True
             return self.is_lockish(expr.func)
         if isinstance(expr, ast.Subscript):
             return self.is_lockish(expr.value)
         name = last_name(expr)
         return bool(name) and (name in self.lock_names or bool(_LOCKISH.search(name)))
+
+    def _calls_locking_context_manager(self, call: ast.Call) -> bool:
+        """``with self.transaction():`` where ``transaction`` is a ``@contextmanager`` of
+        this module that holds a lock around its ``yield``: the block runs under that lock."""
+        if isinstance(call.func, ast.Attribute) and dotted(call.func.value) not in {"self", "cls"}:
+            return False
+        return call_name(call).rsplit(".", 1)[-1] in self.locking_context_managers()
+
+    def locking_context_managers(self) -> set[str]:
+        """Names of this module's ``@contextmanager`` functions and methods whose every
+        ``yield`` runs inside ``with <lock>:`` (or after the lock's ``acquire()``, or in the
+        branch where the running thread already owns the lock)."""
+        if self._locking_cms is None:
+            managers = [
+                f
+                for f in self.functions
+                if any(
+                    last_name(d) in {"contextmanager", "asynccontextmanager"}
+                    for d in f.decorator_list
+                )
+            ]
+            # To a fixed point: one manager may hold its lock by entering another.
+            found: set[str] = set()
+            self._locking_cms = found
+            grown = True
+            while grown:
+                grown = False
+                for function in managers:
+                    if function.name in found:
+                        continue
+                    yields = [n for n in self.local(function) if isinstance(n, ast.Yield)]
+                    if yields and all(self._yield_under_lock(function, y) for y in yields):
+                        found.add(function.name)
+                        grown = True
+        return self._locking_cms
+
+    def _yield_under_lock(self, function: FunctionNode, node: ast.Yield) -> bool:
+        child: ast.AST = node
+        for ancestor in self.ancestors(node):
+            if ancestor is function:
+                break
+            if isinstance(ancestor, (ast.With, ast.AsyncWith)) and any(
+                self.is_lockish(item.context_expr) for item in ancestor.items
+            ):
+                return True
+            if (
+                isinstance(ancestor, ast.If)
+                and child in ancestor.body
+                and self._is_owner_check(function, ancestor.test)
+            ):
+                return True  # the re-entrant branch: this thread already holds the lock
+            child = ancestor
+        return any(
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "acquire"
+            and self.is_lockish(n.func.value)
+            and n.lineno < node.lineno
+            for n in self.local(function)
+        )
+
+    def _is_owner_check(self, function: FunctionNode, test: ast.expr, depth: int = 0) -> bool:
+        """``self._owner == threading.get_ident()`` (directly or through locals assigned
+        once in ``function``): the test a re-entrant context manager makes to see whether
+        the running thread already holds its lock."""
+        if isinstance(test, ast.Name) and depth < 3:
+            value = self._assigned_once(function, test.id)
+            return value is not None and self._is_owner_check(function, value, depth + 1)
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.Eq, ast.Is))
+        ):
+            return False
+        return any(
+            self._is_thread_identity(function, side) for side in (test.left, test.comparators[0])
+        )
+
+    def _is_thread_identity(self, function: FunctionNode, expr: ast.expr, depth: int = 0) -> bool:
+        if isinstance(expr, ast.Name) and depth < 3:
+            value = self._assigned_once(function, expr.id)
+            return value is not None and self._is_thread_identity(function, value, depth + 1)
+        return isinstance(expr, ast.Call) and self.resolve(call_name(expr)) in {
+            "threading.get_ident",
+            "_thread.get_ident",
+            "threading.current_thread",
+        }
+
+    def _assigned_once(self, function: FunctionNode, name: str) -> ast.expr | None:
+        values = [
+            n.value
+            for n in self.local(function)
+            if isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)
+        ]
+        return values[0] if len(values) == 1 else None
+
+    def main_thread_only(self, node: ast.AST) -> bool:
+        """True when ``node`` runs only on the main thread: inside ``if`` tests that require
+        ``threading.current_thread() is threading.main_thread()`` (``==``, or the name
+        ``"MainThread"``), within its function."""
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, _SCOPES):
+                return False
+            if (
+                isinstance(ancestor, ast.If)
+                and child is not ancestor.test
+                and child in ancestor.body
+                and self._requires_main_thread(ancestor.test)
+            ):
+                return True
+            child = ancestor
+        return False
+
+    def _requires_main_thread(self, test: ast.expr) -> bool:
+        if isinstance(test, ast.BoolOp):
+            return isinstance(test.op, ast.And) and any(
+                self._requires_main_thread(v) for v in test.values
+            )
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], (ast.Eq, ast.Is))
+        ):
+            return False
+        sides = [test.left, test.comparators[0]]
+        named = {self.resolve(call_name(s)) for s in sides if isinstance(s, ast.Call)}
+        names = {n.rsplit(".", 1)[-1] for n in named}
+        if {"current_thread", "main_thread"} <= names or {"currentThread", "main_thread"} <= names:
+            return True
+        # ``threading.current_thread().name == "MainThread"``
+        return any(isinstance(s, ast.Constant) and s.value == "MainThread" for s in sides) and any(
+            isinstance(s, ast.Attribute)
+            and s.attr == "name"
+            and self.resolve(call_name(s.value)).rsplit(".", 1)[-1]
+            in {"current_thread", "currentThread"}
+            for s in sides
+        )
 
     def function_is_locked(self, function: ast.AST) -> bool:
         """True when the whole function runs under a lock (see :meth:`_function_is_locked`)."""

@@ -131,9 +131,22 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
                     declared_global=declared_global,
                 )
                 if hit is not None:
-                    yield hit
+                    yield _on_main_thread_only(ctx, hit, target, value)
                     break
     yield from _class_caches(ctx)
+
+
+def _on_main_thread_only(ctx: ModuleContext, hit: Hit, target: ast.expr, value: ast.expr) -> Hit:
+    """``hit`` as ``info`` when only the main thread can run the creation: it is guarded by
+    a main-thread test, or it calls ``signal.signal()`` (which raises on any other thread)."""
+    if ctx.main_thread_only(target):
+        why = "a test lets only the main thread in"
+    elif any(ctx.is_call_to(n, "signal.signal") for n in ast.walk(value)):
+        why = "signal.signal() works only there"
+    else:
+        return hit
+    node, rule, message = hit[0], hit[1], hit[2]
+    return (node, rule, f"{message}; only the main thread runs it ({why})", INFO)
 
 
 def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
@@ -822,6 +835,16 @@ def _pool_returns_uncommitted(ctx: ModuleContext, function: FunctionNode) -> Ite
             and last_name(node) in {"put", "put_nowait", "append", "release", "_release"}
             and any(isinstance(a, ast.Name) and a.id in yielded for a in node.args)
         ):
+            if _autocommit_module(ctx):
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"'{function.name}' gives the connection back without a commit or a "
+                    "rollback; this module's connections are in autocommit mode, so only a "
+                    "transaction a caller began explicitly could be left open",
+                    INFO,
+                )
+                return
             yield (
                 node,
                 "sqlite-missing-commit",
@@ -840,17 +863,27 @@ def _sql_text(node: ast.expr) -> str:
     return ""
 
 
-def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
-    for node in ctx.nodes:
-        if isinstance(node, ast.keyword) and (
+def _autocommit_module(ctx: ModuleContext) -> bool:
+    """True when the module opens its connections in autocommit mode
+    (``isolation_level=None`` or ``autocommit=True``): sqlite3 then begins no transaction
+    on its own, so a write is committed when it runs."""
+    return any(
+        isinstance(node, ast.keyword)
+        and (
             (node.arg == "isolation_level" and is_none(node.value))
             or (
                 node.arg == "autocommit"
                 and isinstance(node.value, ast.Constant)
                 and node.value.value is True
             )
-        ):
-            return  # autocommit connections need no commit
+        )
+        for node in ctx.nodes
+    )
+
+
+def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
+    if _autocommit_module(ctx):
+        return  # autocommit connections need no commit
     for function in _functions(ctx):
         params = {a.arg for a in (*function.args.posonlyargs, *function.args.args)}
         params |= {a.arg for a in function.args.kwonlyargs}
@@ -1691,6 +1724,17 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                 continue
             if _is_property(ctx, target):
                 continue  # a property decides where the value lives (often thread-local)
+            worker = _sole_writer_thread(ctx, node, target)
+            if worker:
+                yield (
+                    node,
+                    "shared-rmw",
+                    f"'{shared}' is read, changed and written back without a lock, but only "
+                    f"by '{worker}', which runs on the one thread __init__ starts for it: "
+                    "one writer",
+                    INFO,
+                )
+                continue
             if _rmw_evidence(ctx, node, shared):
                 yield (
                     node,
@@ -1713,6 +1757,62 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
     yield from _shared_iterators(ctx)
     for cls in ctx.classes:
         yield from _unlocked_resets(ctx, cls)
+
+
+def _sole_writer_thread(  # noqa: PLR0911 - one return per missing piece of evidence
+    ctx: ModuleContext, node: ast.AST, target: ast.expr
+) -> str:
+    """The method's name when the read-modify-write of ``self.attr`` runs only on the
+    instance's own worker thread: the method is the target of the one ``Thread`` that
+    ``__init__`` starts, nothing else in the class calls it, and no other method of the
+    class changes the attribute except to store a constant (a reset). ``""`` otherwise."""
+    if not (isinstance(target, ast.Attribute) and dotted(target.value) == "self"):
+        return ""
+    function = ctx.function_of(node)
+    cls = ctx.class_of(node)
+    if function is None or cls is None or ctx.method_class(function) is not cls:
+        return ""
+    starts = [
+        n
+        for n in ast.walk(cls)
+        if isinstance(n, ast.Call)
+        and last_name(n) in {"Thread", "Timer"}
+        and any(
+            kw.arg == "target"
+            and isinstance(kw.value, ast.Attribute)
+            and dotted(kw.value.value) == "self"
+            and kw.value.attr == function.name
+            for kw in n.keywords
+        )
+    ]
+    if len(starts) != 1:
+        return ""
+    start = starts[0]
+    starter = ctx.function_of(start)
+    if starter is None or starter.name != "__init__" or ctx.in_loop(start):
+        return ""
+    called = any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr == function.name
+        and dotted(n.func.value) == "self"
+        for n in ast.walk(cls)
+    )
+    if called:
+        return ""
+    wanted = dotted(target)
+    for other in ast.walk(cls):
+        if ctx.function_of(other) is function:
+            continue
+        if isinstance(other, ast.AugAssign) and dotted(other.target) == wanted:
+            return ""  # another method changes it too
+        if isinstance(other, (ast.Assign, ast.AnnAssign)) and other.value is not None:
+            targets = other.targets if isinstance(other, ast.Assign) else [other.target]
+            if any(dotted(t) == wanted for t in targets) and not isinstance(
+                other.value, ast.Constant
+            ):
+                return ""  # a computed store elsewhere (a split read-modify-write)
+    return function.name
 
 
 _THREAD_IDENTITY = frozenset(
