@@ -131,11 +131,17 @@ def _commits(function: ast.AST) -> bool:
         ):
             return True
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(
-            isinstance(i.context_expr, (ast.Name, ast.Attribute))
-            and "lock" not in last_name(i.context_expr).lower()
+            (
+                isinstance(i.context_expr, (ast.Name, ast.Attribute))
+                and "lock" not in last_name(i.context_expr).lower()
+            )
+            or (
+                isinstance(i.context_expr, ast.Call)
+                and call_name(i.context_expr).rsplit(".", 1)[-1] == "connect"
+            )
             for i in node.items
         ):
-            return True  # ``with conn:`` commits when the block succeeds
+            return True  # ``with conn:`` (or ``with sqlite3.connect(...)``) commits
     return False
 
 

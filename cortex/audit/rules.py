@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from cortex.audit._context import (
     FunctionNode,
@@ -113,27 +113,128 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
         for node in ctx.local(function):
             if not isinstance(node, ast.If):
                 continue
-            tested = list(_negated_or_none_test(node.test))
-            if not tested and not any(
-                call_name(n) in {"hasattr", "getattr"} for n in ast.walk(node.test)
-            ):
-                continue
-            for target, value in _stmt_assigns(node):
-                if ctx.under_lock(target):
-                    continue
-                hit = _singleton_hit(
-                    ctx,
-                    function,
-                    check=node,
-                    tested=tested,
-                    target=target,
-                    value=value,
-                    declared_global=declared_global,
-                )
-                if hit is not None:
-                    yield _on_main_thread_only(ctx, hit, target, value)
-                    break
+            hit = _absent_check_hit(ctx, function, node, declared_global)
+            if hit is None:
+                hit = _guard_clause_hit(ctx, function, node, declared_global)
+            if hit is not None:
+                yield hit
     yield from _class_caches(ctx)
+
+
+def _first_singleton_hit(
+    ctx: ModuleContext,
+    function: FunctionNode,
+    *,
+    check: ast.If,
+    tested: list[ast.expr],
+    assigns: Iterable[tuple[ast.expr, ast.expr]],
+    declared_global: set[str],
+) -> Hit | None:
+    for target, value in assigns:
+        if ctx.under_lock(target):
+            continue
+        hit = _singleton_hit(
+            ctx,
+            function,
+            check=check,
+            tested=tested,
+            target=target,
+            value=value,
+            declared_global=declared_global,
+        )
+        if hit is not None:
+            return _on_main_thread_only(ctx, hit, target, value)
+    return None
+
+
+def _absent_check_hit(
+    ctx: ModuleContext, function: FunctionNode, check: ast.If, declared_global: set[str]
+) -> Hit | None:
+    """``if x is None: x = make()``, or ``if not X: init()`` where ``init`` sets global X."""
+    tested = list(_negated_or_none_test(check.test))
+    if not tested and not any(call_name(n) in {"hasattr", "getattr"} for n in ast.walk(check.test)):
+        return None
+    hit = _first_singleton_hit(
+        ctx,
+        function,
+        check=check,
+        tested=tested,
+        assigns=_stmt_assigns(check),
+        declared_global=declared_global,
+    )
+    if hit is not None:
+        return hit
+    return _indirect_global_hit(ctx, check, tested)
+
+
+def _guard_clause_hit(
+    ctx: ModuleContext, function: FunctionNode, check: ast.If, declared_global: set[str]
+) -> Hit | None:
+    """``if x is not None: return x`` followed by ``x = make()``: the same check-then-act
+    written as a guard clause."""
+    if check.orelse or not check.body or not isinstance(check.body[-1], (ast.Return, ast.Raise)):
+        return None
+    present = list(_present_test(check.test))
+    parent = ctx.parent(check)
+    block = _containing_block(parent, check) if parent is not None else None
+    if not present or block is None:
+        return None
+    rest = block[block.index(check) + 1 :]
+    assigns = (pair for stmt in rest for pair in _stmt_assigns(stmt))
+    return _first_singleton_hit(
+        ctx, function, check=check, tested=present, assigns=assigns, declared_global=declared_global
+    )
+
+
+def _present_test(test: ast.expr) -> Iterator[ast.expr]:
+    """The expression a guard clause tests for presence: ``x is not None``, ``x != None``
+    or ``x`` alone (a name or an attribute)."""
+    if isinstance(test, (ast.Name, ast.Attribute)):
+        yield test
+    elif (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.IsNot, ast.NotEq))
+        and is_none(test.comparators[0])
+    ):
+        yield test.left
+
+
+def _indirect_global_hit(ctx: ModuleContext, check: ast.If, tested: list[ast.expr]) -> Hit | None:
+    """``if not X: init()`` where ``init``, a function of this module, declares ``global X``
+    and assigns it (outside a lock) before assigning other globals: a caller that finds X
+    set goes on while the first caller is still setting the rest."""
+    names = {t.id for t in tested if isinstance(t, ast.Name) and t.id in ctx.module_names}
+    if not names:
+        return None
+    module_functions = {
+        f.name: f for f in ctx.tree.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    for call in (n for stmt in check.body for n in walk_local(stmt)):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+            continue
+        init = module_functions.get(call.func.id)
+        if init is None or ctx.function_is_locked(init):
+            continue
+        declared = {n for g in ctx.local(init) if isinstance(g, ast.Global) for n in g.names}
+        stores = sorted(
+            (
+                (getattr(t, "lineno", 0), t.id)
+                for t, _value in _stmt_assigns(init)
+                if isinstance(t, ast.Name) and t.id in declared and not ctx.under_lock(t)
+            ),
+        )
+        for position, (_line, name) in enumerate(stores):
+            later = sorted({other for _l, other in stores[position + 1 :] if other != name})
+            if name in names and later:
+                return (
+                    check,
+                    "singleton-global",
+                    f"global '{name}' is checked here and set by '{init.name}()' without a "
+                    f"lock before {', '.join(repr(n) for n in later)}: a caller that finds "
+                    f"'{name}' set can go on before the rest is",
+                )
+    return None
 
 
 def _on_main_thread_only(ctx: ModuleContext, hit: Hit, target: ast.expr, value: ast.expr) -> Hit:
@@ -909,6 +1010,30 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
             verdict, checkout = _transaction(ctx, node)
             if verdict == "commits":
                 continue
+            # Only a connection that outlives the call (kept on the object or the module)
+            # can be committed by the caller; one opened here is lost with the function.
+            kept = root in {"self", "cls"} or root in ctx.module_names
+            flag = _commit_on_request(ctx, function, node, params) if kept else ""
+            if verdict == "none" and flag:
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is committed unless the "
+                    f"caller passes '{flag}' to commit it itself",
+                    INFO,
+                )
+                break
+            outer = ctx.function_of(function)
+            if verdict == "none" and outer is not None and _commits_later(ctx, outer, function):
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is committed by the "
+                    f"enclosing '{outer.name}' after it (a worker's write, committed when the "
+                    "workers are done)",
+                    INFO,
+                )
+                break
             if verdict == "never":
                 yield (
                     node,
@@ -940,6 +1065,32 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
                 )
             break  # one per function is enough to fix it
+
+
+def _commit_on_request(
+    ctx: ModuleContext, function: FunctionNode, write: ast.AST, params: set[str]
+) -> str:
+    """The parameter when the function commits after ``write`` under a test of its own
+    parameters alone (``if not delay_commit: self.conn.commit()``): the caller who skips
+    it asked to commit itself. ``""`` otherwise."""
+    for node in ctx.local(function):
+        if not isinstance(node, ast.If) or node.lineno <= getattr(write, "lineno", 0):
+            continue
+        names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+        if names and names <= params and any(_surely_commits(s) for s in node.body):
+            return sorted(names)[0]
+    return ""
+
+
+def _commits_later(ctx: ModuleContext, outer: FunctionNode, inner: FunctionNode) -> bool:
+    """True when ``outer`` commits after the end of ``inner``, a function it defines (and
+    hands to threads, or calls): the transaction is the enclosing function's."""
+    end = getattr(inner, "end_lineno", inner.lineno)
+    return any(
+        _is_commit(n) and getattr(n, "lineno", 0) > end
+        for n in ctx.local(outer)
+        if isinstance(n, (ast.Call, ast.Await))
+    )
 
 
 def _in_test(ctx: ModuleContext, node: ast.AST) -> bool:
@@ -1001,8 +1152,8 @@ def _transaction(ctx: ModuleContext, node: ast.AST) -> tuple[str, str]:  # noqa:
                 return "commits", ""  # ``with conn:`` commits or rolls back
             if _is_connect(ctx, expr):
                 return "commits", ""
-            if not isinstance(expr, ast.Call):
-                continue
+            if not isinstance(expr, ast.Call) or ctx.is_lockish(expr):
+                continue  # a lock beside the checkout (``with lock(), connect() as db:``)
             name = last_name(expr)
             defined = ctx.project.lookup(name) if ctx.project is not None else []
             if defined:
@@ -1451,6 +1602,16 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
+            source = _kept_source(ctx, call, path)
+            if source:
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is written from '{source}', which this function only "
+                    "reads: a partial copy can be made again from the source it keeps",
+                    INFO,
+                )
+                continue
             yield (
                 call,
                 "file-in-place-write",
@@ -1459,6 +1620,55 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
     for cls in ctx.nodes:
         if isinstance(cls, ast.ClassDef):
             yield from _per_instance_locks(ctx, cls)
+
+
+_REMOVERS = frozenset({"os.remove", "os.unlink", "os.replace", "os.rename", "shutil.move"})
+
+
+def _kept_source(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> str:
+    """The path of another file that is open for reading around the write and read from
+    there (a streamed conversion: an encrypted copy, a decoded one), when the function
+    neither removes nor replaces that file: the written file is a product the source can
+    make again. ``""`` otherwise."""
+    function = ctx.function_of(call)
+    if function is None:
+        return ""
+    written = ast.dump(path)
+    for ancestor in ctx.ancestors(call):
+        if ancestor is function:
+            break
+        if not isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            continue
+        for item in ancestor.items:
+            opened = item.context_expr
+            if not (isinstance(opened, ast.Call) and isinstance(item.optional_vars, ast.Name)):
+                continue
+            mode = _open_mode(ctx, opened)
+            source = _open_path(opened)
+            if mode is None or source is None or set(mode) & set("wax+"):
+                continue
+            if ast.dump(source) == written or not _reads_from(ancestor, item.optional_vars.id):
+                continue
+            removed = any(
+                isinstance(n, ast.Call)
+                and ctx.resolve(call_name(n)) in _REMOVERS
+                and any(ast.dump(a) == ast.dump(source) for a in n.args)
+                for n in ctx.local(function)
+            )
+            if not removed:
+                return _short(source)
+    return ""
+
+
+def _reads_from(scope: ast.AST, handle: str) -> bool:
+    return any(
+        isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr in {"read", "readline", "readlines", "readinto"}
+        and isinstance(n.func.value, ast.Name)
+        and n.func.value.id == handle
+        for n in ast.walk(scope)
+    )
 
 
 def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:

@@ -1,0 +1,18 @@
+"""The lazy singleton written as a guard clause: two first callers both build one."""
+
+# expect: singleton-global
+
+_detector = None
+
+
+class HardwareDetector:
+    def __init__(self):
+        self.cache = {}
+
+
+def get_detector():
+    global _detector
+    if _detector is not None:
+        return _detector
+    _detector = HardwareDetector()
+    return _detector

@@ -1,0 +1,33 @@
+"""The same with statement, but the connection's context manager never commits."""
+
+# expect: sqlite-missing-commit
+
+import fcntl
+import sqlite3
+from contextlib import contextmanager
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+
+    @contextmanager
+    def exclusive_lock(self):
+        with open(f"{self.directory}/.lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextmanager
+    def connect(self):
+        db = sqlite3.connect(f"{self.directory}/db.db")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def forget(self, repo):
+        with self.exclusive_lock(), self.connect() as db:
+            db.execute("DELETE FROM repos WHERE repo = ?", (repo,))
