@@ -270,6 +270,14 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 f"global '{target.id}' is checked then assigned without a lock, and each "
                 f"caller computes a different value ({fresh}): the first caller's is replaced",
             )
+        if isinstance(value, ast.Constant) and _work_after(ctx, target):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is set before the work it marks is done, without a "
+                "lock: a second caller finds it set and goes on while the first is still "
+                "working",
+            )
         if _immutable_result(ctx, value):
             return (
                 check,
@@ -326,6 +334,14 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             and function.name not in _NOT_SHARED_METHODS
             and ctx.threaded(check)
         ):
+            if _immutable_result(ctx, value):
+                return (
+                    check,
+                    "singleton-instance-attr",
+                    f"'{dotted(target)}' is checked then set without a lock (a memo of an "
+                    "immutable value computed the same way every time: a duplicate is equal)",
+                    INFO,
+                )
             if not isinstance(value, ast.Call) or not _lazy_attribute_evidence(
                 ctx, check, target.attr
             ):
@@ -344,6 +360,42 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             )
     return None
 
+
+def _work_after(ctx: ModuleContext, target: ast.expr) -> bool:
+    """True when the statement assigning ``target`` is followed, in its block, by work on
+    the module's own state (``_loaded = True`` then ``registry.register(...)``, or another
+    global assigned): the flag is published before what it stands for, and a caller that
+    finds it set uses that state half made. Work on nothing the module keeps (a warning
+    shown once) is no such thing."""
+    stmt = ctx.parent(target)
+    parent = ctx.parent(stmt) if stmt is not None else None
+    block = _containing_block(parent, stmt) if parent is not None and stmt is not None else None
+    if not block or ctx.is_test_module or _in_test(ctx, target):
+        return False
+    kept = ctx.module_names - {dotted(target)}
+    for later in block[block.index(stmt) + 1 :]:  # type: ignore[arg-type]
+        for node in walk_local(later):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and dotted(node.func.value).split(".", 1)[0] in kept
+            ):
+                return True
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(_attribute_root_name(t) in kept for t in targets):
+                    return True
+    return False
+
+
+def _attribute_root_name(target: ast.expr) -> str:
+    while isinstance(target, (ast.Attribute, ast.Subscript)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+_SCALAR_GETTER = re.compile(r"^get(?:default)?(?:boolean|bool|int|float)$")
+"""Config getters that return a scalar (``configparser``'s ``getboolean``, ``getint``)."""
 
 _IMMUTABLE_BUILDERS = frozenset(
     {"tuple", "str", "int", "float", "bool", "bytes", "frozenset", "repr", "format"}
@@ -377,7 +429,7 @@ def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bo
     if not isinstance(value, ast.Call) or depth > 2:
         return False
     name = call_name(value)
-    if name in _IMMUTABLE_BUILDERS:
+    if name in _IMMUTABLE_BUILDERS or _SCALAR_GETTER.match(name.rsplit(".", 1)[-1]):
         return True
     function = next(
         (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
@@ -1546,7 +1598,7 @@ def _writes_to(scope: ast.AST, handle: str) -> bool:
     return False
 
 
-def check_files(ctx: ModuleContext) -> Iterator[Hit]:
+def check_files(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912 - one branch per exemption
     """``file-in-place-write`` and ``file-per-instance-lock``."""
     scopes: list[ast.AST] = [ctx.tree, *_functions(ctx)]
     for scope in scopes:
@@ -1602,6 +1654,16 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
+            if _created_once_constant(ctx, call, path):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is written only when it does not exist yet, with "
+                    "content that is the same on every run: writers agree, and a reader "
+                    "can only catch the first creation",
+                    INFO,
+                )
+                continue
             source = _kept_source(ctx, call, path)
             if source:
                 yield (
@@ -1620,6 +1682,74 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:
     for cls in ctx.nodes:
         if isinstance(cls, ast.ClassDef):
             yield from _per_instance_locks(ctx, cls)
+
+
+_FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+_EXISTS_TESTS = frozenset({"exists", "is_file", "isfile", "os.path.exists", "os.path.isfile"})
+
+
+def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when the write sits under ``if not path.exists():`` (or ``os.path.exists``)
+    and writes a literal, or a dump of one (a default settings file)."""
+    written = ast.dump(path)
+    guarded = False
+    for ancestor in ctx.ancestors(call):
+        if isinstance(ancestor, _FUNCTION_SCOPES):
+            break
+        if (
+            isinstance(ancestor, ast.If)
+            and isinstance(ancestor.test, ast.UnaryOp)
+            and isinstance(ancestor.test.op, ast.Not)
+            and isinstance(ancestor.test.operand, ast.Call)
+        ):
+            test = ancestor.test.operand
+            name = ctx.resolve(call_name(test))
+            tested = (
+                test.func.value
+                if isinstance(test.func, ast.Attribute) and not test.args
+                else (test.args[0] if test.args else None)
+            )
+            if (name in _EXISTS_TESTS or name.rsplit(".", 1)[-1] in _EXISTS_TESTS) and (
+                tested is not None and ast.dump(tested) == written
+            ):
+                guarded = True
+                break
+    if not guarded:
+        return False
+    function = ctx.function_of(call)
+    contents: list[ast.expr] = []
+    if isinstance(call, ast.Call) and last_name(call) in {"write_text", "write_bytes"}:
+        contents = list(call.args[:1])
+    else:  # open(path, "w") as handle: what is written to the handle
+        with_stmt = ctx.parent(ctx.parent(call) or call)
+        if isinstance(with_stmt, (ast.With, ast.AsyncWith)):
+            contents = [
+                a
+                for n in ast.walk(with_stmt)
+                if isinstance(n, ast.Call) and last_name(n) in {*_WRITERS, *_DUMPERS}
+                for a in n.args[:1]
+            ]
+    return bool(contents) and all(_literal_content(ctx, function, c) for c in contents)
+
+
+def _literal_content(ctx: ModuleContext, function: FunctionNode | None, expr: ast.expr) -> bool:
+    """A literal, a local bound once to a literal, or a ``dumps`` of one."""
+    if isinstance(expr, ast.Call) and "dump" in last_name(expr).lower():
+        return bool(expr.args) and _literal_content(ctx, function, expr.args[0])
+    if isinstance(expr, ast.Name) and function is not None:
+        values = [
+            n.value
+            for n in ctx.local(function)
+            if isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
+        ]
+        return len(values) == 1 and _literal_content(ctx, None, values[0])
+    try:
+        ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError, RecursionError):
+        return False
+    return True
 
 
 _REMOVERS = frozenset({"os.remove", "os.unlink", "os.replace", "os.rename", "shutil.move"})
