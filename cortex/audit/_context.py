@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cortex.audit.project import ProjectIndex
 
-__all__ = ["ModuleContext", "asserts_lock_held", "call_name", "dotted", "is_none", "walk_local"]
+__all__ = [
+    "THREAD_IDENTITY",
+    "ModuleContext",
+    "asserts_lock_held",
+    "call_name",
+    "dotted",
+    "is_none",
+    "walk_local",
+]
 
 _THREAD_MODULES = frozenset(
     {
@@ -40,6 +48,18 @@ _ONE_THREAD_RUNNER = re.compile(r"thread(?!s)", re.IGNORECASE)
 _MANY_THREAD_RUNNER = re.compile(r"threads|together|parallel|concurrent|pool|many", re.I)
 _HANDLER_LOCKED = frozenset({"emit", "doRollover", "shouldRollover", "handleError", "rotate"})
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+THREAD_IDENTITY = frozenset(
+    {
+        "threading.get_ident",
+        "threading.get_native_id",
+        "threading.current_thread",
+        "threading.currentThread",
+        "threading._get_ident",
+        "_thread.get_ident",
+    }
+)
+"""Calls that name the running thread (its id or its ``Thread`` object)."""
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.Module)
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -371,7 +391,7 @@ class ModuleContext:
         once in ``function``): the test a re-entrant context manager makes to see whether
         the running thread already holds its lock."""
         if isinstance(test, ast.Name) and depth < 3:
-            value = self._assigned_once(function, test.id)
+            value = self.assigned_once(function, test.id)
             return value is not None and self._is_owner_check(function, value, depth + 1)
         if not (
             isinstance(test, ast.Compare)
@@ -385,15 +405,12 @@ class ModuleContext:
 
     def _is_thread_identity(self, function: FunctionNode, expr: ast.expr, depth: int = 0) -> bool:
         if isinstance(expr, ast.Name) and depth < 3:
-            value = self._assigned_once(function, expr.id)
+            value = self.assigned_once(function, expr.id)
             return value is not None and self._is_thread_identity(function, value, depth + 1)
-        return isinstance(expr, ast.Call) and self.resolve(call_name(expr)) in {
-            "threading.get_ident",
-            "_thread.get_ident",
-            "threading.current_thread",
-        }
+        return isinstance(expr, ast.Call) and self.resolve(call_name(expr)) in THREAD_IDENTITY
 
-    def _assigned_once(self, function: FunctionNode, name: str) -> ast.expr | None:
+    def assigned_once(self, function: FunctionNode, name: str) -> ast.expr | None:
+        """The value of the one assignment to local ``name`` in ``function``, if only one."""
         values = [
             n.value
             for n in self.local(function)

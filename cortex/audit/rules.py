@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from cortex.audit._context import (
+    THREAD_IDENTITY,
     FunctionNode,
     ModuleContext,
     asserts_lock_held,
@@ -1684,8 +1685,6 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912 - one bra
             yield from _per_instance_locks(ctx, cls)
 
 
-_FUNCTION_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-
 _EXISTS_TESTS = frozenset({"exists", "is_file", "isfile", "os.path.exists", "os.path.isfile"})
 
 
@@ -1693,9 +1692,10 @@ def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) ->
     """True when the write sits under ``if not path.exists():`` (or ``os.path.exists``)
     and writes a literal, or a dump of one (a default settings file)."""
     written = ast.dump(path)
+    function = ctx.function_of(call)
     guarded = False
     for ancestor in ctx.ancestors(call):
-        if isinstance(ancestor, _FUNCTION_SCOPES):
+        if ancestor is function:
             break
         if (
             isinstance(ancestor, ast.If)
@@ -1717,7 +1717,6 @@ def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) ->
                 break
     if not guarded:
         return False
-    function = ctx.function_of(call)
     contents: list[ast.expr] = []
     if isinstance(call, ast.Call) and last_name(call) in {"write_text", "write_bytes"}:
         contents = list(call.args[:1])
@@ -1738,13 +1737,8 @@ def _literal_content(ctx: ModuleContext, function: FunctionNode | None, expr: as
     if isinstance(expr, ast.Call) and "dump" in last_name(expr).lower():
         return bool(expr.args) and _literal_content(ctx, function, expr.args[0])
     if isinstance(expr, ast.Name) and function is not None:
-        values = [
-            n.value
-            for n in ctx.local(function)
-            if isinstance(n, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
-        ]
-        return len(values) == 1 and _literal_content(ctx, None, values[0])
+        value = ctx.assigned_once(function, expr.id)
+        return value is not None and _literal_content(ctx, None, value)
     try:
         ast.literal_eval(expr)
     except (ValueError, TypeError, SyntaxError, RecursionError):
@@ -2155,18 +2149,6 @@ def _sole_writer_thread(  # noqa: PLR0911 - one return per missing piece of evid
     return function.name
 
 
-_THREAD_IDENTITY = frozenset(
-    {
-        "threading.get_ident",
-        "threading.get_native_id",
-        "threading.current_thread",
-        "threading.currentThread",
-        "threading._get_ident",
-        "_thread.get_ident",
-    }
-)
-
-
 def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
     """True when ``function`` keys a record by the thread it runs on
     (``records[threading.get_ident()]``, ``records.pop(current_thread())``, or a module
@@ -2185,14 +2167,14 @@ def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
         if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
         and f is not function
         and any(
-            isinstance(n, ast.Call) and ctx.resolve(call_name(n)) in _THREAD_IDENTITY
+            isinstance(n, ast.Call) and ctx.resolve(call_name(n)) in THREAD_IDENTITY
             for n in ast.walk(f)
         )
     }
 
     def identity(n: ast.AST) -> bool:
         return isinstance(n, ast.Call) and (
-            ctx.resolve(call_name(n)) in _THREAD_IDENTITY or call_name(n) in helpers
+            ctx.resolve(call_name(n)) in THREAD_IDENTITY or call_name(n) in helpers
         )
 
     # Used as a key (records[ident], records.pop(ident)), not only logged or named.
