@@ -97,7 +97,7 @@ _RULE_LIST = (
     Rule(
         "singleton-instance-attr",
         "Singletons",
-        Severity.MEDIUM,
+        Severity.INFO,
         "attribute created on first use (check-then-act) in code used from threads",
         "create it in __init__, or check again under a lock before creating it",
         "singletons",

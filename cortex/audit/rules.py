@@ -354,10 +354,16 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                     "lock of the class guards the attribute elsewhere)",
                     INFO,
                 )
+            # Info even with that evidence: on the evaluation's real code no lazily made
+            # attribute labelled was a defect (a duplicate client, handler or proxy that
+            # works as well as the first), so the pattern alone does not earn a warning.
             return (
                 check,
                 "singleton-instance-attr",
-                f"'{dotted(target)}' is checked then created without a lock",
+                f"'{dotted(target)}' is checked then created without a lock: two threads may "
+                "each create one (harmful only when the object must be unique: a counter, a "
+                "pool, a connection that must be closed)",
+                INFO,
             )
     return None
 
@@ -1087,6 +1093,19 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     INFO,
                 )
                 break
+            committer = _committed_elsewhere(ctx, function, root) if kept else ""
+            owner = "class" if root in {"self", "cls"} else "module"
+            if verdict == "none" and committer:
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' is left for "
+                    f"'{committer}()' to commit: the {owner} "
+                    "batches its writes on the connection it keeps (check that every path "
+                    "ends there, at close included)",
+                    INFO,
+                )
+                break
             if verdict == "never":
                 yield (
                     node,
@@ -1118,6 +1137,33 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
                 )
             break  # one per function is enough to fix it
+
+
+def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) -> str:
+    """The name of another function that commits the connection ``root`` reaches, when the
+    connection is kept (``self.conn`` in a class, ``conn`` at module level): a class that
+    writes in ``remove()`` and commits in ``save()`` or ``close()`` batches its writes on
+    purpose, and the transaction is its own. ``""`` otherwise."""
+    if root in {"self", "cls"}:
+        scope: ast.AST | None = ctx.method_class(function)
+    else:
+        scope = ctx.tree
+    if scope is None:
+        return ""
+    for other in ast.walk(scope):
+        if other is function or not isinstance(other, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if root in {"self", "cls"} and ctx.method_class(other) is not scope:
+            continue  # a method of a nested class keeps its own connection
+        for node in ctx.local(other):
+            if (  # ``await conn.commit()`` holds the same call
+                isinstance(node, ast.Call)
+                and _is_commit(node)
+                and isinstance(node.func, ast.Attribute)
+                and dotted(node.func.value).split(".")[0] == root
+            ):
+                return other.name
+    return ""
 
 
 def _commit_on_request(
@@ -2041,16 +2087,7 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
             for name in node.names
         }
         for node in ctx.local(function):
-            target: ast.expr | None = None
-            if isinstance(node, ast.AugAssign):
-                target = node.target
-            elif (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.value, ast.BinOp)
-                and _reads_target(node.targets[0], node.value)
-            ):
-                target = node.targets[0]
+            target = _rmw_target(node)
             if target is None:
                 continue
             shared = _shared_target(ctx, target, declared_global)
@@ -2091,6 +2128,100 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
     yield from _shared_iterators(ctx)
     for cls in ctx.classes:
         yield from _unlocked_resets(ctx, cls)
+    for function in _functions(ctx):
+        yield from _closure_rmw(ctx, function)
+
+
+_THREAD_STARTERS = frozenset({"Thread", "Timer"})
+_POOL_STARTERS = frozenset(
+    {"submit", "map", "imap", "imap_unordered", "starmap", "apply_async", "map_async"}
+)
+
+
+def _closure_threads(ctx: ModuleContext, function: FunctionNode) -> dict[str, int]:
+    """Functions defined inside ``function`` that it runs on other threads -> how many
+    runs: 1 for one ``Thread(target=f)``, 2 (many) for a thread started in a loop or a
+    function handed to a pool (``submit`` in a loop, ``map``)."""
+    nested = {n.name for n in _nested_functions(ctx, function)}
+    runs: dict[str, int] = {}
+    for call in ctx.local(function):
+        if not isinstance(call, ast.Call):
+            continue
+        name = last_name(call)
+        started: ast.expr | None = None
+        if name in _THREAD_STARTERS:
+            started = next((kw.value for kw in call.keywords if kw.arg == "target"), None)
+            if started is None and name == "Timer" and len(call.args) >= 2:
+                started = call.args[1]
+        elif name in _POOL_STARTERS and call.args and isinstance(call.func, ast.Attribute):
+            started = call.args[0]
+        if not (isinstance(started, ast.Name) and started.id in nested):
+            continue
+        many = name in _POOL_STARTERS - {"submit", "apply_async"} or ctx.in_loop(call)
+        runs[started.id] = runs.get(started.id, 0) + (2 if many else 1)
+    return runs
+
+
+def _nested_functions(ctx: ModuleContext, function: FunctionNode) -> list[FunctionNode]:
+    """The functions defined directly inside ``function`` (not inside those)."""
+    return [
+        n
+        for n in ast.walk(function)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and n is not function
+        and ctx.function_of(n) is function
+    ]
+
+
+def _closure_rmw(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
+    """``shared-rmw`` on a local of ``function`` that the functions it runs on threads
+    change in place: ``in_flight["threads"] += 1`` in a producer thread and ``-= 1`` in a
+    consumer thread, or ``counts[k] += 1`` in a function handed to a pool. The local is
+    shared by every thread that closes over it, exactly as a global would be."""
+    runs = _closure_threads(ctx, function)
+    if not runs:
+        return
+    owned = {a.arg for a in (*function.args.posonlyargs, *function.args.args)}
+    owned |= {a.arg for a in function.args.kwonlyargs}
+    for node in ctx.local(function):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            owned.add(node.id)
+    owned -= {"self", "cls"}
+    writers: dict[str, list[tuple[ast.AST, str]]] = {}
+    for inner in _nested_functions(ctx, function):
+        if inner.name not in runs:
+            continue
+        rebound = {
+            n.id
+            for n in ctx.local(inner)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        } - {name for n in ctx.local(inner) if isinstance(n, ast.Nonlocal) for name in n.names}
+        for node in ctx.local(inner):
+            target = _rmw_target(node)
+            if target is None or ctx.under_lock(node):
+                continue
+            base: ast.expr = target
+            while isinstance(base, (ast.Subscript, ast.Attribute)):
+                base = base.value
+            if not isinstance(base, ast.Name) or base.id not in owned or base.id in rebound:
+                continue
+            writers.setdefault(ast.unparse(target), []).append((node, inner.name))
+    for text, sites in writers.items():
+        names = sorted({name for _, name in sites})
+        if sum(runs[name] for name in names) < 2:  # two runs make a race
+            continue
+        first = min((node for node, _ in sites), key=lambda n: getattr(n, "lineno", 0))
+        who = (
+            f"'{names[0]}' and '{names[1]}'"
+            if len(names) > 1
+            else f"'{names[0]}' (run on several threads)"
+        )
+        yield (
+            first,
+            "shared-rmw",
+            f"'{text}' (a local of '{function.name}' that {who} close over) is read, changed "
+            "and written back without a lock",
+        )
 
 
 def _sole_writer_thread(  # noqa: PLR0911 - one return per missing piece of evidence
@@ -2365,7 +2496,7 @@ def _attribute_root(target: ast.expr) -> str:
     return ""
 
 
-def _locked_updates(ctx: ModuleContext, cls: ast.ClassDef) -> dict[str, str]:  # noqa: PLR0912
+def _locked_updates(ctx: ModuleContext, cls: ast.ClassDef) -> dict[str, str]:
     """Attributes read-modify-written under a lock somewhere in ``cls``: ``self.x`` ->
     the method that does it (``stats = self.d[k]; stats["n"] += 1`` counts for ``self.d``)."""
     found: dict[str, str] = {}
@@ -2384,16 +2515,7 @@ def _locked_updates(ctx: ModuleContext, cls: ast.ClassDef) -> dict[str, str]:  #
                 if isinstance(alias, ast.Name) and root:
                     aliases[alias.id] = root
         for node in ctx.local(method):
-            target: ast.expr | None = None
-            if isinstance(node, ast.AugAssign):
-                target = node.target
-            elif (
-                isinstance(node, ast.Assign)
-                and len(node.targets) == 1
-                and isinstance(node.value, ast.BinOp)
-                and _reads_target(node.targets[0], node.value)
-            ):
-                target = node.targets[0]
+            target = _rmw_target(node)
             if target is None or not ctx.under_lock(node):
                 continue
             root = _attribute_root(target)
@@ -2621,6 +2743,21 @@ def _is_property(ctx: ModuleContext, target: ast.expr) -> bool:
         and any("property" in dotted(d) or dotted(d).endswith(".setter") for d in m.decorator_list)
         for m in cls.body
     )
+
+
+def _rmw_target(node: ast.AST) -> ast.expr | None:
+    """What ``node`` reads, changes and writes back: the target of ``x += 1`` or of
+    ``x = x + 1`` (``d[k] = d.get(k, 0) + 1``); None for anything else."""
+    if isinstance(node, ast.AugAssign):
+        return node.target
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.value, ast.BinOp)
+        and _reads_target(node.targets[0], node.value)
+    ):
+        return node.targets[0]
+    return None
 
 
 def _reads_target(target: ast.expr, value: ast.expr) -> bool:
