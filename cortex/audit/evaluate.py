@@ -43,7 +43,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cortex.audit.engine import audit_paths
 from cortex.audit.model import Finding, Severity
@@ -254,6 +254,10 @@ class Tally:
     info: int = 0
     """Findings at ``info`` severity (hidden by default, not counted)."""
 
+    def add(self, outcome: Literal["true", "false", "unlabelled", "info"]) -> None:
+        """Count one finding of that outcome."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
     @property
     def shown(self) -> int:
         """Findings shown at default severity."""
@@ -286,6 +290,8 @@ class Evaluation:
     missing: list[str]
     by_corpus: dict[str, Tally] = field(default_factory=dict)
     by_rule: dict[str, Tally] = field(default_factory=dict)
+    by_corpus_rule: dict[tuple[str, str], Tally] = field(default_factory=dict)
+    """``(corpus, rule)`` -> counts: which rules a round's new packages drew, by rule."""
     defects: int = 0
     """Defects labelled true in the corpora that were audited."""
     found_defects: int = 0
@@ -348,6 +354,11 @@ class Evaluation:
                     "held_out": c.held_out,
                     "round": c.round,
                     **self.by_corpus[c.name].as_dict(),
+                    "rules": {
+                        rule: t.as_dict()
+                        for (name, rule), t in sorted(self.by_corpus_rule.items())
+                        if name == c.name
+                    },
                 }
                 for c in self.corpora
             ],
@@ -410,23 +421,25 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
             absolute = Path(finding.path).resolve()
             relative = absolute.relative_to(corpus.root.resolve()).as_posix()
             code = _code_at(absolute, finding.line, sources)
-            rule_tally = result.by_rule.setdefault(finding.rule.id, Tally())
+            counts = (
+                tally,
+                result.by_rule.setdefault(finding.rule.id, Tally()),
+                result.by_corpus_rule.setdefault((corpus.name, finding.rule.id), Tally()),
+            )
             label = _match(labels, corpus.name, relative, finding, code)
+            outcome: Literal["true", "false", "unlabelled", "info"]
             if finding.severity < Severity.LOW:
-                tally.info += 1
-                rule_tally.info += 1
-                continue
-            if label is None:
-                tally.unlabelled += 1
-                rule_tally.unlabelled += 1
+                outcome = "info"
+            elif label is None:
+                outcome = "unlabelled"
                 result.unlabelled.append((corpus.name, relative, finding, code))
             elif label.verdict:
-                tally.true += 1
-                rule_tally.true += 1
+                outcome = "true"
             else:
-                tally.false += 1
-                rule_tally.false += 1
+                outcome = "false"
                 result.false_positives.append((label, finding))
+            for count in counts:
+                count.add(outcome)
         for label in labels:
             if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
                 continue
