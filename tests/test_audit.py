@@ -837,3 +837,7 @@ def test_the_guide_falls_back_on_the_committed_result(monkeypatch: pytest.Monkey
     recorded = (ROOT / "tests" / "audit_eval" / "rounds").glob("round*.json")
     assert {row[0] for row in rounds} == {p.stem.removeprefix("round") for p in recorded}
     assert len(cortex_tables._corpus_rows(data["corpora"])) == len(data["corpora"])
+    by_rule = {row[0].astext(): row for row in cortex_tables._first_pass_rule_rows()}
+    assert "sqlite-missing-commit" in by_rule
+    shown, true, false = (int(by_rule["sqlite-missing-commit"][i]) for i in (2, 3, 4))
+    assert shown == true + false  # every first-pass finding has its label

@@ -2,6 +2,9 @@
 
 ``.. cortex-race-table::`` renders :data:`cortex.race_catalog.RACES`.
 
+``.. cortex-audit-rounds::`` and ``.. cortex-audit-first-pass-rules::`` render each
+round's first pass (``tests/audit_eval/rounds/``), by package and pooled by rule.
+
 ``.. cortex-audit-eval::`` renders the audit's precision and recall on real code
 (:mod:`cortex.audit.evaluate`): computed while the page is built when every corpus is on
 this machine, otherwise read from the committed result ``docs/_data/audit-eval.json``,
@@ -263,8 +266,54 @@ class AuditRoundsTable(SphinxDirective):
         return [_table(headers, _round_rows())]
 
 
+def _first_pass_rule_rows() -> list[list[nodes.Node | str]]:
+    """Each rule's shown findings on the rounds' new packages at their first pass, pooled
+    over the rounds whose record counts them by rule."""
+    evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
+    packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
+    added = {p["name"]: p.get("round", 0) for p in packages}
+    pooled: dict[str, dict[str, Any]] = {}
+    for path in sorted((evaluation / "rounds").glob("round*.json")):
+        number = int(path.stem.removeprefix("round"))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for corpus in data["corpora"]:
+            if added.get(corpus["name"]) != number or "rules" not in corpus:
+                continue
+            for rule, counts in corpus["rules"].items():
+                entry = pooled.setdefault(
+                    rule, {"rounds": set(), "true": 0, "false": 0, "unlabelled": 0, "info": 0}
+                )
+                entry["rounds"].add(number)
+                for key in ("true", "false", "unlabelled", "info"):
+                    entry[key] += counts[key]
+    rows: list[list[nodes.Node | str]] = []
+    for rule, entry in sorted(pooled.items()):
+        shown = entry["true"] + entry["false"] + entry["unlabelled"]
+        rows.append(
+            [
+                _literal(rule),
+                ", ".join(str(n) for n in sorted(entry["rounds"])),
+                str(shown),
+                str(entry["true"]),
+                str(entry["false"]),
+                _precision(entry["true"] / shown if shown else None),
+                str(entry["info"]),
+            ]
+        )
+    return rows
+
+
+class AuditFirstPassRulesTable(SphinxDirective):
+    """Each rule's first-pass precision on packages it had never seen."""
+
+    def run(self) -> list[nodes.Node]:
+        headers = ["Rule", "Rounds", "Shown", "True", "False", "Precision", "Info"]
+        return [_table(headers, _first_pass_rule_rows())]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("cortex-race-table", RaceTable)
     app.add_directive("cortex-audit-eval", AuditEvalTable)
     app.add_directive("cortex-audit-rounds", AuditRoundsTable)
+    app.add_directive("cortex-audit-first-pass-rules", AuditFirstPassRulesTable)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
