@@ -1139,6 +1139,9 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
             break  # one per function is enough to fix it
 
 
+_SETUP_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"})
+
+
 def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) -> str:
     """The name of another function that commits the connection ``root`` reaches, when the
     connection is kept (``self.conn`` in a class, ``conn`` at module level): a class that
@@ -1155,6 +1158,8 @@ def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) 
             continue
         if root in {"self", "cls"} and ctx.method_class(other) is not scope:
             continue  # a method of a nested class keeps its own connection
+        if other.name in _SETUP_METHODS:
+            continue  # runs once, before any write: it commits the schema, not the batch
         for node in ctx.local(other):
             if (  # ``await conn.commit()`` holds the same call
                 isinstance(node, ast.Call)
