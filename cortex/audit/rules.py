@@ -9,6 +9,7 @@ one class at a time) so that they stay fast and explainable; the guide page
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 
@@ -118,8 +119,19 @@ def check_singletons(ctx: ModuleContext) -> Iterator[Hit]:
             if hit is None:
                 hit = _guard_clause_hit(ctx, function, node, declared_global)
             if hit is not None:
-                yield hit
-    yield from _class_caches(ctx)
+                yield _in_test_code(ctx, hit)
+    for hit in _class_caches(ctx):
+        yield _in_test_code(ctx, hit)
+
+
+def _in_test_code(ctx: ModuleContext, hit: Hit) -> Hit:
+    """``hit`` as ``info`` when it is in test code (a test module or a test function): a
+    test helper's memo is made for one test session, whose runner runs one test at a time
+    unless the suite itself starts threads (then the test that does is the place to look)."""
+    node, rule, message = hit[0], hit[1], hit[2]
+    if INFO in hit[3:] or not (ctx.is_test_module or _in_test(ctx, node)):
+        return hit
+    return (node, rule, f"{message}; in test code", INFO)
 
 
 def _first_singleton_hit(
@@ -251,7 +263,7 @@ def _on_main_thread_only(ctx: ModuleContext, hit: Hit, target: ast.expr, value: 
     return (node, rule, f"{message}; only the main thread runs it ({why})", INFO)
 
 
-def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
+def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
     ctx: ModuleContext,
     function: FunctionNode,
     *,
@@ -324,6 +336,15 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
             and dotted(target) in tested_text
             and function.name not in _NOT_SHARED_METHODS
         ):
+            if _memo_of_constants(ctx, check, target):
+                return (
+                    check,
+                    "singleton-class-cache",
+                    f"class attribute '{dotted(target)}' is checked then set without a lock "
+                    "to an immutable value computed the same way by every caller (a "
+                    "version, a flag): a duplicate is equal",
+                    INFO,
+                )
             return (
                 check,
                 "singleton-class-cache",
@@ -366,6 +387,24 @@ def _singleton_hit(  # noqa: PLR0911 - one return per kind of singleton
                 INFO,
             )
     return None
+
+
+def _memo_of_constants(ctx: ModuleContext, check: ast.If, target: ast.expr) -> bool:
+    """True when every value ``check``'s block stores in ``target`` is immutable and the
+    same for every caller (:func:`_immutable_result`) or a constant of the module (a
+    sentinel such as ``_NOT_AVAILABLE``)."""
+    wanted = dotted(target)
+    values = [
+        value
+        for stmt in check.body
+        for stored, value in _stmt_assigns(stmt)
+        if dotted(stored) == wanted
+    ]
+    return bool(values) and all(
+        _immutable_result(ctx, v)
+        or (isinstance(v, ast.Name) and v.id in ctx.module_names and v.id.lstrip("_").isupper())
+        for v in values
+    )
 
 
 def _work_after(ctx: ModuleContext, target: ast.expr) -> bool:
@@ -565,6 +604,17 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
                     "singleton-class-cache",
                     f"'{text}[...]' is checked then filled without a lock (a memo of an "
                     "object found by name, not made: every caller finds the same one)",
+                    INFO,
+                )
+                continue
+            if function.name == "__get__":
+                yield (
+                    guarded or node,
+                    "singleton-class-cache",
+                    f"'{text}[...]' is checked then filled without a lock, in a caching "
+                    "descriptor's __get__: at worst the getter runs twice and the second "
+                    "value is kept (functools.cached_property accepts the same since "
+                    "Python 3.12, when it dropped its lock)",
                     INFO,
                 )
                 continue
@@ -1783,13 +1833,60 @@ def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) ->
     return bool(contents) and all(_literal_content(ctx, function, c) for c in contents)
 
 
-def _literal_content(ctx: ModuleContext, function: FunctionNode | None, expr: ast.expr) -> bool:
-    """A literal, a local bound once to a literal, or a ``dumps`` of one."""
-    if isinstance(expr, ast.Call) and "dump" in last_name(expr).lower():
-        return bool(expr.args) and _literal_content(ctx, function, expr.args[0])
-    if isinstance(expr, ast.Name) and function is not None:
+def _imported_names(ctx: ModuleContext) -> set[str]:
+    """Names the module binds by importing (``from . import const`` included)."""
+    return {
+        alias.asname or alias.name.split(".")[0]
+        for node in ctx.nodes
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+
+
+def _literal_content(  # noqa: PLR0911, PLR0912 - one return per kind of constant
+    ctx: ModuleContext, function: FunctionNode | None, expr: ast.expr, depth: int = 0
+) -> bool:
+    """Content every process writes alike: a literal, a constant (an upper-case name of
+    this module or of a module it imports: ``SETTINGS_HEADER``, ``const.DEFAULTS``), a
+    local bound once to one, a loop variable over one, or a ``dumps``, a ``format``, an
+    f-string or a concatenation of those."""
+    if depth > 4:  # deep enough for any settings template
+        return False
+    again = functools.partial(_literal_content, ctx, function, depth=depth + 1)
+    if isinstance(expr, ast.Call):
+        name = last_name(expr)
+        if "dump" in name.lower():
+            return bool(expr.args) and again(expr.args[0])
+        if name in {"format", "join"} and isinstance(expr.func, ast.Attribute):
+            parts = [expr.func.value, *expr.args, *(k.value for k in expr.keywords)]
+            return all(again(a.value if isinstance(a, ast.Starred) else a) for a in parts)
+        if name in {"items", "keys", "values"} and isinstance(expr.func, ast.Attribute):
+            return not expr.args and again(expr.func.value)
+        return False
+    if isinstance(expr, ast.JoinedStr):
+        return all(
+            again(v.value) if isinstance(v, ast.FormattedValue) else True for v in expr.values
+        )
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, (ast.Add, ast.Mod)):
+        return again(expr.left) and again(expr.right)
+    if isinstance(expr, ast.Attribute):  # const.DEFAULT_SETTINGS of an imported module
+        head = dotted(expr.value)
+        return head in _imported_names(ctx) and expr.attr.lstrip("_").isupper()
+    if isinstance(expr, ast.Name):
+        if expr.id in ctx.module_names and expr.id.lstrip("_").isupper():
+            return True
+        if function is None:
+            return False
         value = ctx.assigned_once(function, expr.id)
-        return value is not None and _literal_content(ctx, None, value)
+        if value is not None:
+            return _literal_content(ctx, None, value, depth + 1)
+        loops = [
+            n
+            for n in ctx.local(function)
+            if isinstance(n, (ast.For, ast.comprehension))
+            and any(isinstance(t, ast.Name) and t.id == expr.id for t in ast.walk(n.target))
+        ]
+        return len(loops) == 1 and again(loops[0].iter)
     try:
         ast.literal_eval(expr)
     except (ValueError, TypeError, SyntaxError, RecursionError):
