@@ -2203,8 +2203,8 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     node,
                     "shared-rmw",
                     f"'{shared}' is read, changed and written back without a lock, but only "
-                    f"by '{worker}', which runs on the one thread __init__ starts for it: "
-                    "one writer",
+                    f"by '{worker}' (or what it calls), which runs on the one thread the "
+                    "object starts for it: one writer",
                     INFO,
                 )
                 continue
@@ -2326,60 +2326,109 @@ def _closure_rmw(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
         )
 
 
+_THREAD_OWNER_STARTERS = frozenset({"__init__", "__enter__", "__aenter__", "start"})
+"""Methods that run once per object in its life (``start`` by convention): the thread one
+of them starts is the object's one worker."""
+
+
 def _sole_writer_thread(  # noqa: PLR0911 - one return per missing piece of evidence
     ctx: ModuleContext, node: ast.AST, target: ast.expr
 ) -> str:
-    """The method's name when the read-modify-write of ``self.attr`` runs only on the
-    instance's own worker thread: the method is the target of the one ``Thread`` that
-    ``__init__`` starts, nothing else in the class calls it, and no other method of the
-    class changes the attribute except to store a constant (a reset). ``""`` otherwise."""
+    """The thread's target when the read-modify-write of ``self.attr`` runs only on the
+    instance's own worker thread: one ``Thread(target=self.m)`` started (not in a loop) by
+    ``__init__``, ``__enter__`` or ``start``; the method doing the update is ``m`` or one
+    ``m`` reaches through ``self``; no other code of the class calls those, except the
+    starting method before it starts the thread (a first frame drawn up front); and no
+    other method changes the attribute except to store a constant (a reset after
+    ``join()``). ``""`` otherwise."""
     if not (isinstance(target, ast.Attribute) and dotted(target.value) == "self"):
         return ""
     function = ctx.function_of(node)
     cls = ctx.class_of(node)
     if function is None or cls is None or ctx.method_class(function) is not cls:
         return ""
+    methods = {
+        m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     starts = [
-        n
+        (n, kw.value.attr)
         for n in ast.walk(cls)
-        if isinstance(n, ast.Call)
-        and last_name(n) in {"Thread", "Timer"}
-        and any(
-            kw.arg == "target"
-            and isinstance(kw.value, ast.Attribute)
-            and dotted(kw.value.value) == "self"
-            and kw.value.attr == function.name
-            for kw in n.keywords
-        )
+        if isinstance(n, ast.Call) and last_name(n) in {"Thread", "Timer"}
+        for kw in n.keywords
+        if kw.arg == "target"
+        and isinstance(kw.value, ast.Attribute)
+        and dotted(kw.value.value) == "self"
+        and kw.value.attr in methods
     ]
     if len(starts) != 1:
         return ""
-    start = starts[0]
+    start, entry = starts[0]
     starter = ctx.function_of(start)
-    if starter is None or starter.name != "__init__" or ctx.in_loop(start):
+    if starter is None or starter.name not in _THREAD_OWNER_STARTERS or ctx.in_loop(start):
         return ""
-    called = any(
-        isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and n.func.attr == function.name
-        and dotted(n.func.value) == "self"
-        for n in ast.walk(cls)
-    )
-    if called:
+    calls = {
+        name: {
+            n.func.attr
+            for n in ast.walk(method)
+            if isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and dotted(n.func.value) == "self"
+            and n.func.attr in methods
+        }
+        for name, method in methods.items()
+    }
+    reached = _reachable(calls, entry)  # what the thread runs, through self.x() calls
+    if function.name not in reached:
         return ""
-    wanted = dotted(target)
+    # The methods on the way to the update: a call of one from elsewhere runs it on
+    # another thread (a helper the thread also uses, such as clear(), does not count).
+    leads = {m for m in reached if function.name in _reachable(calls, m)}
+    for n in ast.walk(cls):
+        caller = ctx.function_of(n)
+        if not (
+            isinstance(n, ast.Call)
+            and isinstance(n.func, ast.Attribute)
+            and dotted(n.func.value) == "self"
+            and n.func.attr in leads
+            and caller is not None
+            and caller.name not in reached
+        ):
+            continue
+        if caller is starter and n.lineno < start.lineno:
+            continue  # called before the thread exists
+        return ""
+    return entry if _others_store_constants(ctx, cls, dotted(target), reached) else ""
+
+
+def _others_store_constants(
+    ctx: ModuleContext, cls: ast.ClassDef, wanted: str, owners: set[str]
+) -> bool:
+    """True when no method of ``cls`` outside ``owners`` changes ``wanted`` except to store
+    a constant (a reset)."""
     for other in ast.walk(cls):
-        if ctx.function_of(other) is function:
+        owner = ctx.function_of(other)
+        if owner is not None and owner.name in owners:
             continue
         if isinstance(other, ast.AugAssign) and dotted(other.target) == wanted:
-            return ""  # another method changes it too
+            return False  # another method changes it too
         if isinstance(other, (ast.Assign, ast.AnnAssign)) and other.value is not None:
             targets = other.targets if isinstance(other, ast.Assign) else [other.target]
             if any(dotted(t) == wanted for t in targets) and not isinstance(
                 other.value, ast.Constant
             ):
-                return ""  # a computed store elsewhere (a split read-modify-write)
-    return function.name
+                return False  # a computed store elsewhere (a split read-modify-write)
+    return True
+
+
+def _reachable(calls: dict[str, set[str]], start: str) -> set[str]:
+    """``start`` and every name reachable from it in the call graph ``calls``."""
+    seen = {start}
+    pending = [start]
+    while pending:
+        for callee in calls.get(pending.pop(), set()) - seen:
+            seen.add(callee)
+            pending.append(callee)
+    return seen
 
 
 def _asks_thread_identity(ctx: ModuleContext, function: ast.AST | None) -> bool:
