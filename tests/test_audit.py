@@ -704,6 +704,7 @@ def test_the_sample_application_and_its_fix() -> None:
         "singleton-instance-attr",
         "sqlite-shared-connection",
         "split-lock-check-then-act",
+        "file-prune-race",
     }
     assert after.active == []
 

@@ -143,6 +143,14 @@ _RULE_LIST = (
         "file-io",
     ),
     Rule(
+        "file-prune-race",
+        "Files",
+        Severity.MEDIUM,
+        "entries of a directory listed, then deleted without tolerating one already gone",
+        "delete with unlink(missing_ok=True), or catch FileNotFoundError for each entry",
+        "file-io",
+    ),
+    Rule(
         "file-per-instance-lock",
         "Files",
         Severity.HIGH,

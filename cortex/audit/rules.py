@@ -3342,10 +3342,186 @@ def _after_failure(ctx: ModuleContext, node: ast.AST) -> bool:
     return False
 
 
+_LISTINGS = frozenset({"glob", "rglob", "iglob", "iterdir", "listdir", "scandir"})
+_DELETERS = frozenset({"os.remove", "os.unlink"})
+_GONE_ERRORS = frozenset(
+    {"FileNotFoundError", "OSError", "IOError", "EnvironmentError", "Exception", "BaseException"}
+)
+
+
+def check_prunes(ctx: ModuleContext) -> Iterator[Hit]:
+    """``file-prune-race``: a function lists a directory and deletes entries of it (the
+    oldest cache files, the expired ones) with ``unlink()`` / ``os.remove()`` that raise
+    when the entry is already gone. Every process (or thread) that prunes the same
+    directory lists the same entries: the first deletes one, the second's delete raises
+    ``FileNotFoundError`` after its own work was done."""
+    for function in _functions(ctx):
+        for call in ctx.local(function):
+            if not isinstance(call, ast.Call):
+                continue
+            name = ctx.resolve(call_name(call))
+            if name in _DELETERS and call.args:
+                deleted = call.args[0]
+            elif (
+                last_name(call) == "unlink"
+                and isinstance(call.func, ast.Attribute)
+                and not call.args
+                and not any(k.arg == "missing_ok" for k in call.keywords)
+            ):
+                deleted = call.func.value
+            else:
+                continue
+            if not _listed_entry(ctx, function, deleted) or _tolerates_gone(ctx, call):
+                continue
+            if ctx.is_test_module or _in_test(ctx, call):
+                yield (
+                    call,
+                    "file-prune-race",
+                    f"'{_short(deleted)}' comes from a directory listing and its delete "
+                    "raises if it is already gone; in test code, whose directory is its own",
+                    INFO,
+                )
+                continue
+            if not _routine_prune(ctx, function):
+                yield (
+                    call,
+                    "file-prune-race",
+                    f"'{_short(deleted)}' comes from a directory listing and its delete "
+                    "raises if it is already gone; nothing shows this runs routinely (no "
+                    "oldest-first order or size limit): an explicit clean-up is seldom run "
+                    "by two processes at once",
+                    INFO,
+                )
+                continue
+            yield (
+                call,
+                "file-prune-race",
+                f"'{_short(deleted)}' comes from a directory listing and its delete raises "
+                "if another process or thread pruning the same directory deleted it first",
+            )
+            break  # one per function
+
+
+def _routine_prune(ctx: ModuleContext, function: FunctionNode) -> bool:
+    """True when ``function`` prunes by order or size, as an eviction that runs after
+    every write does: it sorts (``sorted()``, ``.sort()``) or compares a ``len()`` with a
+    limit. A clean-up that deletes what matches (a dead process's files, a cache being
+    cleared) is run on request."""
+    for node in ctx.local(function):
+        if isinstance(node, ast.Call) and last_name(node) in {"sorted", "sort", "nsmallest"}:
+            return True
+        if isinstance(node, ast.Compare) and any(
+            isinstance(n, ast.Call) and call_name(n) == "len" for n in ast.walk(node)
+        ):
+            return True
+    return False
+
+
+def _listed_entry(ctx: ModuleContext, function: FunctionNode, expr: ast.expr) -> bool:
+    """True when ``expr`` is an entry of a directory listing made in ``function``: a loop
+    variable over a listing, or an item of a list built from one (``sorted(glob(...))``)."""
+    while isinstance(expr, ast.Subscript):
+        expr = expr.value
+    if isinstance(expr, ast.Call) and last_name(expr) in {"join", "joinpath"}:
+        return any(_listed_entry(ctx, function, a) for a in expr.args[1:] or expr.args)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):  # directory / name
+        return _listed_entry(ctx, function, expr.right)
+    if not isinstance(expr, ast.Name):
+        return False
+    for node in ctx.local(function):
+        if isinstance(node, (ast.For, ast.comprehension)):
+            bound, source = ast.walk(node.target), node.iter
+        elif isinstance(node, ast.Assign):
+            bound, source = iter(node.targets), node.value
+        else:
+            continue
+        named = any(isinstance(t, ast.Name) and t.id == expr.id for t in bound)
+        if named and _is_listing(ctx, function, source):
+            return True
+    return False
+
+
+def _is_listing(  # noqa: PLR0911 - one return per form of listing
+    ctx: ModuleContext, function: FunctionNode, expr: ast.expr, depth: int = 0
+) -> bool:
+    """True when ``expr`` lists a directory: ``glob``/``iterdir``/``listdir``/``scandir``,
+    wrapped in ``sorted``/``list``/a comprehension, a local bound to one, or a method of
+    the same class that returns one."""
+    if depth > 3:  # a chain of wrappers, not a recursion
+        return False
+    again = functools.partial(_is_listing, ctx, function, depth=depth + 1)
+    if isinstance(expr, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+        return any(again(g.iter) for g in expr.generators)
+    if isinstance(expr, ast.Name):
+        return any(
+            isinstance(n, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == expr.id for t in n.targets)
+            and again(n.value)
+            for n in ctx.local(function)
+        )
+    if not isinstance(expr, ast.Call):
+        return False
+    name = last_name(expr)
+    if name in _LISTINGS:
+        return True
+    if name in {"sorted", "list", "reversed", "filter", "tuple"} and expr.args:
+        return any(again(a) for a in expr.args)
+    cls = ctx.class_of(function)
+    if (
+        cls is not None
+        and isinstance(expr.func, ast.Attribute)
+        and dotted(expr.func.value) == "self"
+    ):
+        helper = next(
+            (
+                m
+                for m in cls.body
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name == name
+            ),
+            None,
+        )
+        if helper is not None:
+            return any(
+                isinstance(r, ast.Return)
+                and r.value is not None
+                and _is_listing(ctx, helper, r.value, depth + 1)
+                for r in ctx.local(helper)
+            )
+    return False
+
+
+def _tolerates_gone(ctx: ModuleContext, call: ast.AST) -> bool:
+    """True when a ``try`` around ``call`` catches ``FileNotFoundError`` (or a base of it),
+    or a ``with contextlib.suppress(...)`` naming one does."""
+    for ancestor in ctx.ancestors(call):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, ast.Try) or type(ancestor).__name__ == "TryStar":
+            for handler in getattr(ancestor, "handlers", []):
+                if handler.type is None:
+                    return True
+                caught = (
+                    handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+                )
+                if any(last_name(c) in _GONE_ERRORS for c in caught):
+                    return True
+        if isinstance(ancestor, (ast.With, ast.AsyncWith)):
+            for item in ancestor.items:
+                expr = item.context_expr
+                if (
+                    isinstance(expr, ast.Call)
+                    and last_name(expr) == "suppress"
+                    and any(last_name(a) in _GONE_ERRORS for a in expr.args)
+                ):
+                    return True
+    return False
+
+
 CHECKS: tuple[Callable[[ModuleContext], Iterator[Hit]], ...] = (
     check_singletons,
     check_sqlite,
     check_files,
+    check_prunes,
     check_shared_state,
     check_asyncio,
     check_fallback,
