@@ -2232,6 +2232,54 @@ def check_shared_state(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         yield from _unlocked_resets(ctx, cls)
     for function in _functions(ctx):
         yield from _closure_rmw(ctx, function)
+        yield from _stream_swaps(ctx, function)
+
+
+_PROCESS_STREAMS = frozenset({"sys.stdout", "sys.stderr", "sys.stdin"})
+
+
+def _stream_swaps(ctx: ModuleContext, function: FunctionNode) -> Iterator[Hit]:
+    """``shared-rmw`` on a process-wide stream swapped and restored: ``old = sys.stdout``,
+    ``sys.stdout = capture``, ..., ``sys.stdout = old`` (or ``with redirect_stdout(...)``,
+    which does the same). Every thread sees the swap; two threads doing it at once
+    interleave their saves and restores, and ``sys.stdout`` is left pointing at a finished
+    capture. The Python documentation says as much of ``contextlib.redirect_stdout``."""
+    saved: dict[str, str] = {}
+    in_order = sorted(
+        ctx.local(function), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))
+    )
+    for node in in_order:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            value = ctx.resolve(dotted(node.value))
+            if isinstance(target, ast.Name) and value in _PROCESS_STREAMS:
+                saved[value] = target.id  # old = sys.stdout
+                continue
+            stream = ctx.resolve(dotted(target))
+            if stream not in _PROCESS_STREAMS or stream not in saved:
+                continue
+            if ctx.under_lock(node):
+                continue
+            yield _stream_hit(ctx, node, f"'{stream}' is swapped and then restored")
+            return
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                name = ctx.resolve(call_name(item.context_expr))
+                if name.rsplit(".", 1)[-1] in {"redirect_stdout", "redirect_stderr"}:
+                    if ctx.under_lock(node):
+                        continue
+                    yield _stream_hit(ctx, item.context_expr, f"'{name}()' swaps a stream")
+                    return
+
+
+def _stream_hit(ctx: ModuleContext, node: ast.AST, what: str) -> Hit:
+    message = (
+        f"{what} for the whole process, without a lock: two threads doing it at once "
+        "restore each other's stream"
+    )
+    if ctx.starts_threads() and not (ctx.is_test_module or _in_test(ctx, node)):
+        return (node, "shared-rmw", message)
+    return (node, "shared-rmw", f"{message} (nothing here starts threads)", INFO)
 
 
 _THREAD_STARTERS = frozenset({"Thread", "Timer"})
