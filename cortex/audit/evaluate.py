@@ -298,7 +298,10 @@ class Evaluation:
     """Of those, reported at default severity."""
     missed: list[Label] = field(default_factory=list)
     unlabelled: list[tuple[str, str, Finding, str]] = field(default_factory=list)
-    """``(corpus, relative path, finding, code)`` of findings nobody has labelled."""
+    """``(corpus, relative path, finding, code)`` of shown findings nobody has labelled."""
+    unlabelled_info: list[tuple[str, str, Finding, str]] = field(default_factory=list)
+    """The same for ``info`` findings: they do not count in precision, but each should
+    have a label, so that a rule change that shows one is judged at once."""
     false_positives: list[tuple[Label, Finding]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     """``corpus:path`` of files the audit could not parse (see :data:`DIAGNOSTICS`)."""
@@ -365,6 +368,7 @@ class Evaluation:
             "pooled": {name: tally.as_dict() for name, tally in self.pooled().items()},
             "missing": self.missing,
             "unreadable": len(self.unreadable),
+            "unlabelled_info": len(self.unlabelled_info),
             "rules": {r: t.as_dict() for r, t in sorted(self.by_rule.items())},
             "recall": {
                 "defects": self.defects,
@@ -405,6 +409,16 @@ DIAGNOSTICS = frozenset({"parse-error"})
 concurrency: listed, but scored in neither precision nor recall."""
 
 
+def _outcome(
+    finding: Finding, label: Label | None
+) -> Literal["true", "false", "unlabelled", "info"]:
+    if finding.severity < Severity.LOW:
+        return "info"  # hidden by default: not scored, whatever its label
+    if label is None:
+        return "unlabelled"
+    return "true" if label.verdict else "false"
+
+
 def evaluate(labels: list[Label] | None = None) -> Evaluation:
     """Audit every corpus present and score it against the labels."""
     labels = load_labels() if labels is None else labels
@@ -427,19 +441,14 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
                 result.by_corpus_rule.setdefault((corpus.name, finding.rule.id), Tally()),
             )
             label = _match(labels, corpus.name, relative, finding, code)
-            outcome: Literal["true", "false", "unlabelled", "info"]
-            if finding.severity < Severity.LOW:
-                outcome = "info"
-            elif label is None:
-                outcome = "unlabelled"
-                result.unlabelled.append((corpus.name, relative, finding, code))
-            elif label.verdict:
-                outcome = "true"
-            else:
-                outcome = "false"
-                result.false_positives.append((label, finding))
+            outcome = _outcome(finding, label)
             for count in counts:
                 count.add(outcome)
+            where = (corpus.name, relative, finding, code)
+            if label is None:
+                (result.unlabelled_info if outcome == "info" else result.unlabelled).append(where)
+            elif outcome == "false":
+                result.false_positives.append((label, finding))
         for label in labels:
             if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
                 continue
@@ -503,7 +512,7 @@ def format_tables(result: Evaluation) -> str:
         out.append(f"  missed: {label.corpus}:{label.path}:{label.line} {label.rule}")
     for note in result.missing:
         out.append(f"absent: {note}")
-    for corpus_name, path, finding, code in result.unlabelled:
+    for corpus_name, path, finding, code in result.unlabelled + result.unlabelled_info:
         out.append(
             f"UNLABELLED {corpus_name}:{path}:{finding.line} {finding.rule.id} "
             f"[{finding.severity.label}] {finding.message} | {code}"
