@@ -772,6 +772,7 @@ def test_the_committed_result_is_complete_and_the_revised_corpora_meet_the_targe
     assert len(names) >= 11
     assert not data["missing"], "the committed result must cover every corpus"
     assert all(c["unlabelled"] == 0 for c in data["corpora"])
+    assert data["unlabelled_info"] == 0, "every info finding has a label too"
     # The committed result matches the labels: every defect labelled true is counted.
     labels = json.loads((EVAL / "labels.json").read_text(encoding="utf-8"))["labels"]
     total = [
