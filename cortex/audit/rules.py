@@ -20,6 +20,7 @@ from cortex.audit._context import (
     asserts_lock_held,
     call_name,
     dotted,
+    is_lock_factory,
     is_none,
     last_name,
     walk_local,
@@ -334,7 +335,9 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
         if (
             (owner == "cls" or (cls is not None and owner == cls.name))
             and dotted(target) in tested_text
-            and function.name not in _NOT_SHARED_METHODS
+            # __init__ and __new__ run for every instance, on whichever thread makes it:
+            # state they keep on the class is shared (only class creation is not).
+            and function.name != "__init_subclass__"
         ):
             if _memo_of_constants(ctx, check, target):
                 return (
@@ -343,6 +346,14 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
                     f"class attribute '{dotted(target)}' is checked then set without a lock "
                     "to an immutable value computed the same way by every caller (a "
                     "version, a flag): a duplicate is equal",
+                    INFO,
+                )
+            if not _identity_matters(ctx, value, function, target):
+                return (
+                    check,
+                    "singleton-class-cache",
+                    f"class attribute '{dotted(target)}' is checked then set without a lock "
+                    f"to {_memo_kind(value)}: a duplicate is made again and one is kept",
                     INFO,
                 )
             return (
@@ -387,6 +398,82 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
                 INFO,
             )
     return None
+
+
+_RESOURCE_FACTORIES = frozenset(
+    {
+        # Things whose identity is their point: a second one splits what should be one.
+        "Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "JoinableQueue", "deque",
+        "Thread", "Timer", "Process", "Pool", "ThreadPool", "ThreadPoolExecutor",
+        "ProcessPoolExecutor", "Event", "Condition", "Semaphore", "BoundedSemaphore",
+        "Barrier", "socket", "create_connection", "connect", "open", "mkstemp", "mkdtemp",
+        "NamedTemporaryFile", "TemporaryFile", "TemporaryDirectory", "Popen", "Manager",
+    }
+)  # fmt: skip
+
+
+def _identity_matters(
+    ctx: ModuleContext, value: ast.expr, function: FunctionNode, target: ast.expr, depth: int = 0
+) -> bool:
+    """True when a duplicate of what ``value`` makes would matter: a lock, a queue, a
+    thread or pool (or anything the function then ``start()``s), a connection, a file, the
+    class's own instance (the singleton itself), or what a function of this module returns
+    of those. Anything else is a memo of a value: two callers each make one, one is kept,
+    and on the evaluation's real code that was never a defect."""
+    started = {dotted(target)}
+    if isinstance(value, ast.Name):  # t = Monitor(...); t.start(); cls.worker = t
+        started.add(value.id)
+        value = ctx.assigned_once(function, value.id) or _unpacked_from(ctx, function, value)
+    if depth == 0 and any(
+        isinstance(n, ast.Call)
+        and last_name(n) in {"start", "subscribe"}
+        and isinstance(n.func, ast.Attribute)
+        and dotted(n.func.value) in started
+        for n in ctx.local(function)
+    ):
+        return True  # cls.worker = Worker(); cls.worker.start()
+    if not isinstance(value, ast.Call) or depth > 2:  # two calls deep
+        return False
+    resolved = ctx.resolve(call_name(value))
+    last = last_name(value) or resolved.rsplit(".", 1)[-1]  # super().__call__(): no dotted name
+    cls = ctx.class_of(function)
+    if (
+        is_lock_factory(resolved)
+        or last in _RESOURCE_FACTORIES
+        or last in {"__new__", "__call__", "cls"}
+        or (cls is not None and last == cls.name)
+        or (ctx.project is not None and ctx.project.is_thread_class(last))
+    ):
+        return True
+    made_by = next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == last), None
+    )
+    if made_by is None:
+        return False
+    return any(
+        isinstance(r, ast.Return)
+        and r.value is not None
+        and _identity_matters(ctx, r.value, made_by, target, depth + 1)
+        for r in ctx.local(made_by)
+    )
+
+
+def _unpacked_from(ctx: ModuleContext, function: FunctionNode, name: ast.Name) -> ast.expr:
+    """The call a local was unpacked from (``fd, path = tempfile.mkstemp()``), else the
+    name itself."""
+    for node in ctx.local(function):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Tuple)
+            and any(isinstance(e, ast.Name) and e.id == name.id for e in t.elts)
+            for t in node.targets
+        ):
+            return node.value
+    return name
+
+
+def _memo_kind(value: ast.expr) -> str:
+    name = call_name(value) if isinstance(value, ast.Call) else ""
+    return f"what '{name}()' returns (a memo of a value)" if name else "a value (a memo)"
 
 
 def _memo_of_constants(ctx: ModuleContext, check: ast.If, target: ast.expr) -> bool:
@@ -615,6 +702,15 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
                     "descriptor's __get__: at worst the getter runs twice and the second "
                     "value is kept (functools.cached_property accepts the same since "
                     "Python 3.12, when it dropped its lock)",
+                    INFO,
+                )
+                continue
+            if not _identity_matters(ctx, node.value, function, target):
+                yield (
+                    guarded or node,
+                    "singleton-class-cache",
+                    f"'{text}[...]' is checked then filled without a lock with "
+                    f"{_memo_kind(node.value)}: a duplicate is made again and one is kept",
                     INFO,
                 )
                 continue
