@@ -756,9 +756,9 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
-FROZEN_ROUND = 14
+FROZEN_ROUND = 15
 """The latest round, fetched after the rules were frozen: its score is reported as
-measured (rounds/round14.json and the guide) and is not held to the targets here. Every
+measured (rounds/round15.json and the guide) and is not held to the targets here. Every
 earlier round is one the rules were revised against."""
 
 
