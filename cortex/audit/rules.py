@@ -420,7 +420,7 @@ def _identity_matters(
     class's own instance (the singleton itself), or what a function of this module returns
     of those. Anything else is a memo of a value: two callers each make one, one is kept,
     and on the evaluation's real code that was never a defect."""
-    started = {dotted(target)}
+    started = {dotted(target)} - {""}  # a subscript has no dotted name
     if isinstance(value, ast.Name):  # t = Monitor(...); t.start(); cls.worker = t
         started.add(value.id)
         value = ctx.assigned_once(function, value.id) or _unpacked_from(ctx, function, value)
