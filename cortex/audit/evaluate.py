@@ -244,6 +244,11 @@ def find_corpora() -> tuple[list[Corpus], list[str]]:
     return found, missing
 
 
+Outcome = Literal["true", "false", "unlabelled", "info"]
+"""How one finding counts: shown and labelled true or false, shown with no label, or
+``info`` (hidden by default, not scored)."""
+
+
 @dataclass
 class Tally:
     """Counts for one corpus or one rule."""
@@ -254,7 +259,7 @@ class Tally:
     info: int = 0
     """Findings at ``info`` severity (hidden by default, not counted)."""
 
-    def add(self, outcome: Literal["true", "false", "unlabelled", "info"]) -> None:
+    def add(self, outcome: Outcome) -> None:
         """Count one finding of that outcome."""
         setattr(self, outcome, getattr(self, outcome) + 1)
 
@@ -409,9 +414,7 @@ DIAGNOSTICS = frozenset({"parse-error"})
 concurrency: listed, but scored in neither precision nor recall."""
 
 
-def _outcome(
-    finding: Finding, label: Label | None
-) -> Literal["true", "false", "unlabelled", "info"]:
+def _outcome(finding: Finding, label: Label | None) -> Outcome:
     if finding.severity < Severity.LOW:
         return "info"  # hidden by default: not scored, whatever its label
     if label is None:
