@@ -130,7 +130,7 @@ def _in_test_code(ctx: ModuleContext, hit: Hit) -> Hit:
     test helper's memo is made for one test session, whose runner runs one test at a time
     unless the suite itself starts threads (then the test that does is the place to look)."""
     node, rule, message = hit[0], hit[1], hit[2]
-    if INFO in hit[3:] or not (ctx.is_test_module or _in_test(ctx, node)):
+    if INFO in hit[3:] or not _is_test_code(ctx, node):
         return hit
     return (node, rule, f"{message}; in test code", INFO)
 
@@ -445,9 +445,7 @@ def _identity_matters(
         or (ctx.project is not None and ctx.project.is_thread_class(last))
     ):
         return True
-    made_by = next(
-        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == last), None
-    )
+    made_by = _module_function(ctx, last)
     if made_by is None:
         return False
     return any(
@@ -488,8 +486,7 @@ def _memo_of_constants(ctx: ModuleContext, check: ast.If, target: ast.expr) -> b
         if dotted(stored) == wanted
     ]
     return bool(values) and all(
-        _immutable_result(ctx, v)
-        or (isinstance(v, ast.Name) and v.id in ctx.module_names and v.id.lstrip("_").isupper())
+        _immutable_result(ctx, v) or (isinstance(v, ast.Name) and _module_constant(ctx, v.id))
         for v in values
     )
 
@@ -503,7 +500,7 @@ def _work_after(ctx: ModuleContext, target: ast.expr) -> bool:
     stmt = ctx.parent(target)
     parent = ctx.parent(stmt) if stmt is not None else None
     block = _containing_block(parent, stmt) if parent is not None and stmt is not None else None
-    if not block or ctx.is_test_module or _in_test(ctx, target):
+    if not block or _is_test_code(ctx, target):
         return False
     kept = ctx.module_names - {dotted(target)}
     for later in block[block.index(stmt) + 1 :]:  # type: ignore[arg-type]
@@ -564,15 +561,26 @@ def _immutable_result(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bo
     name = call_name(value)
     if name in _IMMUTABLE_BUILDERS or _SCALAR_GETTER.match(name.rsplit(".", 1)[-1]):
         return True
-    function = next(
-        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
-    )
+    function = _module_function(ctx, name)
     if function is None:
         return False
     returns = [n for n in ctx.local(function) if isinstance(n, ast.Return)]
     return bool(returns) and all(
         r.value is None or _immutable_result(ctx, r.value, depth + 1) for r in returns
     )
+
+
+def _module_function(ctx: ModuleContext, name: str) -> ast.FunctionDef | None:
+    """The function ``name`` defined at the top level of this module, if any."""
+    return next(
+        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
+    )
+
+
+def _module_constant(ctx: ModuleContext, name: str) -> bool:
+    """True when ``name`` is a constant of this module: bound at module level and spelt in
+    upper case (``SETTINGS_HEADER``, ``_NOT_AVAILABLE``)."""
+    return name in ctx.module_names and name.lstrip("_").isupper()
 
 
 def _is_lookup(name: str) -> bool:
@@ -593,9 +601,7 @@ def _found_by_name(ctx: ModuleContext, value: ast.expr, depth: int = 0) -> bool:
     name = ctx.resolve(call_name(value))
     if _is_lookup(name):
         return True
-    function = next(
-        (f for f in ctx.tree.body if isinstance(f, ast.FunctionDef) and f.name == name), None
-    )
+    function = _module_function(ctx, name)
     if function is None:
         return False
     args = function.args
@@ -1285,9 +1291,6 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
             break  # one per function is enough to fix it
 
 
-_SETUP_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__init_subclass__"})
-
-
 def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) -> str:
     """The name of another function that commits the connection ``root`` reaches, when the
     connection is kept (``self.conn`` in a class, ``conn`` at module level): a class that
@@ -1304,7 +1307,7 @@ def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) 
             continue
         if root in {"self", "cls"} and ctx.method_class(other) is not scope:
             continue  # a method of a nested class keeps its own connection
-        if other.name in _SETUP_METHODS:
+        if other.name in _NOT_SHARED_METHODS:
             continue  # runs once, before any write: it commits the schema, not the batch
         for node in ctx.local(other):
             if (  # ``await conn.commit()`` holds the same call
@@ -1341,6 +1344,11 @@ def _commits_later(ctx: ModuleContext, outer: FunctionNode, inner: FunctionNode)
         for n in ctx.local(outer)
         if isinstance(n, (ast.Call, ast.Await))
     )
+
+
+def _is_test_code(ctx: ModuleContext, node: ast.AST) -> bool:
+    """True when ``node`` is test code: in a test module, or in a test (:func:`_in_test`)."""
+    return ctx.is_test_module or _in_test(ctx, node)
 
 
 def _in_test(ctx: ModuleContext, node: ast.AST) -> bool:
@@ -1815,7 +1823,7 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912 - one bra
                     INFO,
                 )
                 continue
-            if ctx.is_test_module or _in_test(ctx, call):
+            if _is_test_code(ctx, call):
                 yield (
                     call,
                     "file-in-place-write",
@@ -1969,7 +1977,7 @@ def _literal_content(  # noqa: PLR0911, PLR0912 - one return per kind of constan
         head = dotted(expr.value)
         return head in _imported_names(ctx) and expr.attr.lstrip("_").isupper()
     if isinstance(expr, ast.Name):
-        if expr.id in ctx.module_names and expr.id.lstrip("_").isupper():
+        if _module_constant(ctx, expr.id):
             return True
         if function is None:
             return False
@@ -2373,7 +2381,7 @@ def _stream_hit(ctx: ModuleContext, node: ast.AST, what: str) -> Hit:
         f"{what} for the whole process, without a lock: two threads doing it at once "
         "restore each other's stream"
     )
-    if ctx.starts_threads() and not (ctx.is_test_module or _in_test(ctx, node)):
+    if ctx.starts_threads() and not _is_test_code(ctx, node):
         return (node, "shared-rmw", message)
     return (node, "shared-rmw", f"{message} (nothing here starts threads)", INFO)
 
@@ -2491,9 +2499,7 @@ def _sole_writer_thread(  # noqa: PLR0911 - one return per missing piece of evid
     cls = ctx.class_of(node)
     if function is None or cls is None or ctx.method_class(function) is not cls:
         return ""
-    methods = {
-        m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
+    methods = _methods_of(cls)
     starts = [
         (n, kw.value.attr)
         for n in ast.walk(cls)
@@ -2562,6 +2568,11 @@ def _others_store_constants(
             ):
                 return False  # a computed store elsewhere (a split read-modify-write)
     return True
+
+
+def _methods_of(cls: ast.ClassDef) -> dict[str, FunctionNode]:
+    """The methods defined in ``cls``'s body, by name (the last definition of a name)."""
+    return {m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
 def _reachable(calls: dict[str, set[str]], start: str) -> set[str]:
@@ -3131,9 +3142,7 @@ def _shared_iterators(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         if not iterators:
             continue
         targets = _thread_targets(ctx, cls)
-        methods = {
-            m.name: m for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-        }
+        methods = _methods_of(cls)
         reached = set(targets)
         for name in list(targets):  # one level of self.helper() calls from the target
             if name in methods:
@@ -3517,7 +3526,7 @@ def check_prunes(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if not _listed_entry(ctx, function, deleted) or _tolerates_gone(ctx, call):
                 continue
-            if ctx.is_test_module or _in_test(ctx, call):
+            if _is_test_code(ctx, call):
                 yield (
                     call,
                     "file-prune-race",
@@ -3616,14 +3625,7 @@ def _is_listing(  # noqa: PLR0911 - one return per form of listing
         and isinstance(expr.func, ast.Attribute)
         and dotted(expr.func.value) == "self"
     ):
-        helper = next(
-            (
-                m
-                for m in cls.body
-                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name == name
-            ),
-            None,
-        )
+        helper = _methods_of(cls).get(name)
         if helper is not None:
             return any(
                 isinstance(r, ast.Return)

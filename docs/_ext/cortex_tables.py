@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,17 +192,25 @@ class AuditEvalTable(SphinxDirective):
         return out
 
 
-def _round_rows() -> list[list[nodes.Node | str]]:
-    """Each round's new packages as they scored when labelled, before any rule change."""
-    evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
-    packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
-    added = {p["name"]: p.get("round", 0) for p in packages}
-    labels = json.loads((evaluation / "labels.json").read_text(encoding="utf-8"))["labels"]
-    rows: list[list[nodes.Node | str]] = []
-    for path in sorted((evaluation / "rounds").glob("round*.json")):
+_EVALUATION = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
+
+
+def _rounds() -> Iterator[tuple[int, dict[str, Any], list[dict[str, Any]]]]:
+    """``(number, record, new packages)`` of each round kept in ``rounds/``: the record of
+    its first pass, and the entries of the packages that round added."""
+    corpora = json.loads((_EVALUATION / "corpora.json").read_text(encoding="utf-8"))
+    added = {p["name"]: p.get("round", 0) for p in corpora["packages"]}
+    for path in sorted((_EVALUATION / "rounds").glob("round*.json")):
         number = int(path.stem.removeprefix("round"))
         data = json.loads(path.read_text(encoding="utf-8"))
-        new = [c for c in data["corpora"] if added.get(c["name"]) == number]
+        yield number, data, [c for c in data["corpora"] if added.get(c["name"]) == number]
+
+
+def _round_rows() -> list[list[nodes.Node | str]]:
+    """Each round's new packages as they scored when labelled, before any rule change."""
+    labels = json.loads((_EVALUATION / "labels.json").read_text(encoding="utf-8"))["labels"]
+    rows: list[list[nodes.Node | str]] = []
+    for number, data, new in _rounds():
         missed = [m.split(":", 1)[0] for m in data["recall"]["missed"]]
         defects = {
             c["name"]: sum(
@@ -269,15 +278,10 @@ class AuditRoundsTable(SphinxDirective):
 def _first_pass_rule_rows() -> list[list[nodes.Node | str]]:
     """Each rule's shown findings on the rounds' new packages at their first pass, pooled
     over the rounds whose record counts them by rule."""
-    evaluation = Path(__file__).resolve().parents[2] / "tests" / "audit_eval"
-    packages = json.loads((evaluation / "corpora.json").read_text(encoding="utf-8"))["packages"]
-    added = {p["name"]: p.get("round", 0) for p in packages}
     pooled: dict[str, dict[str, Any]] = {}
-    for path in sorted((evaluation / "rounds").glob("round*.json")):
-        number = int(path.stem.removeprefix("round"))
-        data = json.loads(path.read_text(encoding="utf-8"))
-        for corpus in data["corpora"]:
-            if added.get(corpus["name"]) != number or "rules" not in corpus:
+    for number, _data, new in _rounds():
+        for corpus in new:
+            if "rules" not in corpus:
                 continue
             for rule, counts in corpus["rules"].items():
                 entry = pooled.setdefault(
