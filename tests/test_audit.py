@@ -264,6 +264,55 @@ def test_a_fetched_row_is_data_after_the_block() -> None:
     ]
 
 
+_SHARED_CONNECTION_CLASS = """
+    import sqlite3
+    class Database:
+        def __init__(self, path, in_memory):
+            file_conn = sqlite3.connect(path, check_same_thread=False)
+            if in_memory:
+                memory_conn = sqlite3.connect(":memory:", check_same_thread=False)
+                file_conn.backup(memory_conn)
+                self._conn = memory_conn
+            else:
+                self._conn = file_conn
+        def reload(self, feeds):
+            self._conn.executemany("REPLACE INTO feed VALUES (?)", feeds)
+            self._conn.commit()
+    """
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        ("self.database.reload", True),  # another module runs the Database's method on a thread
+        ("self.database.close", False),  # not a method of Database
+        ("self.renderer.reload", False),  # a holder not named after Database
+    ],
+)
+def test_a_class_run_on_threads_by_another_module_is_shared(
+    tmp_path: Path, target: str, shown: bool
+) -> None:
+    """A connection kept through a local (``conn = connect(); self._conn = conn``) is the
+    class's; the evidence that threads share the class is in another module, which hands a
+    method to a thread through an attribute named after the class."""
+    _write(tmp_path / "app", "database.py", _SHARED_CONNECTION_CLASS)
+    _write(
+        tmp_path / "app",
+        "display.py",
+        f"""
+        import threading
+        class Display:
+            def __init__(self, database):
+                self.database = database
+            def refresh(self, feeds):
+                threading.Thread(target={target}, args=[feeds]).start()
+        """,
+    )
+    result = audit_paths([tmp_path / "app"])
+    shown_rules = {(Path(f.path).name, f.rule.id) for f in result.active}
+    assert (("database.py", "sqlite-shared-connection") in shown_rules) is shown
+
+
 def test_a_checkout_is_judged_by_its_definition_across_modules(tmp_path: Path) -> None:
     _write(
         tmp_path / "app",

@@ -605,12 +605,14 @@ class ModuleContext:
         methods = {
             m.name for m in cls.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
-        return bool(methods & self.thread_entries())
+        if methods & self.thread_entries():
+            return True
+        return self.project is not None and self.project.run_on_threads(cls.name, methods)
 
     def singleton_products(self) -> set[str]:
         """Classes whose one instance every caller shares: built by a lazy global
-        (``global _x; _x = Cls()``) or handed to a singleton holder
-        (``LazySingleton(Cls)``)."""
+        (``global _x; _x = Cls()``), handed to a singleton holder (``LazySingleton(Cls)``)
+        or stored under a lock in a registry (``with lock: registry[key] = Cls()``)."""
         if self._products is None:
             found: set[str] = set()
             for function in self.functions:
@@ -628,12 +630,35 @@ class ModuleContext:
                     ):
                         found.add(last_name(n.value))
             for n in self.nodes:
+                if (
+                    isinstance(n, ast.Assign)
+                    and isinstance(n.value, ast.Call)
+                    and any(self._process_wide_registry(t) for t in n.targets)
+                    and self.under_lock(n)
+                ):
+                    # ``with cls._lock: cls._bars[key] = Bar(...)``: a class-level or module
+                    # registry its author locks hands the same instance to every thread that
+                    # asks for the key (an object's own registry is that object's business).
+                    found.add(last_name(n.value))
                 if isinstance(n, ast.Call) and "singleton" in last_name(n).lower():
                     for arg in n.args:
                         target = arg.body if isinstance(arg, ast.Lambda) else arg
                         found.add(last_name(target))
             self._products = found - {""}
         return self._products
+
+    def _process_wide_registry(self, target: ast.expr) -> bool:
+        """``target`` is an item of a module global or of a class attribute
+        (``_registry[key]``, ``cls._bars[key]``, ``Bars._bars[key]``)."""
+        if not isinstance(target, ast.Subscript):
+            return False
+        holder = target.value
+        if isinstance(holder, ast.Name):
+            return holder.id in self.module_names
+        if isinstance(holder, ast.Attribute) and isinstance(holder.value, ast.Name):
+            owner = holder.value.id
+            return owner == "cls" or owner in {c.name for c in self.classes}
+        return False
 
     def pool_entries(self) -> set[str]:
         """Of :meth:`thread_entries`, the methods several threads run at once: handed to a

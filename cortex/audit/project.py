@@ -45,10 +45,16 @@ class ProjectIndex:
     function takes one with ``acquire()``): another object's code that drives this one
     under its own lock (a transport setting up the channel it opens)."""
 
+    thread_targets: dict[str, set[str]] = field(default_factory=dict)
+    """Holder name -> methods handed to a thread as ``Thread(target=x.HOLDER.METHOD)`` (or
+    ``target=HOLDER.METHOD``) anywhere in the run: what another module runs on a thread of
+    its own, named by the attribute or variable that holds the object."""
+
     def add_module(self, tree: ast.Module, path: str) -> None:
-        """Record the context managers ``tree`` defines, and its calls of other objects'
-        private methods."""
+        """Record the context managers ``tree`` defines, its calls of other objects'
+        private methods, and the methods it hands to threads."""
         _record_foreign_calls(tree, self.foreign_calls)
+        _record_thread_targets(tree, self.thread_targets)
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decorated = any(
@@ -90,6 +96,16 @@ class ProjectIndex:
             seen.add(base)
             pending.extend(self.bases.get(base, ()))
         return False
+
+    def run_on_threads(self, class_name: str, methods: set[str]) -> bool:
+        """True when some module of the run hands one of ``methods`` to a thread through a
+        holder named after the class (``target=self.database.reload`` for ``Database``):
+        instances of the class are used on threads their own module never starts."""
+        wanted = _plain(class_name)
+        return any(
+            _plain(holder) == wanted and bool(targets & methods)
+            for holder, targets in self.thread_targets.items()
+        )
 
     def called_locked_from_outside(self, name: str) -> bool | None:
         """Whether every call of private method ``name`` from another object's code holds
@@ -223,3 +239,23 @@ def _record_foreign_calls(tree: ast.Module, calls: dict[str, list[bool]]) -> Non
             visit(child, locked)
 
     visit(tree, False)
+
+
+def _plain(name: str) -> str:
+    """``name`` compared loosely: ``_database``, ``Database`` and ``DATA_BASE`` agree."""
+    return name.replace("_", "").lower()
+
+
+def _record_thread_targets(tree: ast.Module, targets: dict[str, set[str]]) -> None:
+    """Add to ``targets`` every ``Thread(target=holder.method)`` (or ``x.holder.method``) in
+    ``tree``, except methods of ``self``/``cls`` (the module's own code sees those)."""
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and last_name(node) == "Thread"):
+            continue
+        for keyword in node.keywords:
+            value = keyword.value
+            if keyword.arg != "target" or not isinstance(value, ast.Attribute):
+                continue
+            holder = last_name(value.value)
+            if holder and holder not in {"self", "cls", "super"}:
+                targets.setdefault(holder, set()).add(value.attr)

@@ -251,6 +251,36 @@ def _indirect_global_hit(ctx: ModuleContext, check: ast.If, tested: list[ast.exp
     return None
 
 
+def _made_at_import(ctx: ModuleContext, name: str) -> bool:
+    """True when the module's top level always assigns global ``name`` an object made by a
+    call (on every branch of an ``if``), and no assignment anywhere sets it to a constant
+    (``None``, ``False``): a lazy check of it is dead code."""
+    if not any(_always_made(stmt, name) for stmt in ctx.tree.body):
+        return False
+    return not any(
+        isinstance(node, (ast.Assign, ast.AnnAssign))
+        and isinstance(node.value, ast.Constant)
+        and any(
+            isinstance(t, ast.Name) and t.id == name
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+        )
+        for node in ast.walk(ctx.tree)
+    )
+
+
+def _always_made(stmt: ast.stmt, name: str) -> bool:
+    """True when running ``stmt`` surely binds ``name`` to the result of a call."""
+    if isinstance(stmt, ast.Assign):
+        return isinstance(stmt.value, ast.Call) and any(
+            isinstance(t, ast.Name) and t.id == name for t in stmt.targets
+        )
+    if isinstance(stmt, ast.If):
+        return any(_always_made(s, name) for s in stmt.body) and any(
+            _always_made(s, name) for s in stmt.orelse
+        )
+    return False
+
+
 def _on_main_thread_only(ctx: ModuleContext, hit: Hit, target: ast.expr, value: ast.expr) -> Hit:
     """``hit`` as ``info`` when only the main thread can run the creation: it is guarded by
     a main-thread test, or it calls ``signal.signal()`` (which raises on any other thread)."""
@@ -276,6 +306,15 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
 ) -> Hit | None:
     tested_text = {dotted(t) for t in tested} - {""}
     if isinstance(target, ast.Name) and target.id in declared_global and target.id in tested_text:
+        if _made_at_import(ctx, target.id):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then assigned without a lock, but the "
+                "module makes it at import and nothing sets it back to None: the check "
+                "never finds it missing",
+                INFO,
+            )
         fresh = _fresh_value(ctx, value)
         if fresh:
             return (
@@ -956,6 +995,7 @@ def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noq
     if not isinstance(parent, (ast.Assign, ast.AnnAssign)):
         return None
     target = parent.targets[0] if isinstance(parent, ast.Assign) else parent.target
+    target = _kept_as_attribute(ctx, target)
     stored = dotted(target)
     if isinstance(target, ast.Attribute) and stored.split(".")[0] in {"self", "cls"}:
         cls = ctx.class_of(call)
@@ -984,6 +1024,24 @@ def _shared_connection(ctx: ModuleContext, call: ast.Call) -> Hit | None:  # noq
         "sqlite-shared-connection",
         f"'{stored}' (check_same_thread=False) is used without a lock at line {unlocked}",
     )
+
+
+def _kept_as_attribute(ctx: ModuleContext, target: ast.expr) -> ast.expr:
+    """The ``self.x`` a connection made into a local is then kept in
+    (``conn = connect(...); self._conn = conn``), or ``target`` itself."""
+    function = ctx.function_of(target)
+    if not isinstance(target, ast.Name) or function is None:
+        return target
+    for node in ctx.local(function):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == target.id
+        ):
+            for kept in node.targets:
+                if isinstance(kept, ast.Attribute) and dotted(kept).split(".")[0] == "self":
+                    return kept
+    return target
 
 
 def _unlocked_uses(
@@ -3294,6 +3352,15 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _passes_rest_of_iterator(node, function, params):
                 continue
+            if _asks_the_user(ctx, function):
+                yield (
+                    node,
+                    "fallback-recursion",
+                    f"'{function.name}' asks again after invalid input: the person at the "
+                    "prompt ends it, not a chain of fallbacks",
+                    INFO,
+                )
+                break
             if _state_changed_before(ctx, node):
                 yield (
                     node,
@@ -3454,6 +3521,8 @@ def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
             return False
         if isinstance(ancestor, ast.ExceptHandler) and _changes_self_before(ancestor, call):
             return True  # ``except: self._decoder = other(); return self.decompress(...)``
+        if isinstance(ancestor, ast.ExceptHandler) and _changes_argument_before(ancestor, call):
+            return True  # ``except Blocked: args["engine"] = other; return search(args)``
         if not isinstance(ancestor, ast.If):
             continue
         tested = {dotted(n) for n in ast.walk(ancestor.test)} - {""}
@@ -3480,6 +3549,36 @@ def _changes_self_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
                 if any(dotted(t).startswith("self.") for t in targets):
                     return True
     return False
+
+
+def _changes_argument_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
+    """True when the handler stores into an item or attribute of a name that it then passes
+    to the recursive call: the call retries with changed input, not the same one."""
+    if not isinstance(call, ast.Call):
+        return False
+    passed = {
+        a.id for a in [*call.args, *(k.value for k in call.keywords)] if isinstance(a, ast.Name)
+    }
+    for node in ast.walk(handler):
+        if not isinstance(node, (ast.Assign, ast.AugAssign)) or node.lineno >= call.lineno:
+            continue  # only what runs before the call (in the handler, branches included)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            if (
+                isinstance(target, (ast.Subscript, ast.Attribute))
+                and isinstance(target.value, ast.Name)
+                and target.value.id in passed
+            ):
+                return True
+    return False
+
+
+def _asks_the_user(ctx: ModuleContext, function: FunctionNode) -> bool:
+    """True when ``function`` reads an answer at an interactive prompt (``input()``)."""
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "input"
+        for node in ctx.local(function)
+    )
 
 
 def _after_failure(ctx: ModuleContext, node: ast.AST) -> bool:
