@@ -313,6 +313,55 @@ def test_a_class_run_on_threads_by_another_module_is_shared(
     assert (("database.py", "sqlite-shared-connection") in shown_rules) is shown
 
 
+@pytest.mark.parametrize(
+    ("wrapper_body", "shown"),
+    [
+        ("with sqlite3.connect(self.path) as con:\n    return con.execute(sql, args)", False),
+        ("con = sqlite3.connect(self.path)\nreturn con.execute(sql, args)", True),
+    ],
+)
+def test_a_write_through_a_committing_wrapper_of_the_run_is_committed(
+    tmp_path: Path, wrapper_body: str, shown: bool
+) -> None:
+    """``self.db.execute("INSERT ...")`` where the run's only ``execute`` definition runs
+    each statement in a transaction it commits; the same call through a wrapper that never
+    commits is still reported, and so is a raw connection's write beside it."""
+    body = textwrap.indent(wrapper_body, " " * 16)
+    _write(
+        tmp_path / "app",
+        "db.py",
+        f"""
+        import sqlite3
+        class Store:
+            def __init__(self, path):
+                self.path = path
+            def execute(self, sql, args=()):
+{body}
+        """,
+    )
+    _write(
+        tmp_path / "app",
+        "threads.py",
+        """
+        import sqlite3
+        class Threads:
+            def __init__(self, db):
+                self.db = db
+            def new(self, uri):
+                self.db.execute("INSERT INTO threads (uri) VALUES (?)", (uri,))
+        class Raw:
+            def __init__(self, path):
+                self.conn = sqlite3.connect(path)
+            def new(self, uri):
+                self.conn.execute("INSERT INTO threads (uri) VALUES (?)", (uri,))
+        """,
+    )
+    result = audit_paths([tmp_path / "app"])
+    lines = {f.line for f in result.active if f.rule.id == "sqlite-missing-commit"}
+    assert 12 in lines  # Raw.new: a connection the module makes, never committed
+    assert (7 in lines) is shown
+
+
 def test_a_checkout_is_judged_by_its_definition_across_modules(tmp_path: Path) -> None:
     _write(
         tmp_path / "app",

@@ -14,7 +14,10 @@ from dataclasses import dataclass, field
 
 from cortex.audit._context import call_name, is_lock_factory, last_name, walk_local
 
-__all__ = ["Checkout", "ProjectIndex"]
+__all__ = ["EXECUTE_METHODS", "Checkout", "ProjectIndex"]
+
+EXECUTE_METHODS = frozenset({"execute", "executemany"})
+"""The calls the SQLite checks read as running a statement on a connection."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ class ProjectIndex:
     function takes one with ``acquire()``): another object's code that drives this one
     under its own lock (a transport setting up the channel it opens)."""
 
+    executors: dict[str, list[Checkout]] = field(default_factory=dict)
+    """Methods named like a connection's ``execute``/``executemany`` defined in the run (a
+    database wrapper's), with whether each runs the statement in a transaction it commits
+    (``with self.connection:``, ``with sqlite3.connect(path) as con:``, or ``commit()``)."""
     thread_targets: dict[str, set[str]] = field(default_factory=dict)
     """Holder name -> methods handed to a thread as ``Thread(target=x.HOLDER.METHOD)`` (or
     ``target=HOLDER.METHOD``) anywhere in the run: what another module runs on a thread of
@@ -56,6 +63,13 @@ class ProjectIndex:
         _record_foreign_calls(tree, self.foreign_calls)
         _record_thread_targets(tree, self.thread_targets)
         for node in ast.walk(tree):
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and node.name in EXECUTE_METHODS
+            ):
+                self.executors.setdefault(node.name, []).append(
+                    Checkout(node.name, path, node.lineno, _commits(node))
+                )
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decorated = any(
                     last_name(d) in {"contextmanager", "asynccontextmanager"}
@@ -132,6 +146,14 @@ class ProjectIndex:
             found |= self.locked_updates.get(name, set())
             pending.extend(self.bases.get(name, ()))
         return found
+
+    def committing_executor(self, name: str) -> Checkout | None:
+        """The definition of a database wrapper's ``name`` method (``execute``...) when the
+        run defines that method and every definition of it commits, else None."""
+        found = self.executors.get(name, [])
+        if found and all(e.commits for e in found):
+            return found[0]
+        return None
 
     def lookup(self, name: str) -> list[Checkout]:
         """Every definition called ``name`` (several classes may define one)."""

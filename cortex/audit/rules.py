@@ -26,7 +26,7 @@ from cortex.audit._context import (
     walk_local,
 )
 from cortex.audit.model import Severity
-from cortex.audit.project import ProjectIndex
+from cortex.audit.project import EXECUTE_METHODS, Checkout, ProjectIndex
 
 __all__ = ["CHECKS", "Hit", "run_checks"]
 
@@ -1265,7 +1265,7 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
         for node in calls:
             if not isinstance(node.func, ast.Attribute):
                 continue
-            if node.func.attr not in {"execute", "executemany"} or not node.args:
+            if node.func.attr not in EXECUTE_METHODS or not node.args:
                 continue
             if not _WRITE_SQL.match(_sql_text(node.args[0])):
                 continue
@@ -1340,6 +1340,16 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     "path; it is in a test, whose data is scratch",
                     INFO,
                 )
+            elif wrapper := _committing_wrapper(ctx, node):
+                yield (
+                    node,
+                    "sqlite-missing-commit",
+                    f"{verb.group(1).upper()} in '{function.name}' goes through "
+                    f"'{node.func.attr}()', which the run defines as a database wrapper that "
+                    f"commits each statement ({wrapper.path}:{wrapper.line}); the receiver is "
+                    "not a connection made here",
+                    INFO,
+                )
             else:
                 yield (
                     node,
@@ -1347,6 +1357,30 @@ def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
                     f"{verb.group(1).upper()} in '{function.name}' is not committed on every path",
                 )
             break  # one per function is enough to fix it
+
+
+def _committing_wrapper(ctx: ModuleContext, call: ast.Call) -> Checkout | None:
+    """The run's definition of the method ``call`` runs (``db.execute(sql)``) when every
+    definition of that name commits and ``call``'s receiver is not a connection this module
+    makes (``self.conn = sqlite3.connect(...)``): a database wrapper's statement."""
+    if ctx.project is None or not isinstance(call.func, ast.Attribute):
+        return None
+    wrapper = ctx.project.committing_executor(call.func.attr)
+    if wrapper is None:
+        return None
+    receiver = dotted(call.func.value)
+    for node in ctx.nodes:
+        if (
+            isinstance(node, (ast.Assign, ast.AnnAssign))
+            and isinstance(node.value, ast.Call)
+            and last_name(node.value) in {"connect", "cursor"}
+            and any(
+                dotted(t) == receiver
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            )
+        ):
+            return None  # a raw connection (or its cursor), not the wrapper
+    return wrapper
 
 
 def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) -> str:
@@ -3657,16 +3691,27 @@ def check_prunes(ctx: ModuleContext) -> Iterator[Hit]:
 def _routine_prune(ctx: ModuleContext, function: FunctionNode) -> bool:
     """True when ``function`` prunes by order or size, as an eviction that runs after
     every write does: it sorts (``sorted()``, ``.sort()``) or compares a ``len()`` with a
-    limit. A clean-up that deletes what matches (a dead process's files, a cache being
-    cleared) is run on request."""
+    limit (not with 0 or 1: whether anything is left). A clean-up that deletes what
+    matches (a dead process's files, a cache being cleared) is run on request."""
     for node in ctx.local(function):
         if isinstance(node, ast.Call) and last_name(node) in {"sorted", "sort", "nsmallest"}:
             return True
-        if isinstance(node, ast.Compare) and any(
-            isinstance(n, ast.Call) and call_name(n) == "len" for n in ast.walk(node)
+        if (
+            isinstance(node, ast.Compare)
+            and any(isinstance(n, ast.Call) and call_name(n) == "len" for n in ast.walk(node))
+            and not _emptiness_test(node)
         ):
             return True
     return False
+
+
+def _emptiness_test(compare: ast.Compare) -> bool:
+    """``len(x) == 0`` (or ``!= 0``, ``< 1``, ``> 0``): whether something is left, not a
+    size limit that makes a prune routine."""
+    return len(compare.ops) == 1 and any(
+        isinstance(side, ast.Constant) and side.value in (0, 1) and side.value is not True
+        for side in (compare.left, *compare.comparators)
+    )
 
 
 def _listed_entry(ctx: ModuleContext, function: FunctionNode, expr: ast.expr) -> bool:
