@@ -854,13 +854,13 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
-FROZEN_ROUND = 16
+FROZEN_ROUND = 17
 """The latest round, fetched after the rules were frozen: its score is reported as
 measured (its rounds/roundN.json and the guide) and is not held to the targets here. Every
 earlier round is one the rules were revised against."""
 
 
-REVISED_RECALL_FLOOR = 0.8
+REVISED_RECALL_FLOOR = 0.75
 """A regression floor, not the target, set a little below the recall measured on the
 corpora the rules were revised against (docs/_data/): that recall is short of the target
 because rounds 14 to 16 brought defects no rule reads yet (issue 14). A rule change that
