@@ -7,6 +7,7 @@ The corpus under ``tests/audit_corpus`` labels what each unsafe sample contains
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -732,6 +733,90 @@ def test_cli_formats_and_output_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([str(tmp_path / "src"), "--format", "sarif", "-o", str(report)]) == 1
     assert json.loads(report.read_text(encoding="utf-8"))["version"] == "2.1.0"
     assert capsys.readouterr().out == ""
+
+
+def test_a_baseline_hides_the_findings_it_records_and_only_those(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A team records today's findings once; later runs show only new ones, even after
+    code is added above a recorded line, and a second copy of a recorded line is new."""
+    monkeypatch.chdir(tmp_path)  # finding paths, and so baseline keys, are relative to it
+    racy = _write(tmp_path / "src", "racy.py", _HIGH)
+    assert main(["src"]) == EXIT_FINDINGS
+    assert main(["src", "--write-baseline", "baseline.json"]) == EXIT_CLEAN
+    recorded = json.loads((tmp_path / "baseline.json").read_text(encoding="utf-8"))
+    assert recorded["version"] == 1
+    assert [(e["rule"], e["code"], e["count"]) for e in recorded["findings"]] == [
+        ("shared-rmw", "self.n += 1", 1)
+    ]
+    capsys.readouterr()
+    assert main(["src", "--baseline", "baseline.json"]) == EXIT_CLEAN
+    assert "1 in the baseline" in capsys.readouterr().out
+    # Lines added above the recorded one move it; it is still the known finding.
+    racy.write_text("import os\n\n" + racy.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["src", "--baseline", "baseline.json"]) == EXIT_CLEAN
+    # A second copy of the recorded line is new, and so is a finding in another file.
+    racy.write_text(
+        racy.read_text(encoding="utf-8").replace("self.n += 1", "self.n += 1\n        self.n += 1"),
+        encoding="utf-8",
+    )
+    _write(tmp_path / "src", "more.py", _HIGH)
+    capsys.readouterr()
+    assert main(["src", "--baseline", "baseline.json", "--format", "json"]) == EXIT_FINDINGS
+    document = json.loads(capsys.readouterr().out)
+    reported = [(f["path"], f["line"], f["column"]) for f in document["findings"]]
+    assert reported == [("src/more.py", 7, 9), ("src/racy.py", 10, 9)]
+    assert document["in_baseline"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "fault"),
+    [
+        (None, "cannot read"),
+        ("{not json", "not a JSON baseline"),
+        ('{"version": 2, "findings": []}', "not a version 1"),
+        ('{"version": 1, "findings": {}}', "must be a list"),
+        ('{"version": 1, "findings": [{"path": "a.py", "rule": "shared-rmw"}]}', "finding 0"),
+        (
+            '{"version": 1, "findings": [{"path": "a.py", "rule": "no-such", "code": "", '
+            '"count": 1}]}',
+            "unknown pattern",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "not a JSON baseline"),
+    ],
+)
+def test_a_bad_baseline_is_a_usage_error_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, fault: str
+) -> None:
+    _write(tmp_path / "src", "racy.py", _HIGH)
+    path = tmp_path / "baseline.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    assert main([str(tmp_path / "src"), "--baseline", str(path)]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert str(path) in error
+    assert fault in error
+    if content is not None:
+        assert path.read_text(encoding="utf-8") == content  # nothing rewritten
+
+
+def test_the_documented_options_are_the_command_line_options() -> None:
+    """The guide's option table of ``python -m cortex.audit`` lists every option the parser
+    has, and nothing else."""
+    from cortex.audit.cli import build_parser
+
+    guide = (ROOT / "docs" / "guide" / "audit.md").read_text(encoding="utf-8")
+    table = guide.split("| option | effect |", 1)[1].split("\n\n", 1)[0]
+    documented = {
+        max(re.findall(r"`(--?[\w-]+|PATH)", row.split(" | ", 1)[0]), key=len)
+        for row in table.splitlines()[2:]  # below the header and its rule
+    }
+    parser_options = {
+        max(action.option_strings, key=len) if action.option_strings else "PATH"
+        for action in build_parser()._actions
+        if action.dest != "help"
+    }
+    assert documented == parser_options
 
 
 def test_exclude_patterns(tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ Exit status, for CI:
   ``info`` findings are hidden unless ``--show-info`` is given, and never fail a run unless
   ``--fail-on info`` is given as well);
 * ``1`` -- at least one such finding;
-* ``2`` -- usage error (unknown option, a path that does not exist).
+* ``2`` -- usage error (unknown option, a path that does not exist, a ``--baseline`` file
+  that cannot be read or is not a baseline).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cortex.audit.engine import DEFAULT_EXCLUDES, audit_paths
+from cortex.audit import baseline
+from cortex.audit.engine import DEFAULT_EXCLUDES, AuditResult, audit_paths
 from cortex.audit.model import RULES, Severity
 from cortex.audit.report import format_json, format_sarif, format_text
 
@@ -72,6 +74,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also report info findings: the pattern is there, the evidence that it matters "
         "is not (hidden by default)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="leave out the findings FILE records (written by --write-baseline): report "
+        "only new ones",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="record every unsuppressed finding (info included) in FILE and exit 0",
+    )
     parser.add_argument("--list-rules", action="store_true", help="print every pattern id and exit")
 
 
@@ -80,6 +93,27 @@ def _list_rules() -> str:
     for rule in RULES.values():
         lines.append(f"{rule.id:<26} {rule.severity.label:<9} {rule.guide_path:<22} {rule.title}")
     return "\n".join(lines) + "\n"
+
+
+def _baseline_step(args: argparse.Namespace, result: AuditResult) -> int | None:
+    """Write the baseline (the run ends: its exit status) or apply it (None: go on)."""
+    if args.write_baseline:
+        unsuppressed = [f for f in result.findings if not f.suppressed]
+        try:
+            count = baseline.write(args.write_baseline, unsuppressed)
+        except OSError as exc:
+            print(f"cortex-audit: {args.write_baseline}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"cortex-audit: {count} finding(s) recorded in {args.write_baseline}")
+        return EXIT_CLEAN
+    if args.baseline:
+        try:
+            known = baseline.load(args.baseline)
+        except baseline.BaselineError as exc:
+            print(f"cortex-audit: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        result.findings = baseline.mark(result.findings, known)
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"cortex-audit: {exc}", file=sys.stderr)
         return EXIT_USAGE
     result.show_info = args.show_info or args.fail_on == "info"
+    ended = _baseline_step(args, result)
+    if ended is not None:
+        return ended
     if args.format == "json":
         text = format_json(result)
     elif args.format == "sarif":

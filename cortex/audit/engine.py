@@ -75,16 +75,25 @@ class AuditResult:
 
     @property
     def active(self) -> list[Finding]:
-        """Findings not covered by a suppression (``info`` ones only with
+        """Findings not covered by a suppression or a baseline (``info`` ones only with
         :attr:`show_info`)."""
-        return [f for f in self.findings if not f.suppressed and (self.show_info or not f.hidden)]
+        return [
+            f
+            for f in self.findings
+            if not f.suppressed and not f.in_baseline and (self.show_info or not f.hidden)
+        ]
 
     @property
     def hidden(self) -> list[Finding]:
         """Unsuppressed ``info`` findings left out of :attr:`active`."""
         if self.show_info:
             return []
-        return [f for f in self.findings if not f.suppressed and f.hidden]
+        return [f for f in self.findings if not f.suppressed and not f.in_baseline and f.hidden]
+
+    @property
+    def baselined(self) -> list[Finding]:
+        """Unsuppressed findings a ``--baseline`` file records (already read)."""
+        return [f for f in self.findings if not f.suppressed and f.in_baseline]
 
     @property
     def suppressed(self) -> list[Finding]:

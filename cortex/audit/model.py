@@ -6,7 +6,7 @@ summary table), a severity and the guide page that explains the fix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 __all__ = ["RULES", "Finding", "Rule", "Severity", "rule"]
@@ -255,6 +255,8 @@ class Finding:
     level: Severity | None = None
     """This finding's own severity when the rule lowered it for lack of evidence (usually
     :attr:`Severity.INFO`); None means the rule's severity."""
+    in_baseline: bool = False
+    """True when a ``--baseline`` file records it: already read, left out of the report."""
 
     @property
     def suppressed(self) -> bool:
@@ -270,6 +272,10 @@ class Finding:
     def hidden(self) -> bool:
         """True for ``info`` findings, which the report leaves out by default."""
         return self.severity < Severity.LOW
+
+    def with_baseline(self) -> Finding:
+        """This finding, marked as recorded in the baseline."""
+        return replace(self, in_baseline=True)
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Order by file, line, column, rule."""

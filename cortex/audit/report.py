@@ -68,6 +68,8 @@ def format_text(result: AuditResult, *, show_suppressed: bool = False) -> str:
     ]
     if result.hidden:
         lines[0] += f", {len(result.hidden)} info hidden (--show-info lists them)"
+    if result.baselined:
+        lines[0] += f", {len(result.baselined)} in the baseline"
     if active:
         rows = summary_rows(active)
         width = max(len("Category"), *(len(r[0]) for r in rows))
@@ -120,6 +122,7 @@ def to_json_document(result: AuditResult) -> dict[str, Any]:
         "findings": [_finding_json(f) for f in result.active],
         "suppressed": [_finding_json(f) for f in result.suppressed],
         "info_hidden": len(result.hidden),
+        "in_baseline": len(result.baselined),
     }
 
 
