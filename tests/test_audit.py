@@ -767,6 +767,11 @@ def test_a_baseline_hides_the_findings_it_records_and_only_those(
     reported = [(f["path"], f["line"], f["column"]) for f in document["findings"]]
     assert reported == [("src/more.py", 7, 9), ("src/racy.py", 10, 9)]
     assert document["in_baseline"] == 1
+    # A baseline that cannot be written is a usage error naming it; nothing is left behind.
+    capsys.readouterr()
+    assert main(["src", "--write-baseline", "no-such-dir/baseline.json"]) == EXIT_USAGE
+    assert "no-such-dir/baseline.json" in capsys.readouterr().err
+    assert not (tmp_path / "no-such-dir").exists()
 
 
 @pytest.mark.parametrize(
