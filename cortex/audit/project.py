@@ -22,10 +22,11 @@ EXECUTE_METHODS = frozenset({"execute", "executemany"})
 
 @dataclass(frozen=True)
 class Checkout:
-    """One context manager definition found in the scanned files."""
+    """One definition found in the scanned files: a context manager, or a database
+    wrapper's ``execute`` method (:attr:`ProjectIndex.executors`)."""
 
     name: str
-    """The function or class name (what ``with x.NAME(...)`` calls)."""
+    """The function or class name (what ``with x.NAME(...)`` or ``x.NAME(...)`` calls)."""
     path: str
     line: int
     commits: bool
