@@ -265,6 +265,28 @@ def test_a_fetched_row_is_data_after_the_block() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("test", "shown"),
+    [
+        ("len(names) > 1", True),  # a limit: keep one, prune the rest on every call
+        ("len(names) > 100", True),
+        ("len(names) == 0", False),  # whether anything is left
+        ("len(names) >= 1", False),
+        ("len(names) < 1", False),
+    ],
+)
+def test_only_a_length_limit_makes_a_prune_routine(test: str, shown: bool) -> None:
+    source = f"""
+        import os
+        def prune(folder):
+            names = os.listdir(folder)
+            if {test}:
+                for name in names:
+                    os.remove(os.path.join(folder, name))
+        """
+    assert ("file-prune-race" in _ids(source)) is shown
+
+
 _SHARED_CONNECTION_CLASS = """
     import sqlite3
     class Database:

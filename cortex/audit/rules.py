@@ -3691,7 +3691,7 @@ def check_prunes(ctx: ModuleContext) -> Iterator[Hit]:
 def _routine_prune(ctx: ModuleContext, function: FunctionNode) -> bool:
     """True when ``function`` prunes by order or size, as an eviction that runs after
     every write does: it sorts (``sorted()``, ``.sort()``) or compares a ``len()`` with a
-    limit (not with 0 or 1: whether anything is left). A clean-up that deletes what
+    limit (not with 0: whether anything is left). A clean-up that deletes what
     matches (a dead process's files, a cache being cleared) is run on request."""
     for node in ctx.local(function):
         if isinstance(node, ast.Call) and last_name(node) in {"sorted", "sort", "nsmallest"}:
@@ -3706,12 +3706,14 @@ def _routine_prune(ctx: ModuleContext, function: FunctionNode) -> bool:
 
 
 def _emptiness_test(compare: ast.Compare) -> bool:
-    """``len(x) == 0`` (or ``!= 0``, ``< 1``, ``> 0``): whether something is left, not a
-    size limit that makes a prune routine."""
-    return len(compare.ops) == 1 and any(
-        isinstance(side, ast.Constant) and side.value in (0, 1) and side.value is not True
-        for side in (compare.left, *compare.comparators)
-    )
+    """``len(x) == 0`` (or ``!= 0``, ``> 0``, ``< 1``, ``>= 1``): whether anything is
+    left, not a size limit that makes a prune routine (``len(x) > 1`` is one)."""
+    if len(compare.ops) != 1 or not isinstance(compare.comparators[0], ast.Constant):
+        return False
+    bound, op = compare.comparators[0].value, compare.ops[0]
+    if isinstance(bound, bool) or not isinstance(bound, int):
+        return False
+    return bound == 0 or (bound == 1 and isinstance(op, (ast.Lt, ast.GtE)))
 
 
 def _listed_entry(ctx: ModuleContext, function: FunctionNode, expr: ast.expr) -> bool:
