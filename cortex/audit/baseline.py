@@ -112,7 +112,9 @@ def mark(findings: list[Finding], baseline: Counter[Key]) -> list[Finding]:
             marked.append(finding)
             continue
         key = key_of(finding, lines)
-        known = remaining[key] > 0
-        remaining[key] -= known
-        marked.append(finding.with_baseline() if known else finding)
+        if remaining[key] > 0:
+            remaining[key] -= 1
+            marked.append(finding.with_baseline())
+        else:
+            marked.append(finding)
     return marked
