@@ -18,6 +18,7 @@ __all__ = [
     "THREAD_IDENTITY",
     "ModuleContext",
     "asserts_lock_held",
+    "assigned_targets",
     "call_name",
     "dotted",
     "is_none",
@@ -103,6 +104,12 @@ def call_name(node: ast.AST) -> str:
     if isinstance(node, ast.Call):
         return dotted(node.func)
     return ""
+
+
+def assigned_targets(node: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[ast.expr]:
+    """What an assignment binds: every target of ``a = b = value``, or the one target of
+    ``a += value`` and ``a: int = value``."""
+    return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
 def last_name(node: ast.AST) -> str:
@@ -215,7 +222,7 @@ class ModuleContext:
     def _scan_assignments(self) -> None:
         for node in self.nodes:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                targets = assigned_targets(node)
                 resolved = self.resolve(call_name(node.value))
                 factory = resolved.rsplit(".", 1)[-1]
                 for target in targets:

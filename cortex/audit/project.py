@@ -62,8 +62,8 @@ class ProjectIndex:
         """Record the context managers ``tree`` defines, its calls of other objects'
         private methods, and the methods it hands to threads."""
         _record_foreign_calls(tree, self.foreign_calls)
-        _record_thread_targets(tree, self.thread_targets)
         for node in ast.walk(tree):
+            _record_thread_target(node, self.thread_targets)
             if (
                 isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and node.name in EXECUTE_METHODS
@@ -269,16 +269,16 @@ def _plain(name: str) -> str:
     return name.replace("_", "").lower()
 
 
-def _record_thread_targets(tree: ast.Module, targets: dict[str, set[str]]) -> None:
-    """Add to ``targets`` every ``Thread(target=holder.method)`` (or ``x.holder.method``) in
-    ``tree``, except methods of ``self``/``cls`` (the module's own code sees those)."""
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and last_name(node) == "Thread"):
+def _record_thread_target(node: ast.AST, targets: dict[str, set[str]]) -> None:
+    """Add to ``targets`` the method of ``Thread(target=holder.method)`` (or
+    ``x.holder.method``) when ``node`` is such a call, except methods of ``self``/``cls``
+    (the module's own code sees those)."""
+    if not (isinstance(node, ast.Call) and last_name(node) == "Thread"):
+        return
+    for keyword in node.keywords:
+        value = keyword.value
+        if keyword.arg != "target" or not isinstance(value, ast.Attribute):
             continue
-        for keyword in node.keywords:
-            value = keyword.value
-            if keyword.arg != "target" or not isinstance(value, ast.Attribute):
-                continue
-            holder = last_name(value.value)
-            if holder and holder not in {"self", "cls", "super"}:
-                targets.setdefault(holder, set()).add(value.attr)
+        holder = last_name(value.value)
+        if holder and holder not in {"self", "cls", "super"}:
+            targets.setdefault(holder, set()).add(value.attr)

@@ -18,6 +18,7 @@ from cortex.audit._context import (
     FunctionNode,
     ModuleContext,
     asserts_lock_held,
+    assigned_targets,
     call_name,
     dotted,
     is_lock_factory,
@@ -260,10 +261,7 @@ def _made_at_import(ctx: ModuleContext, name: str) -> bool:
     return not any(
         isinstance(node, (ast.Assign, ast.AnnAssign))
         and isinstance(node.value, ast.Constant)
-        and any(
-            isinstance(t, ast.Name) and t.id == name
-            for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        )
+        and any(isinstance(t, ast.Name) and t.id == name for t in assigned_targets(node))
         for node in ast.walk(ctx.tree)
     )
 
@@ -551,7 +549,7 @@ def _work_after(ctx: ModuleContext, target: ast.expr) -> bool:
             ):
                 return True
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                targets = assigned_targets(node)
                 if any(_attribute_root_name(t) in kept for t in targets):
                     return True
     return False
@@ -1374,10 +1372,7 @@ def _committing_wrapper(ctx: ModuleContext, call: ast.Call) -> Checkout | None:
             isinstance(node, (ast.Assign, ast.AnnAssign))
             and isinstance(node.value, ast.Call)
             and last_name(node.value) in {"connect", "cursor"}
-            and any(
-                dotted(t) == receiver
-                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-            )
+            and any(dotted(t) == receiver for t in assigned_targets(node))
         ):
             return None  # a raw connection (or its cursor), not the wrapper
     return wrapper
@@ -1665,7 +1660,7 @@ def _temp_attributes(ctx: ModuleContext, function: ast.AST) -> set[str]:
     values: dict[str, list[ast.expr]] = {}
     for node in ast.walk(cls):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = assigned_targets(node)
             for target in targets:
                 if isinstance(target, ast.Attribute) and dotted(target.value) == "self":
                     values.setdefault(target.attr, []).append(node.value)
@@ -2162,7 +2157,7 @@ def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
     ):
         if node.value is None:
             continue
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        targets = assigned_targets(node)
         bound = {t.id for t in targets if isinstance(t, ast.Name)}
         if _own_place(ctx, node.value):
             derived -= bound  # the caller names a file in this code's own directory
@@ -2227,7 +2222,7 @@ def _per_instance_locks(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
         t.id
         for stmt in cls.body
         if isinstance(stmt, (ast.Assign, ast.AnnAssign))
-        for t in (stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target])
+        for t in assigned_targets(stmt)
         if isinstance(t, ast.Name)
     }
     for node in ast.walk(cls):
@@ -2654,7 +2649,7 @@ def _others_store_constants(
         if isinstance(other, ast.AugAssign) and dotted(other.target) == wanted:
             return False  # another method changes it too
         if isinstance(other, (ast.Assign, ast.AnnAssign)) and other.value is not None:
-            targets = other.targets if isinstance(other, ast.Assign) else [other.target]
+            targets = assigned_targets(other)
             if any(dotted(t) == wanted for t in targets) and not isinstance(
                 other.value, ast.Constant
             ):
@@ -2947,7 +2942,7 @@ def _unlocked_resets(ctx: ModuleContext, cls: ast.ClassDef) -> Iterator[Hit]:
                 continue
             if claimed and node.lineno > claimed:
                 continue  # after the method claimed the object for itself, under the lock
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = assigned_targets(node)
             for target in targets:
                 root = _attribute_root(target)
                 if root in updated and not ctx.under_lock(node):
@@ -3553,10 +3548,11 @@ def _state_changed_before(ctx: ModuleContext, call: ast.AST) -> bool:
     for ancestor in ctx.ancestors(call):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             return False
-        if isinstance(ancestor, ast.ExceptHandler) and _changes_self_before(ancestor, call):
-            return True  # ``except: self._decoder = other(); return self.decompress(...)``
-        if isinstance(ancestor, ast.ExceptHandler) and _changes_argument_before(ancestor, call):
-            return True  # ``except Blocked: args["engine"] = other; return search(args)``
+        if isinstance(ancestor, ast.ExceptHandler) and (
+            _changes_self_before(ancestor, call)  # ``self._decoder = other()``, then retry
+            or _changes_argument_before(ancestor, call)  # ``args["engine"] = other``, then retry
+        ):
+            return True
         if not isinstance(ancestor, ast.If):
             continue
         tested = {dotted(n) for n in ast.walk(ancestor.test)} - {""}
@@ -3579,7 +3575,7 @@ def _changes_self_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
             return False
         for node in ast.walk(stmt):
             if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                targets = assigned_targets(node)
                 if any(dotted(t).startswith("self.") for t in targets):
                     return True
     return False
@@ -3596,7 +3592,7 @@ def _changes_argument_before(handler: ast.ExceptHandler, call: ast.AST) -> bool:
     for node in ast.walk(handler):
         if not isinstance(node, (ast.Assign, ast.AugAssign)) or node.lineno >= call.lineno:
             continue  # only what runs before the call (in the handler, branches included)
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        targets = assigned_targets(node)
         for target in targets:
             if (
                 isinstance(target, (ast.Subscript, ast.Attribute))
