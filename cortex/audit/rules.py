@@ -1957,6 +1957,36 @@ def check_files(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912 - one bra
                     INFO,
                 )
                 continue
+            if _cache_read_as_miss(ctx, call, path):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is a cache rewritten in place, and every read of it "
+                    "here takes a file it cannot parse for a miss: a torn copy is fetched "
+                    "again",
+                    INFO,
+                )
+                continue
+            made = _in_made_directory(ctx, call, path)
+            if made:
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is written in '{made}', which this function has just "
+                    "made (making it fails if it exists): nobody else knows the file yet",
+                    INFO,
+                )
+                continue
+            function = ctx.function_of(call)
+            if function is not None and _asks_the_user(ctx, function):
+                yield (
+                    call,
+                    "file-in-place-write",
+                    f"'{_short(path)}' is written by a command that asks at a prompt first: "
+                    "a one-off a person runs, not a file rewritten while others read it",
+                    INFO,
+                )
+                continue
             source = _kept_source(ctx, call, path)
             if source:
                 yield (
@@ -1983,30 +2013,27 @@ _EXISTS_TESTS = frozenset({"exists", "is_file", "isfile", "os.path.exists", "os.
 def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
     """True when the write sits under ``if not path.exists():`` (or ``os.path.exists``)
     and writes a literal, or a dump of one (a default settings file)."""
-    written = ast.dump(path)
     function = ctx.function_of(call)
     guarded = False
     for ancestor in ctx.ancestors(call):
         if ancestor is function:
             break
-        if (
-            isinstance(ancestor, ast.If)
-            and isinstance(ancestor.test, ast.UnaryOp)
-            and isinstance(ancestor.test.op, ast.Not)
-            and isinstance(ancestor.test.operand, ast.Call)
+        if not isinstance(ancestor, ast.If):
+            continue
+        test = _negated(ancestor.test)
+        if not isinstance(test, ast.Call):
+            continue
+        name = ctx.resolve(call_name(test))
+        tested = (
+            test.func.value
+            if isinstance(test.func, ast.Attribute) and not test.args
+            else (test.args[0] if test.args else None)
+        )
+        if (name in _EXISTS_TESTS or last_name(test) in _EXISTS_TESTS) and (
+            tested is not None and _same_path(ctx, function, tested, path)
         ):
-            test = ancestor.test.operand
-            name = ctx.resolve(call_name(test))
-            tested = (
-                test.func.value
-                if isinstance(test.func, ast.Attribute) and not test.args
-                else (test.args[0] if test.args else None)
-            )
-            if (name in _EXISTS_TESTS or name.rsplit(".", 1)[-1] in _EXISTS_TESTS) and (
-                tested is not None and ast.dump(tested) == written
-            ):
-                guarded = True
-                break
+            guarded = True
+            break
     if not guarded:
         return False
     contents: list[ast.expr] = []
@@ -2022,6 +2049,160 @@ def _created_once_constant(ctx: ModuleContext, call: ast.AST, path: ast.expr) ->
                 for a in n.args[:1]
             ]
     return bool(contents) and all(_literal_content(ctx, function, c) for c in contents)
+
+
+_CACHE_NAME = re.compile(r"cache", re.IGNORECASE)
+_PARSE_ERRORS = frozenset(
+    {
+        "Exception",
+        "BaseException",
+        "ValueError",
+        "JSONDecodeError",
+        "YAMLError",
+        "UnpicklingError",
+        "EOFError",
+        "TOMLDecodeError",
+    }
+)
+
+
+def _cache_read_as_miss(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
+    """True when the file rewritten is a cache (its path, the writing function or its
+    class says so) and every function of the class (or module) that reads it parses what
+    it read in a ``try`` whose handler swallows a parse error: a torn copy is then a miss
+    that costs a fetch again, not a failure. A state file read that way is not a cache:
+    taking it for empty loses what it held, so it stays reported."""
+    function = ctx.function_of(call)
+    cls = ctx.method_class(function) if function is not None else None
+    names = [ast.unparse(path), getattr(function, "name", ""), getattr(cls, "name", "")]
+    if not any(_CACHE_NAME.search(name) for name in names):
+        return False
+    written = _path_key(ctx, function, path)
+    scope: ast.AST = cls if cls is not None else ctx.tree
+    readers = [
+        reader
+        for reader in ast.walk(scope)
+        if isinstance(reader, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and any(_path_key(ctx, reader, read) == written for read in _read_paths(ctx, reader))
+    ]
+    return bool(readers) and all(_tolerates_parse_error(ctx, reader) for reader in readers)
+
+
+def _path_key(ctx: ModuleContext, function: FunctionNode | None, expr: ast.expr) -> str:
+    """A path expression as text, a local bound once replaced by its value."""
+    if isinstance(expr, ast.Name) and function is not None:
+        value = ctx.assigned_once(function, expr.id)
+        if value is not None:
+            return ast.dump(value)
+    return ast.dump(expr)
+
+
+def _read_paths(ctx: ModuleContext, function: FunctionNode) -> Iterator[ast.expr]:
+    """The path of every file ``function`` opens for reading (``open(p)``,
+    ``p.open()``, ``p.read_text()``, ``p.read_bytes()``)."""
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in {"read_text", "read_bytes"}:
+            yield node.func.value
+            continue
+        mode = _open_mode(ctx, node)
+        path = _open_path(node)
+        if mode is not None and path is not None and not set(mode) & set("wax+"):
+            yield path
+
+
+def _tolerates_parse_error(ctx: ModuleContext, function: FunctionNode) -> bool:
+    """True when ``function`` parses (``json.load``, ``yaml.safe_load``...) inside a
+    ``try`` with a handler that catches a parse error and does not raise again."""
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Try):
+            continue
+        parses = any(
+            isinstance(n, ast.Call) and "load" in last_name(n).lower()
+            for statement in node.body
+            for n in ast.walk(statement)
+        )
+        if parses and any(
+            _catches_parse_error(handler)
+            and not any(isinstance(n, ast.Raise) for n in ast.walk(handler))
+            for handler in node.handlers
+        ):
+            return True
+    return False
+
+
+def _catches_parse_error(handler: ast.ExceptHandler) -> bool:
+    if handler.type is None:
+        return True
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(last_name(t) in _PARSE_ERRORS for t in types)
+
+
+_MAKE_DIRECTORY = frozenset({"os.makedirs", "os.mkdir"})
+
+
+def _in_made_directory(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> str:
+    """The directory the file is written in when the function made it just before with
+    ``os.makedirs(d)``, ``os.mkdir(d)`` or ``d.mkdir()`` without ``exist_ok``: making it
+    fails when it exists, so this call is the only one that knows the new file. ``""``
+    otherwise."""
+    function = ctx.function_of(call)
+    if function is None:
+        return ""
+    inside = {ast.dump(n) for n in ast.walk(path) if n is not path}
+    for node in ctx.local(function):
+        if not isinstance(node, ast.Call) or node.lineno > getattr(call, "lineno", 0):
+            continue
+        if any(
+            k.arg == "exist_ok" and not (isinstance(k.value, ast.Constant) and not k.value.value)
+            for k in node.keywords
+        ):
+            continue
+        made: ast.expr | None = None
+        if ctx.resolve(call_name(node)) in _MAKE_DIRECTORY:
+            made = node.args[0] if node.args else None
+        elif (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "mkdir"
+            and len(node.args) < 3  # Path.mkdir(mode, parents, exist_ok)
+        ):
+            made = node.func.value
+        if made is not None and ast.dump(made) in inside:
+            return _short(made)
+    return ""
+
+
+def _negated(test: ast.expr) -> ast.expr | None:
+    """What ``test`` says is false: ``x`` of ``not x``, ``x is False`` or ``x == False``."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return test.operand
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.Eq))
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value is False
+    ):
+        return test.left
+    return None
+
+
+def _same_path(
+    ctx: ModuleContext, function: FunctionNode | None, first: ast.expr, second: ast.expr
+) -> bool:
+    """True when two path expressions name the same file: they are written alike, or one
+    is a local the function binds once to the other (``path = config_file()``)."""
+    if ast.dump(first) == ast.dump(second):
+        return True
+    if function is None:
+        return False
+    for name, other in ((first, second), (second, first)):
+        if isinstance(name, ast.Name):
+            value = ctx.assigned_once(function, name.id)
+            if value is not None and ast.dump(value) == ast.dump(other):
+                return True
+    return False
 
 
 def _imported_names(ctx: ModuleContext) -> set[str]:
@@ -2066,6 +2247,8 @@ def _literal_content(  # noqa: PLR0911, PLR0912 - one return per kind of constan
     if isinstance(expr, ast.Name):
         if _module_constant(ctx, expr.id):
             return True
+        if expr.id in _imported_names(ctx) and expr.id.lstrip("_").isupper():
+            return True  # from .config import DEFAULT_SETTINGS
         if function is None:
             return False
         value = ctx.assigned_once(function, expr.id)
