@@ -424,6 +424,55 @@ def test_a_checkout_is_judged_by_its_definition_across_modules(tmp_path: Path) -
     assert [f.rule.id for f in alone.hidden] == ["sqlite-missing-commit"]
 
 
+@pytest.mark.parametrize(
+    ("connect", "shown"),
+    [
+        ("sqlite3.connect(self.path, isolation_level=None, timeout=20)", False),
+        ("sqlite3.connect(self.path, autocommit=True)", False),
+        ("sqlite3.connect(self.path, timeout=20)", True),  # the twin: a transaction is begun
+    ],
+)
+def test_a_checkout_lending_an_autocommit_connection_commits(
+    tmp_path: Path, connect: str, shown: bool
+) -> None:
+    """A checkout defined in another module that lends a connection made in autocommit
+    mode commits every statement when it runs (conan's database tables); the same
+    checkout lending a default connection, which begins a transaction, is reported at the
+    write."""
+    _write(
+        tmp_path / "app",
+        "table.py",
+        f"""
+        import sqlite3
+        from contextlib import contextmanager
+        class Table:
+            def __init__(self, path):
+                self.path = path
+            @contextmanager
+            def db_connection(self):
+                connection = {connect}
+                try:
+                    yield connection
+                finally:
+                    connection.close()
+        """,
+    )
+    _write(
+        tmp_path / "app",
+        "recipes.py",
+        """
+        from .table import Table
+        class Recipes(Table):
+            def create(self, name):
+                with self.db_connection() as conn:
+                    conn.execute("INSERT INTO recipes VALUES (?)", (name,))
+        """,
+    )
+    result = audit_paths([tmp_path / "app"])
+    found = {(Path(f.path).name, f.rule.id) for f in result.active}
+    assert (("recipes.py", "sqlite-missing-commit") in found) is shown
+
+
 def test_paths_the_caller_passes_are_info() -> None:
     source = textwrap.dedent(
         """

@@ -112,6 +112,21 @@ def assigned_targets(node: ast.Assign | ast.AugAssign | ast.AnnAssign) -> list[a
     return node.targets if isinstance(node, ast.Assign) else [node.target]
 
 
+def opens_autocommit(node: ast.AST) -> bool:
+    """True when ``node`` is a keyword that puts a ``sqlite3`` connection in autocommit
+    mode (``isolation_level=None``, or ``autocommit=True`` on Python 3.12+): the module
+    begins no transaction on its own, so every statement is committed when it runs."""
+    if not isinstance(node, ast.keyword):
+        return False
+    if node.arg == "isolation_level":
+        return is_none(node.value)
+    return (
+        node.arg == "autocommit"
+        and isinstance(node.value, ast.Constant)
+        and node.value.value is True
+    )
+
+
 def last_name(node: ast.AST) -> str:
     """The final identifier of a name, attribute or call (``dump`` for ``json.dump()``)."""
     if isinstance(node, ast.Call):

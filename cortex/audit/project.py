@@ -12,7 +12,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from cortex.audit._context import call_name, is_lock_factory, last_name, walk_local
+from cortex.audit._context import (
+    call_name,
+    is_lock_factory,
+    last_name,
+    opens_autocommit,
+    walk_local,
+)
 
 __all__ = ["EXECUTE_METHODS", "Checkout", "ProjectIndex"]
 
@@ -162,11 +168,20 @@ class ProjectIndex:
 
 
 def _commits(function: ast.AST) -> bool:
+    """True when ``function`` commits what runs on the connection it lends: it calls
+    ``commit()``, opens a ``with conn:`` transaction, or makes the connection in
+    autocommit mode (``connect(path, isolation_level=None)``)."""
     for node in ast.walk(function):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
             and node.func.attr == "commit"
+        ):
+            return True
+        if (
+            isinstance(node, ast.Call)
+            and call_name(node).rsplit(".", 1)[-1] == "connect"
+            and any(opens_autocommit(k) for k in node.keywords)
         ):
             return True
         if isinstance(node, (ast.With, ast.AsyncWith)) and any(

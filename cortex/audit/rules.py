@@ -24,6 +24,7 @@ from cortex.audit._context import (
     is_lock_factory,
     is_none,
     last_name,
+    opens_autocommit,
     walk_local,
 )
 from cortex.audit.model import Severity
@@ -1235,18 +1236,7 @@ def _autocommit_module(ctx: ModuleContext) -> bool:
     """True when the module opens its connections in autocommit mode
     (``isolation_level=None`` or ``autocommit=True``): sqlite3 then begins no transaction
     on its own, so a write is committed when it runs."""
-    return any(
-        isinstance(node, ast.keyword)
-        and (
-            (node.arg == "isolation_level" and is_none(node.value))
-            or (
-                node.arg == "autocommit"
-                and isinstance(node.value, ast.Constant)
-                and node.value.value is True
-            )
-        )
-        for node in ctx.nodes
-    )
+    return any(opens_autocommit(node) for node in ctx.nodes)
 
 
 def _missing_commit(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912
@@ -3564,6 +3554,8 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _passes_rest_of_iterator(node, function, params):
                 continue
+            if _retries_once(ctx, node, function):
+                continue
             if _asks_the_user(ctx, function):
                 yield (
                     node,
@@ -3600,6 +3592,39 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
 
 
 _LAZY_VIEWS = frozenset({"filter", "map", "iter", "islice", "filterfalse", "takewhile"})
+
+
+def _retries_once(ctx: ModuleContext, call: ast.Call, function: FunctionNode) -> bool:
+    """True when the recursive call sets a flag parameter the function tests before it
+    recurses: ``if not _recovery: return self.write(data, _recovery=True)``, where the
+    flag defaults to a false constant. The second call finds the flag set and does not
+    recurse again: one retry, not a chain of fallbacks."""
+    args = function.args
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    defaults: dict[str, ast.expr | None] = dict(
+        zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
+    )
+    defaults.update(zip([a.arg for a in args.kwonlyargs], args.kw_defaults, strict=True))
+    flags = set()
+    for keyword in call.keywords:
+        default = defaults.get(keyword.arg or "")
+        if (
+            isinstance(keyword.value, ast.Constant)
+            and keyword.value.value
+            and isinstance(default, ast.Constant)
+            and not default.value
+        ):
+            flags.add(keyword.arg)
+    child: ast.AST = call
+    for ancestor in ctx.ancestors(call):
+        if ancestor is function:
+            return False
+        if isinstance(ancestor, ast.If) and any(child is s for s in ancestor.body):
+            tested = _negated(ancestor.test)
+            if isinstance(tested, ast.Name) and tested.id in flags:
+                return True
+        child = ancestor
+    return False
 
 
 def _passes_rest_of_iterator(call: ast.Call, function: FunctionNode, params: list[str]) -> bool:
