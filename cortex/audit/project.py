@@ -59,6 +59,9 @@ class ProjectIndex:
     """Methods named like a connection's ``execute``/``executemany`` defined in the run (a
     database wrapper's), with whether each runs the statement in a transaction it commits
     (``with self.connection:``, ``with sqlite3.connect(path) as con:``, or ``commit()``)."""
+    constructions: dict[str, int] = field(default_factory=dict)
+    """Name -> how many calls in the run name it last (``Settings(...)``,
+    ``settings.Settings(...)``): for a class, how many places make an instance."""
     thread_targets: dict[str, set[str]] = field(default_factory=dict)
     """Holder name -> methods handed to a thread as ``Thread(target=x.HOLDER.METHOD)`` (or
     ``target=HOLDER.METHOD``) anywhere in the run: what another module runs on a thread of
@@ -70,6 +73,9 @@ class ProjectIndex:
         _record_foreign_calls(tree, self.foreign_calls)
         for node in ast.walk(tree):
             _record_thread_target(node, self.thread_targets)
+            if isinstance(node, ast.Call):
+                name = last_name(node)
+                self.constructions[name] = self.constructions.get(name, 0) + 1
             if (
                 isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
                 and node.name in EXECUTE_METHODS
@@ -101,6 +107,10 @@ class ProjectIndex:
                 if exits:
                     commits = any(_commits(m) for m in exits)
                     self._add(Checkout(node.name, path, node.lineno, commits))
+
+    def made_once(self, class_name: str) -> bool:
+        """True when exactly one call in the run makes a ``class_name`` instance."""
+        return self.constructions.get(class_name, 0) == 1
 
     def is_thread_class(self, name: str) -> bool:
         """True when class ``name`` derives, through classes of the run, from ``Thread``

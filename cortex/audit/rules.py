@@ -2058,14 +2058,17 @@ _PARSE_ERRORS = frozenset(
 
 def _cache_read_as_miss(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
     """True when the file rewritten is a cache (its path, the writing function or its
-    class says so) and every function of the class (or module) that reads it parses what
-    it read in a ``try`` whose handler swallows a parse error: a torn copy is then a miss
-    that costs a fetch again, not a failure. A state file read that way is not a cache:
-    taking it for empty loses what it held, so it stays reported."""
+    class says so, or the writing function fetched what it writes over HTTP) and every
+    function of the class (or module) that reads it parses what it read in a ``try``
+    whose handler swallows a parse error: a torn copy is then a miss that costs a fetch
+    again, not a failure. A state file read that way is not a cache: taking it for empty
+    loses what it held, so it stays reported."""
     function = ctx.function_of(call)
     cls = ctx.method_class(function) if function is not None else None
     names = [ast.unparse(path), getattr(function, "name", ""), getattr(cls, "name", "")]
-    if not any(_CACHE_NAME.search(name) for name in names):
+    if not any(_CACHE_NAME.search(name) for name in names) and not (
+        function is not None and _fetches_from_network(ctx, function)
+    ):
         return False
     written = _path_key(ctx, function, path)
     scope: ast.AST = cls if cls is not None else ctx.tree
@@ -2076,6 +2079,22 @@ def _cache_read_as_miss(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bo
         and any(_path_key(ctx, reader, read) == written for read in _read_paths(ctx, reader))
     ]
     return bool(readers) and all(_tolerates_parse_error(ctx, reader) for reader in readers)
+
+
+_NETWORK_CLIENTS = ("requests.", "httpx.", "urllib.request.", "aiohttp.", "urllib3.")
+
+
+def _fetches_from_network(ctx: ModuleContext, function: FunctionNode) -> bool:
+    """True when ``function`` makes an HTTP request (``requests.get``, ``urlopen``...):
+    what it writes was fetched, and can be fetched again."""
+    return any(
+        isinstance(node, ast.Call)
+        and (
+            ctx.resolve(call_name(node)).startswith(_NETWORK_CLIENTS)
+            or last_name(node) == "urlopen"
+        )
+        for node in ctx.local(function)
+    )
 
 
 def _path_key(ctx: ModuleContext, function: FunctionNode | None, expr: ast.expr) -> str:
@@ -2476,20 +2495,47 @@ def _instance_lock_hit(
 ) -> Hit | None:
     for child in block.body:
         for path, appends in _paths_written(ctx, child):
-            if _is_shared_path(ctx, cls, path, shared_attrs, set()):
+            shared = _is_shared_path(ctx, cls, path, shared_attrs, set())
+            if appends and not shared:
+                continue
+            if _one_instance(ctx, cls):
+                return (
+                    block,
+                    "file-per-instance-lock",
+                    f"'{lock}' is per instance, but '{cls.name}' has one instance per "
+                    "process (only its singleton makes one): every thread takes this lock, "
+                    f"and only another process writing '{_short(path)}' does not",
+                    INFO,
+                )
+            if shared:
                 return (
                     block,
                     "file-per-instance-lock",
                     f"'{lock}' is per instance but '{_short(path)}' is shared by every instance",
                 )
-            if not appends:
-                return (
-                    block,
-                    "file-per-instance-lock",
-                    f"'{lock}' is per instance; other instances and processes writing "
-                    f"'{_short(path)}' do not take it",
-                )
+            return (
+                block,
+                "file-per-instance-lock",
+                f"'{lock}' is per instance; other instances and processes writing "
+                f"'{_short(path)}' do not take it",
+            )
     return None
+
+
+def _one_instance(ctx: ModuleContext, cls: ast.ClassDef) -> bool:
+    """True when ``cls`` is a singleton's product, made under a lock (or at import), and
+    that is the only call in the run that makes one: a lock made per instance is then
+    made once per process. A singleton made without a lock can make two."""
+    if ctx.project is None or cls.name not in ctx.singleton_products():
+        return False
+    if not ctx.project.made_once(cls.name):
+        return False
+    made = [
+        node for node in ctx.nodes if isinstance(node, ast.Call) and last_name(node) == cls.name
+    ]
+    return bool(made) and all(
+        ctx.function_of(node) is None or ctx.under_lock(node) for node in made
+    )
 
 
 def _paths_written(ctx: ModuleContext, stmt: ast.AST) -> Iterator[tuple[ast.expr, bool]]:
