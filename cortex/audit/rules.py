@@ -267,6 +267,27 @@ def _made_at_import(ctx: ModuleContext, name: str) -> bool:
     )
 
 
+def _instance_made_at_import(ctx: ModuleContext, cls: ast.ClassDef, attribute: str) -> bool:
+    """True when the module's top level makes an instance of ``cls`` (``settings =
+    Settings()``) after defining it, and no method sets the class attribute that holds
+    the instance back to a constant: the first creation runs at import."""
+    made = any(
+        isinstance(stmt, (ast.Assign, ast.Expr))
+        and isinstance(stmt.value, ast.Call)
+        and last_name(stmt.value) == cls.name
+        and stmt.lineno > cls.lineno
+        for stmt in ctx.tree.body
+    )
+    if not made:
+        return False
+    return not any(
+        isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and any(isinstance(t, ast.Attribute) and t.attr == attribute for t in node.targets)
+        for node in ast.walk(cls)
+    )
+
+
 def _always_made(stmt: ast.stmt, name: str) -> bool:
     """True when running ``stmt`` surely binds ``name`` to the result of a call."""
     if isinstance(stmt, ast.Assign):
@@ -377,6 +398,15 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
             # state they keep on the class is shared (only class creation is not).
             and function.name != "__init_subclass__"
         ):
+            if cls is not None and _instance_made_at_import(ctx, cls, target.attr):
+                return (
+                    check,
+                    "singleton-class-cache",
+                    f"class attribute '{dotted(target)}' is checked then created without a "
+                    f"lock, but the module makes a '{cls.name}' at import, under the import "
+                    "lock, and nothing sets it back: the check never finds it missing",
+                    INFO,
+                )
             if _memo_of_constants(ctx, check, target):
                 return (
                     check,
@@ -2122,13 +2152,14 @@ def _read_paths(ctx: ModuleContext, function: FunctionNode) -> Iterator[ast.expr
 
 
 def _tolerates_parse_error(ctx: ModuleContext, function: FunctionNode) -> bool:
-    """True when ``function`` parses (``json.load``, ``yaml.safe_load``...) inside a
-    ``try`` with a handler that catches a parse error and does not raise again."""
+    """True when ``function`` parses (``json.load``, ``yaml.safe_load``, a
+    ``_deserialize`` or ``decode`` of its own...) inside a ``try`` with a handler that
+    catches a parse error and does not raise again."""
     for node in ctx.local(function):
         if not isinstance(node, ast.Try):
             continue
         parses = any(
-            isinstance(n, ast.Call) and "load" in last_name(n).lower()
+            isinstance(n, ast.Call) and _PARSER_NAME.search(last_name(n))
             for statement in node.body
             for n in ast.walk(statement)
         )
@@ -2148,6 +2179,7 @@ def _catches_parse_error(handler: ast.ExceptHandler) -> bool:
     return any(last_name(t) in _PARSE_ERRORS for t in types)
 
 
+_PARSER_NAME = re.compile(r"load|deserial|decode|parse|unpickl", re.IGNORECASE)
 _MAKE_DIRECTORY = frozenset({"os.makedirs", "os.mkdir"})
 
 
@@ -3299,7 +3331,9 @@ def _split_lock_check_then_act(ctx: ModuleContext, function: FunctionNode) -> It
     """A cache looked up under one lock and filled under another: both threads miss.
 
     Not reported when the function runs inside a single-flight call (``flight.do(key,
-    lambda: self.fill(key))``): then only one caller per key gets there."""
+    lambda: self.fill(key))``): then only one caller per key gets there; nor when the
+    block that fills the entry checks for it again under its own lock (double-checked):
+    a second thread then finds the first one's entry and keeps it."""
     cls = ctx.method_class(function)
     reads: list[tuple[str, str, ast.AST]] = []  # (container, key, node)
     for node in ctx.local(function):
@@ -3326,11 +3360,12 @@ def _split_lock_check_then_act(ctx: ModuleContext, function: FunctionNode) -> It
             key = ast.unparse(target.slice)
             if not container.startswith("self."):
                 continue
-            for read_container, read_key, read in reads:
-                if (read_container, read_key) != (container, key):
-                    continue
+            write_locks = _lock_blocks(ctx, node)
+            same = [r for c, k, r in reads if (c, k) == (container, key)]
+            if any(set(_lock_blocks(ctx, read)) & set(write_locks) for read in same):
+                continue  # filled only after a check under the same lock: double-checked
+            for read in same:
                 read_locks = _lock_blocks(ctx, read)
-                write_locks = _lock_blocks(ctx, node)
                 if read_locks and write_locks and not set(read_locks) & set(write_locks):
                     if cls is not None and _single_flighted(cls, function.name):
                         return
@@ -3598,6 +3633,8 @@ def check_fallback(ctx: ModuleContext) -> Iterator[Hit]:
                 continue
             if _makes_progress(node, params) or _counts_to_a_bound(node, function, params):
                 continue
+            if _passes_part_through_local(ctx, node, function, params):
+                continue
             if _passes_rest_of_iterator(node, function, params):
                 continue
             if _retries_once(ctx, node, function):
@@ -3730,6 +3767,21 @@ def _makes_progress(call: ast.Call, params: list[str]) -> bool:
         if isinstance(value, ast.Attribute) and dotted(value.value) in positional:
             return True
         if isinstance(value, ast.Name) and value.id in positional and keyword.arg != value.id:
+            return True
+    return False
+
+
+def _passes_part_through_local(
+    ctx: ModuleContext, call: ast.Call, function: FunctionNode, params: list[str]
+) -> bool:
+    """True when the recursive call passes a local the function binds once to a part of
+    a parameter (``context = exc.__context__`` then ``unwrap(context)``): it walks a
+    structure, as :func:`_makes_progress` says of ``unwrap(exc.__context__)``."""
+    for arg in (*call.args, *(k.value for k in call.keywords)):
+        if not isinstance(arg, ast.Name):
+            continue
+        value = ctx.assigned_once(function, arg.id)
+        if isinstance(value, ast.Attribute) and dotted(value.value) in params:
             return True
     return False
 
