@@ -1015,7 +1015,7 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
-FROZEN_ROUND = 20
+FROZEN_ROUND = 21
 """The latest round, fetched after the rules were frozen: its score is reported as
 measured (its rounds/roundN.json and the guide) and is not held to the targets here. Every
 earlier round is one the rules were revised against."""
