@@ -1016,9 +1016,10 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
 
 
 FROZEN_ROUND = 21
-"""The latest round, fetched after the rules were frozen: its score is reported as
-measured (its rounds/roundN.json and the guide) and is not held to the targets here. Every
-earlier round is one the rules were revised against."""
+"""The first round fetched after the rules were last changed (revision 20): its score and
+every later round's are reported as measured (their rounds/roundN.json and the guide) and
+are not held to the targets here. Every earlier round is one the rules were revised
+against."""
 
 
 REVISED_RECALL_FLOOR = 0.6
