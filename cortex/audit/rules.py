@@ -2234,16 +2234,12 @@ def _same_path(
 ) -> bool:
     """True when two path expressions name the same file: they are written alike, or one
     is a local the function binds once to the other (``path = config_file()``)."""
-    if ast.dump(first) == ast.dump(second):
-        return True
-    if function is None:
-        return False
-    for name, other in ((first, second), (second, first)):
-        if isinstance(name, ast.Name):
-            value = ctx.assigned_once(function, name.id)
-            if value is not None and ast.dump(value) == ast.dump(other):
-                return True
-    return False
+    one, other = ast.dump(first), ast.dump(second)
+    return (
+        one == other
+        or _path_key(ctx, function, first) == other
+        or _path_key(ctx, function, second) == one
+    )
 
 
 def _imported_names(ctx: ModuleContext) -> set[str]:
@@ -2358,20 +2354,27 @@ def _reads_from(scope: ast.AST, handle: str) -> bool:
     )
 
 
+def _parameter_defaults(function: FunctionNode) -> dict[str, ast.expr | None]:
+    """Each named parameter of ``function`` (positional, then keyword-only) with its
+    default value, or None when it has none."""
+    args = function.args
+    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
+    required = len(positional) - len(args.defaults)
+    defaults: dict[str, ast.expr | None] = dict.fromkeys(positional[:required])
+    defaults.update(zip(positional[required:], args.defaults, strict=True))
+    defaults.update(zip([a.arg for a in args.kwonlyargs], args.kw_defaults, strict=True))
+    return defaults
+
+
 def _from_parameter(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
     """True when the path written comes from a parameter of the enclosing function
     (directly, or through locals computed from one): the caller's choice of file."""
     function = ctx.function_of(call)
     if function is None:
         return False
-    args = function.args
-    positional = [*args.posonlyargs, *args.args]
-    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
-    defaults += args.defaults
-    defaults += args.kw_defaults
     params = {
-        a.arg
-        for a, default in zip([*positional, *args.kwonlyargs], defaults, strict=False)
+        name
+        for name, default in _parameter_defaults(function).items()
         if default is None or is_none(default)  # a default path is this code's own file
     } - {"self", "cls"}
     derived = set(params)
@@ -3682,12 +3685,7 @@ def _retries_once(ctx: ModuleContext, call: ast.Call, function: FunctionNode) ->
     recurses: ``if not _recovery: return self.write(data, _recovery=True)``, where the
     flag defaults to a false constant. The second call finds the flag set and does not
     recurse again: one retry, not a chain of fallbacks."""
-    args = function.args
-    positional = [a.arg for a in (*args.posonlyargs, *args.args)]
-    defaults: dict[str, ast.expr | None] = dict(
-        zip(positional[len(positional) - len(args.defaults) :], args.defaults, strict=True)
-    )
-    defaults.update(zip([a.arg for a in args.kwonlyargs], args.kw_defaults, strict=True))
+    defaults = _parameter_defaults(function)
     flags = set()
     for keyword in call.keywords:
         default = defaults.get(keyword.arg or "")
