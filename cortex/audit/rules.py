@@ -2164,7 +2164,7 @@ def _tolerates_parse_error(ctx: ModuleContext, function: FunctionNode) -> bool:
             for n in ast.walk(statement)
         )
         if parses and any(
-            _catches_parse_error(handler)
+            _handler_catches(handler, _PARSE_ERRORS)
             and not any(isinstance(n, ast.Raise) for n in ast.walk(handler))
             for handler in node.handlers
         ):
@@ -2172,11 +2172,13 @@ def _tolerates_parse_error(ctx: ModuleContext, function: FunctionNode) -> bool:
     return False
 
 
-def _catches_parse_error(handler: ast.ExceptHandler) -> bool:
+def _handler_catches(handler: ast.ExceptHandler, names: frozenset[str]) -> bool:
+    """True when ``handler`` catches an exception named in ``names`` (``except X:``,
+    ``except (X, Y):``, ``except mod.X:``), or everything (a bare ``except:``)."""
     if handler.type is None:
         return True
     types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(last_name(t) in _PARSE_ERRORS for t in types)
+    return any(last_name(t) in names for t in types)
 
 
 _PARSER_NAME = re.compile(r"load|deserial|decode|parse|unpickl", re.IGNORECASE)
@@ -4088,15 +4090,11 @@ def _tolerates_gone(ctx: ModuleContext, call: ast.AST) -> bool:
     for ancestor in ctx.ancestors(call):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             return False
-        if isinstance(ancestor, ast.Try) or type(ancestor).__name__ == "TryStar":
-            for handler in getattr(ancestor, "handlers", []):
-                if handler.type is None:
-                    return True
-                caught = (
-                    handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-                )
-                if any(last_name(c) in _GONE_ERRORS for c in caught):
-                    return True
+        is_try = isinstance(ancestor, ast.Try) or type(ancestor).__name__ == "TryStar"
+        if is_try and any(
+            _handler_catches(handler, _GONE_ERRORS) for handler in getattr(ancestor, "handlers", [])
+        ):
+            return True
         if isinstance(ancestor, (ast.With, ast.AsyncWith)):
             for item in ancestor.items:
                 expr = item.context_expr
