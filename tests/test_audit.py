@@ -473,6 +473,53 @@ def test_a_checkout_lending_an_autocommit_connection_commits(
     assert (("recipes.py", "sqlite-missing-commit") in found) is shown
 
 
+@pytest.mark.parametrize(
+    ("end", "shown"),
+    [
+        ('"COMMIT"', False),
+        ('"end transaction;"', False),
+        ('"SELECT 1"', True),  # the twin: the explicit transaction is never ended
+    ],
+)
+def test_a_checkout_ending_its_transaction_by_statement_commits(
+    tmp_path: Path, end: str, shown: bool
+) -> None:
+    """A checkout defined in another module that begins a transaction with ``BEGIN`` and
+    ends it with a ``COMMIT`` statement run by hand commits what runs in its block
+    (mem0ai's history store writes this way); one whose last statement is not a commit is
+    reported at the write."""
+    _write(
+        tmp_path / "app",
+        "store.py",
+        f"""
+        import sqlite3
+        from contextlib import contextmanager
+        class Store:
+            def __init__(self, path):
+                self.connection = sqlite3.connect(path)
+            @contextmanager
+            def checkout(self):
+                self.connection.execute("BEGIN")
+                yield self.connection
+                self.connection.execute({end})
+        """,
+    )
+    _write(
+        tmp_path / "app",
+        "history.py",
+        """
+        from .store import Store
+        class History(Store):
+            def add(self, entry):
+                with self.checkout() as conn:
+                    conn.execute("INSERT INTO history VALUES (?)", (entry,))
+        """,
+    )
+    result = audit_paths([tmp_path / "app"])
+    found = {(Path(f.path).name, f.rule.id) for f in result.active}
+    assert (("history.py", "sqlite-missing-commit") in found) is shown
+
+
 def test_paths_the_caller_passes_are_info() -> None:
     source = textwrap.dedent(
         """

@@ -127,6 +127,28 @@ def opens_autocommit(node: ast.AST) -> bool:
     )
 
 
+_COMMIT_STATEMENT = re.compile(r"^\s*(?:COMMIT|END)(?:\s+TRANSACTION)?\s*;?\s*$", re.IGNORECASE)
+
+
+def is_commit_call(node: ast.AST) -> bool:
+    """True when ``node`` commits a transaction: ``conn.commit()`` (awaited or not), or a
+    ``COMMIT`` / ``END`` statement run by hand (``conn.execute("COMMIT")``) after an
+    explicit ``BEGIN``."""
+    if isinstance(node, ast.Await):  # ``await db.commit()`` (aiosqlite and the like)
+        node = node.value
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    if node.func.attr == "commit":
+        return True
+    return (
+        node.func.attr == "execute"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+        and _COMMIT_STATEMENT.match(node.args[0].value) is not None
+    )
+
+
 def last_name(node: ast.AST) -> str:
     """The final identifier of a name, attribute or call (``dump`` for ``json.dump()``)."""
     if isinstance(node, ast.Call):

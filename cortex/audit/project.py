@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cortex.audit._context import (
     call_name,
+    is_commit_call,
     is_lock_factory,
     last_name,
     opens_autocommit,
@@ -179,14 +180,10 @@ class ProjectIndex:
 
 def _commits(function: ast.AST) -> bool:
     """True when ``function`` commits what runs on the connection it lends: it calls
-    ``commit()``, opens a ``with conn:`` transaction, or makes the connection in
-    autocommit mode (``connect(path, isolation_level=None)``)."""
+    ``commit()`` (or runs ``COMMIT``), opens a ``with conn:`` transaction, or makes the
+    connection in autocommit mode (``connect(path, isolation_level=None)``)."""
     for node in ast.walk(function):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "commit"
-        ):
+        if is_commit_call(node):
             return True
         if (
             isinstance(node, ast.Call)

@@ -21,6 +21,7 @@ from cortex.audit._context import (
     assigned_targets,
     call_name,
     dotted,
+    is_commit_call,
     is_lock_factory,
     is_none,
     last_name,
@@ -1419,7 +1420,7 @@ def _committed_elsewhere(ctx: ModuleContext, function: FunctionNode, root: str) 
         for node in ctx.local(other):
             if (  # ``await conn.commit()`` holds the same call
                 isinstance(node, ast.Call)
-                and _is_commit(node)
+                and is_commit_call(node)
                 and isinstance(node.func, ast.Attribute)
                 and dotted(node.func.value).split(".")[0] == root
             ):
@@ -1447,7 +1448,7 @@ def _commits_later(ctx: ModuleContext, outer: FunctionNode, inner: FunctionNode)
     hands to threads, or calls): the transaction is the enclosing function's."""
     end = getattr(inner, "end_lineno", inner.lineno)
     return any(
-        _is_commit(n) and getattr(n, "lineno", 0) > end
+        is_commit_call(n) and getattr(n, "lineno", 0) > end
         for n in ctx.local(outer)
         if isinstance(n, (ast.Call, ast.Await))
     )
@@ -1532,19 +1533,9 @@ def _transaction(ctx: ModuleContext, node: ast.AST) -> tuple[str, str]:  # noqa:
     return "none", ""
 
 
-def _is_commit(node: ast.AST) -> bool:
-    if isinstance(node, ast.Await):  # ``await db.commit()`` (aiosqlite and the like)
-        node = node.value
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr == "commit"
-    )
-
-
 def _surely_commits(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Expr):
-        return _is_commit(stmt.value)
+        return is_commit_call(stmt.value)
     if isinstance(stmt, ast.If):
         return _block_commits(stmt.body) and _block_commits(stmt.orelse)
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
@@ -1627,7 +1618,7 @@ def _containing_block(parent: ast.AST, child: ast.AST) -> list[ast.stmt] | None:
 # --------------------------------------------------------------------------------------
 
 
-def _open_mode(ctx: ModuleContext, call: ast.Call) -> str | None:
+def _open_mode(ctx: ModuleContext, call: ast.Call) -> str | None:  # noqa: PLR0911
     """The mode string of ``open(path, mode)`` / ``path.open(mode)``, or None."""
     name = ctx.resolve(call_name(call))
     mode: ast.expr | None = None
@@ -1636,7 +1627,12 @@ def _open_mode(ctx: ModuleContext, call: ast.Call) -> str | None:
     elif isinstance(call.func, ast.Attribute) and call.func.attr == "open":
         if name.startswith(("os.", "gzip.", "tarfile.", "zipfile.", "shelve.", "dbm.")):
             return None
-        mode = call.args[0] if call.args else None
+        if _filesystem_open(call):
+            if _ARCHIVE.search(last_name(call.func.value)):
+                return None  # a member of an archive being written, not a file
+            mode = call.args[1] if len(call.args) > 1 else None
+        else:
+            mode = call.args[0] if call.args else None
     else:
         return None
     for kw in call.keywords:
@@ -1647,14 +1643,35 @@ def _open_mode(ctx: ModuleContext, call: ast.Call) -> str | None:
     if mode is None:
         return "r"
     if isinstance(mode, ast.Constant) and isinstance(mode.value, str):
-        return mode.value
+        return mode.value if _MODE.match(mode.value) else None  # not ``zf.open("new.txt")``
     return None
 
 
+_MODE = re.compile(r"^[rwxabtU+]+$")
+
+
 def _open_path(call: ast.Call) -> ast.expr | None:
+    if _filesystem_open(call):
+        return call.args[0]
     if isinstance(call.func, ast.Attribute) and call.func.attr == "open":
         return call.func.value
     return call.args[0] if call.args else None
+
+
+_ARCHIVE = re.compile(r"zip|tar|archive", re.IGNORECASE)
+
+
+def _filesystem_open(call: ast.Call) -> bool:
+    """True for ``fs.open(path, "w")``: a method ``open`` whose first argument is not a
+    string but which is given a mode string after it, so the first is the path (a
+    filesystem object's open, as in fsspec or dvc); ``path.open("w")`` takes the mode
+    first."""
+    if not isinstance(call.func, ast.Attribute) or call.func.attr != "open" or not call.args:
+        return False
+    if isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str):
+        return False
+    modes = [*call.args[1:2], *(k.value for k in call.keywords if k.arg == "mode")]
+    return any(isinstance(m, ast.Constant) and isinstance(m.value, str) for m in modes)
 
 
 _TEMP_NAME = re.compile(r"tmp|temp", re.IGNORECASE)
@@ -1728,6 +1745,65 @@ def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
             )
     return found
+
+
+_SYSTEM_TEMP_MAKERS = {  # the factory, and the position of its ``dir`` parameter
+    "tempfile.NamedTemporaryFile": 6,
+    "tempfile.mkstemp": 2,
+    "tempfile.mkdtemp": 2,
+    "tempfile.mktemp": 2,
+    "tempfile.TemporaryDirectory": 2,
+}
+
+
+def _moves_from_system_temp(
+    ctx: ModuleContext, scope: ast.AST
+) -> Iterator[tuple[ast.Call, ast.expr]]:
+    """``(move, destination)`` for every ``shutil.move(temp, destination)`` in ``scope``
+    whose source was made by ``tempfile`` without ``dir=``: in the system temporary
+    directory. The author meant an atomic replace; across filesystems ``shutil.move``
+    falls back to copying into the destination, which readers then see half written."""
+    if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return
+    system_temp: set[str] = set()
+    bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
+    for node in ctx.local(scope):
+        if isinstance(node, ast.Assign):
+            bindings.append((node.lineno, node.targets, node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            bindings.extend(
+                (node.lineno, [item.optional_vars], item.context_expr)
+                for item in node.items
+                if item.optional_vars is not None
+            )
+    for _, targets, value in sorted(bindings, key=lambda b: b[0]):
+        made = isinstance(value, ast.Call) and _in_system_temp(ctx, value)
+        derived = any(isinstance(n, ast.Name) and n.id in system_temp for n in ast.walk(value))
+        if made or derived:
+            system_temp.update(
+                n.id
+                for t in targets
+                for n in ast.walk(t)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            )
+    for node in ctx.local(scope):
+        if (
+            isinstance(node, ast.Call)
+            and ctx.resolve(call_name(node)) == "shutil.move"
+            and len(node.args) == 2
+            and any(isinstance(n, ast.Name) and n.id in system_temp for n in ast.walk(node.args[0]))
+            and not _is_temp(node.args[1])
+        ):
+            yield node, node.args[1]
+
+
+def _in_system_temp(ctx: ModuleContext, call: ast.Call) -> bool:
+    """True when ``call`` makes a temporary file or directory without naming the directory
+    it goes in (``tempfile.mkstemp()``, not ``mkstemp(dir=...)``)."""
+    position = _SYSTEM_TEMP_MAKERS.get(ctx.resolve(call_name(call)))
+    if position is None:
+        return False
+    return len(call.args) <= position and not any(k.arg == "dir" for k in call.keywords)
 
 
 def _in_scratch_place(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> bool:
@@ -1840,10 +1916,7 @@ def _written_files(  # noqa: PLR0912 - one branch per way of writing a file
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr in {"write_text", "write_bytes"}
                 and node.args
-                and any(
-                    isinstance(n, ast.Call) and "dump" in last_name(n).lower()
-                    for n in ast.walk(node)
-                )
+                and _serialized(ctx, node)
             ):
                 yield node, node.func.value
             elif isinstance(ctx.parent(node), ast.Assign):
@@ -1855,6 +1928,28 @@ def _written_files(  # noqa: PLR0912 - one branch per way of writing a file
                         path = _open_path(node)
                         if path is not None:
                             yield node, path
+
+
+def _serialized(ctx: ModuleContext, call: ast.Call) -> bool:
+    """True when what ``call`` writes is serialised state: a ``dumps()`` in its arguments,
+    or a local that the function binds to one (``text = json.dumps(...)`` first)."""
+    dumped = {
+        n.id for n in ast.walk(call) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+    }
+    values: list[ast.AST] = [call]
+    function = ctx.function_of(call)
+    if function is not None and dumped:
+        values.extend(
+            node.value
+            for node in ctx.local(function)
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id in dumped for t in node.targets)
+        )
+    return any(
+        isinstance(n, ast.Call) and "dump" in last_name(n).lower()
+        for value in values
+        for n in ast.walk(value)
+    )
 
 
 def _rewritten_handles(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[ast.Call, ast.expr]]:
@@ -1904,17 +1999,32 @@ def _writes_to(scope: ast.AST, handle: str) -> bool:
             and dotted(node.func.value) == handle
         ):
             return True
-        if last_name(node) in _DUMPERS | {"writer", "DictWriter"} and any(
+        if _HANDLE_WRITER.search(last_name(node)) and any(
             dotted(a) == handle for a in (*node.args, *(k.value for k in node.keywords))
         ):
-            return True
+            return True  # ``json.dump(x, f)``, ``csv.writer(f)``, ``config.write(f)``
     return False
+
+
+_HANDLE_WRITER = re.compile(r"write|dump|save|serial|copyfileobj", re.IGNORECASE)
+"""Names of calls that write to a file handle passed to them: the dumpers, ``csv.writer``,
+``ConfigParser.write(fp)``, ``tree.write(f)``, ``shutil.copyfileobj(src, f)``."""
 
 
 def check_files(ctx: ModuleContext) -> Iterator[Hit]:  # noqa: PLR0912 - one branch per exemption
     """``file-in-place-write`` and ``file-per-instance-lock``."""
     scopes: list[ast.AST] = [ctx.tree, *_functions(ctx)]
     for scope in scopes:
+        for move, destination in _moves_from_system_temp(ctx, scope):
+            message = (
+                f"'{_short(destination)}' is replaced by moving a file made in the system "
+                "temporary directory: when that is another filesystem (a tmpfs /tmp), "
+                "shutil.move copies it into place, truncating and rewriting the file"
+            )
+            if _is_test_code(ctx, move):
+                yield move, "file-in-place-write", message, INFO
+            else:
+                yield move, "file-in-place-write", message
         if _replaces_atomically(ctx, scope):
             continue
         rewritten = list(_rewritten_handles(ctx, scope))
