@@ -1537,6 +1537,8 @@ def _surely_commits(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Expr):
         return is_commit_call(stmt.value)
     if isinstance(stmt, ast.If):
+        if _block_commits(stmt.body) and _guards_the_connection(stmt):
+            return True
         return _block_commits(stmt.body) and _block_commits(stmt.orelse)
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
         return _block_commits(stmt.body)
@@ -1545,6 +1547,32 @@ def _surely_commits(stmt: ast.stmt) -> bool:
         final: list[ast.stmt] = getattr(stmt, "finalbody", [])
         return _block_commits(body) or _block_commits(final)
     return False
+
+
+def _guards_the_connection(stmt: ast.If) -> bool:
+    """True for ``if conn is not None: conn.commit()`` (or ``if conn:``) with no ``else``:
+    the test only asks whether there is a connection to commit, and without one nothing
+    could have been written through it."""
+    if stmt.orelse:
+        return False
+    test = stmt.test
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.IsNot)
+        and is_none(test.comparators[0])
+    ):
+        test = test.left
+    tested = dotted(test)
+    return bool(tested) and any(
+        is_commit_call(n)
+        and isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and dotted(n.func.value) == tested
+        for s in stmt.body
+        if isinstance(s, ast.Expr)
+        for n in (s.value,)
+    )
 
 
 def _may_leave(stmt: ast.stmt) -> bool:
@@ -1955,7 +1983,8 @@ def _serialized(ctx: ModuleContext, call: ast.Call) -> bool:
 def _rewritten_handles(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[ast.Call, ast.expr]]:
     """``(write call, handle)`` where ``scope`` rewrites an open file in place through a
     handle: ``h.seek(0)``, then ``h.write(...)``, then ``h.truncate()`` on the same handle
-    (often one kept on the instance). That is ``open(path, "w")`` spread over three calls:
+    (often one kept on the instance), or ``h.seek(0)`` and ``h.truncate()`` (or
+    ``truncate(0)``) before the write. That is ``open(path, "w")`` spread over three calls:
     a reader, or a crash, between them sees the old file cut short or overwritten in part."""
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return
@@ -1968,25 +1997,39 @@ def _rewritten_handles(ctx: ModuleContext, scope: ast.AST) -> Iterator[tuple[ast
         key=lambda n: (n.lineno, n.col_offset),
     )
     seeks: dict[str, int] = {}
+    emptied: set[str] = set()  # handles truncated to nothing before anything was written
     writes: dict[str, ast.Call] = {}
     for call in calls:
         assert isinstance(call.func, ast.Attribute)
         handle = dotted(call.func.value)
         if not handle:
             continue
-        if (
-            call.func.attr == "seek"
-            and call.args
-            and isinstance(call.args[0], ast.Constant)
-            and call.args[0].value == 0
-            and len(call.args) == 1
-        ):
+        if call.func.attr == "seek" and _at_start(call):
             seeks.setdefault(handle, call.lineno)
         elif call.func.attr in {"write", "writelines"} and handle in seeks:
-            writes.setdefault(handle, call)
-        elif call.func.attr == "truncate" and not call.args and handle in writes:
-            yield writes.pop(handle), call.func.value
-            del seeks[handle]
+            if handle in emptied:
+                yield call, call.func.value
+                del seeks[handle]
+                emptied.discard(handle)
+            else:
+                writes.setdefault(handle, call)
+        elif call.func.attr == "truncate" and (not call.args or _at_start(call)):
+            if handle in writes:
+                yield writes.pop(handle), call.func.value
+                del seeks[handle]
+            elif handle in seeks or call.args:
+                seeks.setdefault(handle, call.lineno)
+                emptied.add(handle)
+
+
+def _at_start(call: ast.Call) -> bool:
+    """True for ``h.seek(0)`` and ``h.truncate(0)``: the one argument is the offset 0."""
+    return (
+        len(call.args) == 1
+        and not call.keywords
+        and isinstance(call.args[0], ast.Constant)
+        and call.args[0].value == 0
+    )
 
 
 def _writes_to(scope: ast.AST, handle: str) -> bool:
