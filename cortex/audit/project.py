@@ -21,10 +21,23 @@ from cortex.audit._context import (
     walk_local,
 )
 
-__all__ = ["EXECUTE_METHODS", "Checkout", "ProjectIndex"]
+__all__ = ["EXECUTE_METHODS", "RESOURCE_FACTORIES", "Checkout", "ProjectIndex"]
 
 EXECUTE_METHODS = frozenset({"execute", "executemany"})
 """The calls the SQLite checks read as running a statement on a connection."""
+
+RESOURCE_FACTORIES = frozenset(
+    {
+        # Things whose identity is their point: a second one splits what should be one.
+        "Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "JoinableQueue", "deque",
+        "Thread", "Timer", "Process", "Pool", "ThreadPool", "ThreadPoolExecutor",
+        "ProcessPoolExecutor", "Event", "Condition", "Semaphore", "BoundedSemaphore",
+        "Barrier", "socket", "create_connection", "connect", "open", "mkstemp", "mkdtemp",
+        "NamedTemporaryFile", "TemporaryFile", "TemporaryDirectory", "Popen", "Manager",
+    }
+)  # fmt: skip
+"""Last names of calls that make a lock-like or resource object (besides the lock
+factories): a queue, a thread or pool, an event, a connection, a file, a process."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,10 @@ class ProjectIndex:
     """Methods named like a connection's ``execute``/``executemany`` defined in the run (a
     database wrapper's), with whether each runs the statement in a transaction it commits
     (``with self.connection:``, ``with sqlite3.connect(path) as con:``, or ``commit()``)."""
+    resource_owners: set[str] = field(default_factory=set)
+    """Names of classes of the run that make, in one of their methods, a lock or resource
+    of their own (``self._lock = threading.RLock()``, ``self.conn = sqlite3.connect(...)``):
+    two instances of such a class do not exclude each other, or hold two of the resource."""
     constructions: dict[str, int] = field(default_factory=dict)
     """Name -> how many calls in the run name it last (``Settings(...)``,
     ``settings.Settings(...)``): for a class, how many places make an instance."""
@@ -93,6 +110,8 @@ class ProjectIndex:
                 if decorated and yields:
                     self._add(Checkout(node.name, path, node.lineno, _commits(node)))
             if isinstance(node, ast.ClassDef):
+                if _makes_own_resource(node):
+                    self.resource_owners.add(node.name)
                 self.bases.setdefault(node.name, set()).update(
                     last_name(b) for b in node.bases if last_name(b)
                 )
@@ -203,6 +222,23 @@ def _commits(function: ast.AST) -> bool:
             for i in node.items
         ):
             return True  # ``with conn:`` (or ``with sqlite3.connect(...)``) commits
+    return False
+
+
+def _makes_own_resource(cls: ast.ClassDef) -> bool:
+    """True when a method of ``cls`` stores a lock or a resource it makes on the instance
+    (``self.x = threading.Lock()``, ``self.q = queue.Queue()``)."""
+    for node in ast.walk(cls):
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        name = call_name(node.value)
+        if not (is_lock_factory(name) or name.rsplit(".", 1)[-1] in RESOURCE_FACTORIES):
+            continue
+        if any(
+            isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+            for t in node.targets
+        ):
+            return True
     return False
 
 

@@ -29,7 +29,7 @@ from cortex.audit._context import (
     walk_local,
 )
 from cortex.audit.model import Severity
-from cortex.audit.project import EXECUTE_METHODS, Checkout, ProjectIndex
+from cortex.audit.project import EXECUTE_METHODS, RESOURCE_FACTORIES, Checkout, ProjectIndex
 
 __all__ = ["CHECKS", "Hit", "run_checks"]
 
@@ -368,6 +368,26 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
                 "created: at worst one assignment wins)",
                 INFO,
             )
+        if _configured_after(ctx, target):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is published before it is configured, without a "
+                "lock: a caller that finds it set can use it half made",
+            )
+        if not (
+            _identity_matters(ctx, value, function, target)
+            or _owns_resource(ctx, value)
+            or _filled_by_callers(ctx, function, target, check)
+        ):
+            return (
+                check,
+                "singleton-global",
+                f"global '{target.id}' is checked then set without a lock to "
+                f"{_memo_kind(value)}, which holds no lock or resource of its own: a "
+                "duplicate is made and one is kept",
+                INFO,
+            )
         return (
             check,
             "singleton-global",
@@ -469,18 +489,6 @@ def _singleton_hit(  # noqa: PLR0911, PLR0912 - one return per kind of singleton
     return None
 
 
-_RESOURCE_FACTORIES = frozenset(
-    {
-        # Things whose identity is their point: a second one splits what should be one.
-        "Queue", "SimpleQueue", "LifoQueue", "PriorityQueue", "JoinableQueue", "deque",
-        "Thread", "Timer", "Process", "Pool", "ThreadPool", "ThreadPoolExecutor",
-        "ProcessPoolExecutor", "Event", "Condition", "Semaphore", "BoundedSemaphore",
-        "Barrier", "socket", "create_connection", "connect", "open", "mkstemp", "mkdtemp",
-        "NamedTemporaryFile", "TemporaryFile", "TemporaryDirectory", "Popen", "Manager",
-    }
-)  # fmt: skip
-
-
 def _identity_matters(
     ctx: ModuleContext, value: ast.expr, function: FunctionNode, target: ast.expr, depth: int = 0
 ) -> bool:
@@ -508,7 +516,7 @@ def _identity_matters(
     cls = ctx.class_of(function)
     if (
         is_lock_factory(resolved)
-        or last in _RESOURCE_FACTORIES
+        or last in RESOURCE_FACTORIES
         or last in {"__new__", "__call__", "cls"}
         or (cls is not None and last == cls.name)
         or (ctx.project is not None and ctx.project.is_thread_class(last))
@@ -523,6 +531,80 @@ def _identity_matters(
         and _identity_matters(ctx, r.value, made_by, target, depth + 1)
         for r in ctx.local(made_by)
     )
+
+
+def _owns_resource(ctx: ModuleContext, value: ast.expr) -> bool:
+    """True when ``value`` makes an instance of a class of the run that makes a lock or a
+    resource of its own (:attr:`ProjectIndex.resource_owners`): two such instances do not
+    exclude each other (a detector's cache lock, a console's output lock)."""
+    if not isinstance(value, ast.Call) or ctx.project is None:
+        return False
+    return last_name(value) in ctx.project.resource_owners
+
+
+def _configured_after(ctx: ModuleContext, target: ast.expr) -> bool:
+    """True when the block that assigns global ``target`` goes on to configure it: calls a
+    method on it or sets one of its attributes (``_ctx = create_default_context()`` then
+    ``_ctx.load_cert_chain(...)``). Another thread finds it set before that is done."""
+    stmt = ctx.parent(target)
+    parent = ctx.parent(stmt) if stmt is not None else None
+    block = _containing_block(parent, stmt) if parent is not None and stmt is not None else None
+    name = dotted(target)
+    if not block or not name:
+        return False
+    return any(
+        _changes(node, name)
+        for later in block[block.index(stmt) + 1 :]  # type: ignore[arg-type]
+        for node in walk_local(later)
+    )
+
+
+def _changes(node: ast.AST, name: str) -> bool:
+    """True when ``node`` calls a method of ``name`` or of one of its attributes
+    (``name.load(...)``, ``name.clients.append(...)``) or sets one of its attributes."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = dotted(node.func.value)
+        return receiver == name or receiver.startswith(name + ".")
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        return any(
+            isinstance(t, ast.Attribute) and dotted(t.value) == name for t in assigned_targets(node)
+        )
+    return False
+
+
+def _filled_by_callers(
+    ctx: ModuleContext, function: FunctionNode, target: ast.expr, check: ast.If
+) -> bool:
+    """True when ``function`` goes on, after the check, to add to the global it made
+    (``_registry.clients.append(client)``): a duplicate made by a second caller holds
+    what only that caller added, and the first caller's additions are lost with the one
+    that is replaced."""
+    name = dotted(target)
+    end = getattr(check, "end_lineno", check.lineno)
+    return bool(name) and any(
+        getattr(node, "lineno", 0) > end and _adds_to(node, name) for node in ctx.local(function)
+    )
+
+
+_ADDERS = frozenset(
+    {"append", "appendleft", "add", "extend", "insert", "update", "setdefault", "register",
+     "put", "put_nowait"}
+)  # fmt: skip
+
+
+def _adds_to(node: ast.AST, name: str) -> bool:
+    """True when ``node`` adds to ``name`` or to a container it holds
+    (``name.clients.append(x)``, ``name.register(x)``, ``name.x = v``, ``name[k] = v``);
+    calling its other methods uses it and adds nothing that a duplicate would lose."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        receiver = dotted(node.func.value)
+        return node.func.attr in _ADDERS and (receiver == name or receiver.startswith(name + "."))
+    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        return any(
+            isinstance(t, (ast.Attribute, ast.Subscript)) and dotted(t.value) == name
+            for t in assigned_targets(node)
+        )
+    return False
 
 
 def _unpacked_from(ctx: ModuleContext, function: FunctionNode, name: ast.Name) -> ast.expr:

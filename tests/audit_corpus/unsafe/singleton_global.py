@@ -1,10 +1,13 @@
 # expect: singleton-global
-"""A module-level detector created on first use, upstream style."""
+"""A module-level detector created on first use, upstream style: each detector makes
+the lock that guards its cache file, so two detectors do not exclude each other."""
+
+import threading
 
 
 class Detector:
     def __init__(self):
-        self.ready = True
+        self._cache_lock = threading.RLock()
 
 
 _detector = None

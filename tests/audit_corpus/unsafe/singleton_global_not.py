@@ -3,6 +3,7 @@
 """Two lazy globals, tested with `not` and with `or`."""
 
 import sqlite3
+from collections import deque
 
 _history = None
 _undo = None
@@ -18,5 +19,5 @@ def get_history(path="history.db"):
 def get_undo_manager(force=False):
     global _undo
     if force or _undo is None:
-        _undo = object()
+        _undo = deque(maxlen=50)
     return _undo

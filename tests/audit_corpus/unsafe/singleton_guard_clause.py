@@ -2,11 +2,14 @@
 
 # expect: singleton-global
 
+import threading
+
 _detector = None
 
 
 class HardwareDetector:
     def __init__(self):
+        self._cache_lock = threading.Lock()
         self.cache = {}
 
 
