@@ -829,8 +829,12 @@ def test_doctor_escapes_what_the_extension_check_reports(
 # -- audit ----------------------------------------------------------------------------------------
 
 UNLOCKED_SINGLETON = """\
+import threading
+
+
 class Detector:
-    pass
+    def __init__(self):
+        self._cache_lock = threading.RLock()
 
 
 _detector = None
