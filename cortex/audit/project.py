@@ -34,10 +34,12 @@ RESOURCE_FACTORIES = frozenset(
         "ProcessPoolExecutor", "Event", "Condition", "Semaphore", "BoundedSemaphore",
         "Barrier", "socket", "create_connection", "connect", "open", "mkstemp", "mkdtemp",
         "NamedTemporaryFile", "TemporaryFile", "TemporaryDirectory", "Popen", "Manager",
+        "ContextVar",
     }
 )  # fmt: skip
 """Last names of calls that make a lock-like or resource object (besides the lock
-factories): a queue, a thread or pool, an event, a connection, a file, a process."""
+factories): a queue, a thread or pool, an event, a connection, a file, a process, a
+context variable (a token resets only the variable that made it)."""
 
 
 @dataclass(frozen=True)

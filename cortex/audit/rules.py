@@ -840,9 +840,10 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
             named_instances = "instance" in last_name(container).lower()
             if not (guarded or (class_level and named_instances)):
                 continue
-            if not isinstance(node.value, ast.Call) or ctx.under_lock(node):
+            value = _value_made(ctx, function, node)
+            if not isinstance(value, ast.Call) or ctx.under_lock(node):
                 continue
-            if _found_by_name(ctx, node.value):
+            if _found_by_name(ctx, value):
                 yield (
                     guarded or node,
                     "singleton-class-cache",
@@ -862,12 +863,12 @@ def _class_caches(ctx: ModuleContext) -> Iterator[Hit]:
                     INFO,
                 )
                 continue
-            if not _identity_matters(ctx, node.value, function, target):
+            if not _identity_matters(ctx, value, function, target):
                 yield (
                     guarded or node,
                     "singleton-class-cache",
                     f"'{text}[...]' is checked then filled without a lock with "
-                    f"{_memo_kind(node.value)}: a duplicate is made again and one is kept",
+                    f"{_memo_kind(value)}: a duplicate is made again and one is kept",
                     INFO,
                 )
                 continue
@@ -894,11 +895,28 @@ def _class_body_defines(cls: ast.ClassDef | None, name: str) -> bool:
     return False
 
 
-def _guarded_by_membership(ctx: ModuleContext, node: ast.AST, container: str) -> ast.If | None:
+def _guarded_by_membership(ctx: ModuleContext, node: ast.AST, container: str) -> ast.stmt | None:
+    """The check that ``node`` (a store into ``container``) depends on: ``if k not in
+    CACHE``, ``if CACHE.get(k) is None``, ``x = CACHE.get(k)`` then ``if x is None``, or
+    ``try: x = CACHE[k]`` with the store in its ``except KeyError`` handler."""
+    function = ctx.function_of(node)
+    got = _names_got_from(ctx, function, container) if function is not None else set()
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
+        if isinstance(ancestor, ast.ExceptHandler) and _handler_catches(
+            ancestor, frozenset({"KeyError", "LookupError"})
+        ):
+            try_node = ctx.parent(ancestor)
+            if isinstance(try_node, ast.Try) and any(
+                isinstance(n, ast.Subscript) and dotted(n.value) == container
+                for stmt in try_node.body
+                for n in ast.walk(stmt)
+            ):
+                return try_node
         if isinstance(ancestor, ast.If):
+            if any(isinstance(n, ast.Name) and n.id in got for n in ast.walk(ancestor.test)):
+                return ancestor
             for test in ast.walk(ancestor.test):
                 if (
                     isinstance(test, ast.Compare)
@@ -914,6 +932,41 @@ def _guarded_by_membership(ctx: ModuleContext, node: ast.AST, container: str) ->
                 ):
                     return ancestor
     return None
+
+
+def _names_got_from(ctx: ModuleContext, function: FunctionNode, container: str) -> set[str]:
+    """Locals of ``function`` bound to ``container.get(...)`` (``lock = LOCKS.get(key)``)."""
+    return {
+        t.id
+        for n in ctx.local(function)
+        if isinstance(n, ast.Assign)
+        and isinstance(n.value, ast.Call)
+        and isinstance(n.value.func, ast.Attribute)
+        and n.value.func.attr == "get"
+        and dotted(n.value.func.value) == container
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+
+
+def _value_made(ctx: ModuleContext, function: FunctionNode, store: ast.Assign) -> ast.expr:
+    """What ``store`` puts in the cache: its value, or, for a local (``CACHE[k] = lock``),
+    the call that local was last bound to before the store (``lock = Lock()``)."""
+    value = store.value
+    if not isinstance(value, ast.Name):
+        return value
+    bound = [
+        n
+        for n in ctx.local(function)
+        if isinstance(n, ast.Assign)
+        and n.lineno < store.lineno
+        and any(isinstance(t, ast.Name) and t.id == value.id for t in n.targets)
+    ]
+    if bound:
+        latest = max(bound, key=lambda n: (n.lineno, n.col_offset))
+        if isinstance(latest.value, ast.Call):
+            return latest.value
+    return value
 
 
 # --------------------------------------------------------------------------------------
@@ -2446,9 +2499,27 @@ def _in_made_directory(ctx: ModuleContext, call: ast.AST, path: ast.expr) -> str
             and len(node.args) < 3  # Path.mkdir(mode, parents, exist_ok)
         ):
             made = node.func.value
-        if made is not None and ast.dump(made) in inside:
+        if made is not None and ast.dump(made) in inside and not _made_when_missing(ctx, node):
             return _short(made)
     return ""
+
+
+_DIRECTORY_TESTS = frozenset({"exists", "isdir", "is_dir", "lexists"})
+
+
+def _made_when_missing(ctx: ModuleContext, make: ast.Call) -> bool:
+    """True when ``make`` runs only after a test that the directory is missing
+    (``if not os.path.exists(d): os.makedirs(d)``): when it exists, nothing is made, and
+    the file written in it may be one others know."""
+    for ancestor in ctx.ancestors(make):
+        if isinstance(ancestor, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            return False
+        if isinstance(ancestor, ast.If) and any(
+            isinstance(n, ast.Call) and last_name(n) in _DIRECTORY_TESTS
+            for n in ast.walk(ancestor.test)
+        ):
+            return True
+    return False
 
 
 def _negated(test: ast.expr) -> ast.expr | None:
@@ -2660,8 +2731,9 @@ _PATH_PARAM = re.compile(r"file|path|name$", re.IGNORECASE)
 
 def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
     """True when a path is built on a directory this code keeps (``self.data_folder /
-    name``, a module-level folder): the caller only names an entry in it, and the others
-    who read that directory share what is written there."""
+    name``, a module-level folder, or what a function of the module that names such a
+    place returns, ``get_cache_file_path(command)``): the caller only names an entry in
+    it, and the others who read that directory share what is written there."""
     for node in ast.walk(expr):
         if isinstance(node, ast.Attribute) and dotted(node.value) in {"self", "cls"}:
             return True
@@ -2672,7 +2744,44 @@ def _own_place(ctx: ModuleContext, expr: ast.AST) -> bool:
             and node.id not in _function_names(ctx)
         ):
             return True
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and _names_a_home_place(ctx, node.func.id)
+        ):
+            return True
     return False
+
+
+_HOME_PLACES = frozenset(
+    {"home", "expanduser", "getenv", "user_cache_dir", "user_data_dir", "user_config_dir",
+     "user_state_dir", "user_log_dir", "user_cache_path", "user_data_path",
+     "user_config_path", "user_state_path"}
+)  # fmt: skip
+
+
+def _names_a_home_place(ctx: ModuleContext, name: str, depth: int = 0) -> bool:
+    """True when ``name`` is a function of the module one of whose returns builds on the
+    user's home, the environment, a per-user directory (``platformdirs``) or another such
+    function: it names a place every process of the user shares."""
+    function = _module_function(ctx, name)
+    if function is None or depth > 2:
+        return False
+    returns = [r.value for r in ctx.local(function) if isinstance(r, ast.Return) and r.value]
+    return any(
+        any(
+            (isinstance(n, ast.Call) and last_name(n) in _HOME_PLACES)
+            or (isinstance(n, ast.Attribute) and dotted(n) == "os.environ")
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Name)
+                and n.func.id != name
+                and _names_a_home_place(ctx, n.func.id, depth + 1)
+            )
+            for n in ast.walk(value)
+        )
+        for value in returns
+    )
 
 
 def _short(node: ast.AST) -> str:
