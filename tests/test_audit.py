@@ -1062,8 +1062,8 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
-FROZEN_ROUND = 25
-"""The first round fetched after the rules were last changed (revision 23): its score and
+FROZEN_ROUND = 27
+"""The first round fetched after the rules were last changed (revision 24): its score and
 every later round's are reported as measured (their rounds/roundN.json and the guide) and
 are not held to the targets here. Every earlier round is one the rules were revised
 against."""
@@ -1071,13 +1071,13 @@ against."""
 
 REVISED_RECALL_FLOOR = 0.6
 """A regression floor, not the target, set a little below the recall measured on the
-corpora the rules were revised against (docs/_data/; 0.62 at revision 23). That recall is
+corpora the rules were revised against (docs/_data/; 0.60 at revision 24). That recall is
 short of the target because every round since 14 brought defects of shapes no rule reads
 (issue 14). A rule change that loses several found defects falls below it."""
 
 REVISED_PRECISION_FLOOR = 0.65
 """A regression floor, not the target, set a little below the precision measured on the
-corpora the rules were revised against (docs/_data/; 0.70 at revision 23). It met the
+corpora the rules were revised against (docs/_data/; 0.69 at revision 24). It met the
 target until round 16 joined them; each revision since has removed part of the last
 round's false findings, not all (issue 14). A rule change that shows several more false
 findings falls below it."""
