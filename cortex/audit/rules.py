@@ -546,28 +546,24 @@ def _configured_after(ctx: ModuleContext, target: ast.expr) -> bool:
     """True when the block that assigns global ``target`` goes on to configure it: calls a
     method on it or sets one of its attributes (``_ctx = create_default_context()`` then
     ``_ctx.load_cert_chain(...)``). Another thread finds it set before that is done."""
-    stmt = ctx.parent(target)
-    parent = ctx.parent(stmt) if stmt is not None else None
-    block = _containing_block(parent, stmt) if parent is not None and stmt is not None else None
     name = dotted(target)
-    if not block or not name:
-        return False
-    return any(
-        _changes(node, name)
-        for later in block[block.index(stmt) + 1 :]  # type: ignore[arg-type]
-        for node in walk_local(later)
+    return bool(name) and any(
+        _changes(node, name) for later in _rest_of_block(ctx, target) for node in walk_local(later)
     )
 
 
-def _changes(node: ast.AST, name: str) -> bool:
+def _changes(node: ast.AST, name: str, methods: frozenset[str] | None = None) -> bool:
     """True when ``node`` calls a method of ``name`` or of one of its attributes
-    (``name.load(...)``, ``name.clients.append(...)``) or sets one of its attributes."""
+    (``name.load(...)``, ``name.clients.append(...)``; only the ``methods`` named, when
+    given) or stores into one of its attributes or items (``name.x = v``, ``name[k] = v``)."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         receiver = dotted(node.func.value)
-        return receiver == name or receiver.startswith(name + ".")
+        named = methods is None or node.func.attr in methods
+        return named and (receiver == name or receiver.startswith(name + "."))
     if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
         return any(
-            isinstance(t, ast.Attribute) and dotted(t.value) == name for t in assigned_targets(node)
+            isinstance(t, (ast.Attribute, ast.Subscript)) and dotted(t.value) == name
+            for t in assigned_targets(node)
         )
     return False
 
@@ -582,7 +578,8 @@ def _filled_by_callers(
     name = dotted(target)
     end = getattr(check, "end_lineno", check.lineno)
     return bool(name) and any(
-        getattr(node, "lineno", 0) > end and _adds_to(node, name) for node in ctx.local(function)
+        getattr(node, "lineno", 0) > end and _changes(node, name, _ADDERS)
+        for node in ctx.local(function)
     )
 
 
@@ -590,21 +587,8 @@ _ADDERS = frozenset(
     {"append", "appendleft", "add", "extend", "insert", "update", "setdefault", "register",
      "put", "put_nowait"}
 )  # fmt: skip
-
-
-def _adds_to(node: ast.AST, name: str) -> bool:
-    """True when ``node`` adds to ``name`` or to a container it holds
-    (``name.clients.append(x)``, ``name.register(x)``, ``name.x = v``, ``name[k] = v``);
-    calling its other methods uses it and adds nothing that a duplicate would lose."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        receiver = dotted(node.func.value)
-        return node.func.attr in _ADDERS and (receiver == name or receiver.startswith(name + "."))
-    if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        return any(
-            isinstance(t, (ast.Attribute, ast.Subscript)) and dotted(t.value) == name
-            for t in assigned_targets(node)
-        )
-    return False
+"""Methods that add to an object or a container it holds; calling its other methods uses
+it and adds nothing that a duplicate would lose."""
 
 
 def _unpacked_from(ctx: ModuleContext, function: FunctionNode, name: ast.Name) -> ast.expr:
@@ -642,19 +626,26 @@ def _memo_of_constants(ctx: ModuleContext, check: ast.If, target: ast.expr) -> b
     )
 
 
+def _rest_of_block(ctx: ModuleContext, target: ast.expr) -> list[ast.stmt]:
+    """The statements after the one that assigns ``target``, in the same block."""
+    stmt = ctx.parent(target)
+    parent = ctx.parent(stmt) if stmt is not None else None
+    if parent is None or not isinstance(stmt, ast.stmt):
+        return []
+    block = _containing_block(parent, stmt)
+    return block[block.index(stmt) + 1 :] if block else []
+
+
 def _work_after(ctx: ModuleContext, target: ast.expr) -> bool:
     """True when the statement assigning ``target`` is followed, in its block, by work on
     the module's own state (``_loaded = True`` then ``registry.register(...)``, or another
     global assigned): the flag is published before what it stands for, and a caller that
     finds it set uses that state half made. Work on nothing the module keeps (a warning
     shown once) is no such thing."""
-    stmt = ctx.parent(target)
-    parent = ctx.parent(stmt) if stmt is not None else None
-    block = _containing_block(parent, stmt) if parent is not None and stmt is not None else None
-    if not block or _is_test_code(ctx, target):
+    if _is_test_code(ctx, target):
         return False
     kept = ctx.module_names - {dotted(target)}
-    for later in block[block.index(stmt) + 1 :]:  # type: ignore[arg-type]
+    for later in _rest_of_block(ctx, target):
         for node in walk_local(later):
             if (
                 isinstance(node, ast.Call)
@@ -1699,14 +1690,17 @@ def _guards_the_connection(stmt: ast.If) -> bool:
     ):
         test = test.left
     tested = dotted(test)
-    return bool(tested) and any(
-        is_commit_call(n)
-        and isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and dotted(n.func.value) == tested
+    calls = [
+        s.value.value if isinstance(s.value, ast.Await) else s.value
         for s in stmt.body
         if isinstance(s, ast.Expr)
-        for n in (s.value,)
+    ]
+    return bool(tested) and any(
+        is_commit_call(c)
+        and isinstance(c, ast.Call)
+        and isinstance(c.func, ast.Attribute)
+        and dotted(c.func.value) == tested
+        for c in calls
     )
 
 
