@@ -1876,8 +1876,18 @@ def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
     """Locals of ``function`` that hold a temporary directory or a path inside one: made
     by ``tempfile``, named like one, or computed from one (``d = os.path.join(tmp.name,
     x)``), including one the object made and kept (:func:`_temp_attributes`)."""
-    found: set[str] = set()
     kept = _temp_attributes(ctx, function)
+    return _locals_from(
+        ctx, function, lambda value: _is_temp(value) or _mentions_temp_attribute(value, kept)
+    )
+
+
+def _locals_from(
+    ctx: ModuleContext, function: ast.AST, is_source: Callable[[ast.expr], bool]
+) -> set[str]:
+    """Locals of ``function`` bound (by ``=`` or ``with ... as``), in the order of the
+    code, to a value ``is_source`` accepts or to one computed from such a local."""
+    found: set[str] = set()
     bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
     for node in ctx.local(function):
         if isinstance(node, ast.Assign):
@@ -1889,12 +1899,9 @@ def _temp_names(ctx: ModuleContext, function: ast.AST) -> set[str]:
                 if item.optional_vars is not None
             )
     for _, targets, value in sorted(bindings, key=lambda b: b[0]):
-        temp = (
-            _is_temp(value)
-            or any(isinstance(n, ast.Name) and n.id in found for n in ast.walk(value))
-            or _mentions_temp_attribute(value, kept)
-        )
-        if temp:
+        if is_source(value) or any(
+            isinstance(n, ast.Name) and n.id in found for n in ast.walk(value)
+        ):
             found.update(
                 n.id
                 for t in targets
@@ -1922,27 +1929,9 @@ def _moves_from_system_temp(
     falls back to copying into the destination, which readers then see half written."""
     if not isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return
-    system_temp: set[str] = set()
-    bindings: list[tuple[int, list[ast.expr], ast.expr]] = []
-    for node in ctx.local(scope):
-        if isinstance(node, ast.Assign):
-            bindings.append((node.lineno, node.targets, node.value))
-        elif isinstance(node, (ast.With, ast.AsyncWith)):
-            bindings.extend(
-                (node.lineno, [item.optional_vars], item.context_expr)
-                for item in node.items
-                if item.optional_vars is not None
-            )
-    for _, targets, value in sorted(bindings, key=lambda b: b[0]):
-        made = isinstance(value, ast.Call) and _in_system_temp(ctx, value)
-        derived = any(isinstance(n, ast.Name) and n.id in system_temp for n in ast.walk(value))
-        if made or derived:
-            system_temp.update(
-                n.id
-                for t in targets
-                for n in ast.walk(t)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-            )
+    system_temp = _locals_from(
+        ctx, scope, lambda value: isinstance(value, ast.Call) and _in_system_temp(ctx, value)
+    )
     for node in ctx.local(scope):
         if (
             isinstance(node, ast.Call)
