@@ -1681,15 +1681,7 @@ def _guards_the_connection(stmt: ast.If) -> bool:
     could have been written through it."""
     if stmt.orelse:
         return False
-    test = stmt.test
-    if (
-        isinstance(test, ast.Compare)
-        and len(test.ops) == 1
-        and isinstance(test.ops[0], ast.IsNot)
-        and is_none(test.comparators[0])
-    ):
-        test = test.left
-    tested = dotted(test)
+    tested = next((dotted(t) for t in _present_test(stmt.test)), "")
     calls = [
         s.value.value if isinstance(s.value, ast.Await) else s.value
         for s in stmt.body
