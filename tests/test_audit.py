@@ -1062,6 +1062,68 @@ def test_the_upstream_shaped_reproductions_are_found_and_labelled() -> None:
     assert ("appcore/router.py", 21, "shared-reset-unlocked") in shown
 
 
+_SCORED_SAMPLE = """\
+import json
+import threading
+
+_registry = None
+STATE = "/var/lib/app/state.json"
+
+
+def get_registry():
+    global _registry
+    if _registry is None:
+        _registry = Registry()
+    return _registry
+
+
+class Registry:
+    def __init__(self):
+        self._lock = threading.Lock()
+
+
+def save_state(data):
+    with open(STATE, "w") as handle:
+        json.dump(data, handle)
+
+
+def export(data, path):
+    with open(path, "w") as handle:
+        json.dump(data, handle)
+"""
+
+
+def test_the_evaluation_scores_shown_hidden_and_unseen_defects_apart(tmp_path: Path) -> None:
+    from cortex.audit.evaluate import Corpus, Label, evaluate, format_tables
+
+    (tmp_path / "store.py").write_text(_SCORED_SAMPLE, encoding="utf-8")
+    labels = [
+        Label("sample", "store.py", 10, "singleton-global", True, "shown, a defect"),
+        Label("sample", "store.py", 21, "file-in-place-write", False, "shown, not a defect"),
+        Label("sample", "store.py", 26, "file-in-place-write", True, "info, a defect"),
+        Label("sample", "store.py", 4, "shared-rmw", True, "a defect no rule reports"),
+    ]
+    result = evaluate(labels, [Corpus("sample", "test", tmp_path, (tmp_path,))])
+    tally = result.by_corpus["sample"]
+    assert (tally.true, tally.false, tally.info) == (1, 1, 1)
+    assert (result.defects, result.found_defects) == (3, 1)
+    assert [m.line for m in result.missed] == [26, 4]
+    assert [m.line for m in result.missed_as_info] == [26]
+    assert (result.info_true, result.info_false) == (1, 0)
+    every = result.as_dict()["any_severity"]
+    assert every == {
+        "true": 2,
+        "false": 1,
+        "unlabelled": 0,
+        "precision": 0.667,
+        "found": 2,
+        "recall": 0.667,
+        "hidden": ["sample:store.py:26 file-in-place-write"],
+        "without_finding": 1,
+    }
+    assert "recall 2/3 = 0.67, precision 2/3 = 0.67; 1 missed defects" in format_tables(result)
+
+
 FROZEN_ROUND = 27
 """The first round fetched after the rules were last changed (revision 24): its score and
 every later round's are reported as measured (their rounds/roundN.json and the guide) and

@@ -14,6 +14,8 @@ label in ``tests/audit_eval/labels.json`` and prints:
   hidden by default and not counted);
 * recall on the defects labelled true (a true defect the audit no longer reports, or
   reports only as ``info``, is a miss);
+* both again with the ``info`` findings shown too (``--show-info``), which says how much
+  reading them would find, and how many missed defects no rule reports at any severity;
 * every finding without a label, so that none is counted silently.
 
 ``--json FILE`` writes the same numbers, with the date, the versions and the interpreter,
@@ -310,6 +312,13 @@ class Evaluation:
     false_positives: list[tuple[Label, Finding]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     """``corpus:path`` of files the audit could not parse (see :data:`DIAGNOSTICS`)."""
+    info_true: int = 0
+    """``info`` findings labelled true: what ``--show-info`` adds that is worth reading."""
+    info_false: int = 0
+    """``info`` findings labelled false."""
+    missed_as_info: list[Label] = field(default_factory=list)
+    """The missed defects that an ``info`` finding of their rule reports (``--show-info``
+    shows them); every other missed defect has no finding of its rule at any severity."""
 
     def pooled(self) -> dict[str, Tally]:
         """Counts summed over the third-party packages the rules were first revised
@@ -337,6 +346,25 @@ class Evaluation:
     def recall(self) -> float | None:
         """Labelled true defects reported / labelled true defects."""
         return self.found_defects / self.defects if self.defects else None
+
+    def any_severity(self) -> dict[str, Any]:
+        """Precision and recall with the ``info`` findings shown too (``--show-info``):
+        how much of what the default hides is worth reading, and how many missed defects
+        no rule reports at any severity."""
+        every = self.pooled()["all"]
+        true = every.true + self.info_true
+        labelled = true + every.false + self.info_false
+        found = self.found_defects + len(self.missed_as_info)
+        return {
+            "true": true,
+            "false": every.false + self.info_false,
+            "unlabelled": every.unlabelled + len(self.unlabelled_info),
+            "precision": round(true / labelled, 3) if labelled else None,
+            "found": found,
+            "recall": round(found / self.defects, 3) if self.defects else None,
+            "hidden": [_label_key(m) for m in self.missed_as_info],
+            "without_finding": len(self.missed) - len(self.missed_as_info),
+        }
 
     def meets_targets(self) -> bool:
         """Every corpus precise enough, recall high enough, nothing unlabelled."""
@@ -379,9 +407,14 @@ class Evaluation:
                 "defects": self.defects,
                 "found": self.found_defects,
                 "recall": None if recall is None else round(recall, 3),
-                "missed": [f"{m.corpus}:{m.path}:{m.line} {m.rule}" for m in self.missed],
+                "missed": [_label_key(m) for m in self.missed],
             },
+            "any_severity": self.any_severity(),
         }
+
+
+def _label_key(label: Label) -> str:
+    return f"{label.corpus}:{label.path}:{label.line} {label.rule}"
 
 
 def _code_at(path: Path, line: int, cache: dict[Path, list[str]]) -> str:
@@ -422,16 +455,23 @@ def _outcome(finding: Finding, label: Label | None) -> Outcome:
     return "true" if label.verdict else "false"
 
 
-def evaluate(labels: list[Label] | None = None) -> Evaluation:
-    """Audit every corpus present and score it against the labels."""
+def evaluate(
+    labels: list[Label] | None = None, corpora: Sequence[Corpus] | None = None
+) -> Evaluation:
+    """Audit ``corpora`` (default: every corpus present) and score them against the
+    labels (default: ``tests/audit_eval/labels.json``)."""
     labels = load_labels() if labels is None else labels
-    corpora, missing = find_corpora()
-    result = Evaluation(corpora, missing)
+    if corpora is None:
+        present, missing = find_corpora()
+    else:
+        present, missing = list(corpora), []
+    result = Evaluation(present, missing)
     sources: dict[Path, list[str]] = {}
-    for corpus in corpora:
+    for corpus in present:
         tally = result.by_corpus.setdefault(corpus.name, Tally())
         audit = audit_paths(corpus.paths)
-        for finding in [f for f in audit.findings if not f.suppressed]:
+        unsuppressed = [f for f in audit.findings if not f.suppressed]
+        for finding in unsuppressed:
             if finding.rule.id in DIAGNOSTICS:
                 result.unreadable.append(f"{corpus.name}:{finding.path}")
                 continue
@@ -445,6 +485,11 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
             )
             label = _match(labels, corpus.name, relative, finding, code)
             outcome = _outcome(finding, label)
+            if outcome == "info" and label is not None:
+                if label.verdict:
+                    result.info_true += 1
+                else:
+                    result.info_false += 1
             for count in counts:
                 count.add(outcome)
             where = (corpus.name, relative, finding, code)
@@ -452,23 +497,43 @@ def evaluate(labels: list[Label] | None = None) -> Evaluation:
                 (result.unlabelled_info if outcome == "info" else result.unlabelled).append(where)
             elif outcome == "false":
                 result.false_positives.append((label, finding))
-        for label in labels:
-            if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
-                continue
-            result.defects += 1
-            hit = _label_shown(label, audit.active, corpus, sources)
-            if hit:
-                result.found_defects += 1
-            else:
-                result.missed.append(label)
+        _score_defects(result, labels, corpus, unsuppressed, sources)
     return result
 
 
+def _score_defects(
+    result: Evaluation,
+    labels: list[Label],
+    corpus: Corpus,
+    findings: list[Finding],
+    sources: dict[Path, list[str]],
+) -> None:
+    """Count each defect labelled true in ``corpus`` as found (shown at default
+    severity), hidden (an ``info`` finding reports it) or missed."""
+    for label in labels:
+        if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
+            continue
+        result.defects += 1
+        if _label_shown(label, findings, corpus, sources):
+            result.found_defects += 1
+            continue
+        result.missed.append(label)
+        if _label_shown(label, findings, corpus, sources, lowest=Severity.INFO):
+            result.missed_as_info.append(label)
+
+
 def _label_shown(
-    label: Label, findings: list[Finding], corpus: Corpus, sources: dict[Path, list[str]]
+    label: Label,
+    findings: list[Finding],
+    corpus: Corpus,
+    sources: dict[Path, list[str]],
+    *,
+    lowest: Severity = Severity.LOW,
 ) -> bool:
+    """True when a finding of the label's rule at ``lowest`` severity or above reports
+    the labelled line (or the line that now holds its code)."""
     for finding in findings:
-        if finding.severity < Severity.LOW or finding.rule.id != label.rule:
+        if finding.severity < lowest or finding.rule.id != label.rule:
             continue
         absolute = Path(finding.path).resolve()
         if absolute.relative_to(corpus.root.resolve()).as_posix() != label.path:
@@ -511,8 +576,17 @@ def format_tables(result: Evaluation) -> str:
         f"recall on labelled true defects: {result.found_defects}/{result.defects} = "
         f"{_percent(result.recall)}"
     )
+    hidden = set(map(id, result.missed_as_info))
     for label in result.missed:
-        out.append(f"  missed: {label.corpus}:{label.path}:{label.line} {label.rule}")
+        note = " (info)" if id(label) in hidden else ""
+        out.append(f"  missed: {_label_key(label)}{note}")
+    every = result.any_severity()
+    out.append(
+        f"with the info findings shown too: recall {every['found']}/{result.defects} = "
+        f"{_percent(every['recall'])}, precision {every['true']}/"
+        f"{every['true'] + every['false']} = {_percent(every['precision'])}; "
+        f"{every['without_finding']} missed defects have no finding of their rule"
+    )
     for note in result.missing:
         out.append(f"absent: {note}")
     for corpus_name, path, finding, code in result.unlabelled + result.unlabelled_info:

@@ -147,6 +147,21 @@ def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
 _CORPUS_HEADERS = ["Corpus", "Version", "Added", "Shown", "True", "False", "Info", "Precision"]
 
 
+def _any_severity_sentence(recall: dict[str, Any], every: dict[str, Any]) -> str:
+    """What showing the ``info`` findings too would change, from the evaluation's
+    ``any_severity`` record."""
+    hidden = len(every["hidden"])
+    labelled = every["true"] + every["false"]
+    return (
+        f"With the info findings shown too (--show-info), {hidden} of the "
+        f"{len(recall['missed'])} missed defects would be reported: recall "
+        f"{every['found']}/{recall['defects']} = {_precision(every['recall'])}, at a "
+        f"precision of {every['true']}/{labelled} = {_precision(every['precision'])}. "
+        f"The other {every['without_finding']} have no finding of their rule at their "
+        "line at any severity: no rule, however its evidence were weighed, reports them."
+    )
+
+
 class AuditEvalTable(SphinxDirective):
     """The audit's precision per corpus and per rule on real code, and its recall."""
 
@@ -181,6 +196,9 @@ class AuditEvalTable(SphinxDirective):
         if recall["missed"]:
             text += " Missed: " + "; ".join(recall["missed"]) + "."
         out.append(nodes.paragraph(text=text))
+        every = data.get("any_severity")
+        if every:  # results recorded before this was measured do not have it
+            out.append(nodes.paragraph(text=_any_severity_sentence(recall, every)))
         out.append(
             nodes.paragraph(
                 text=f"Interpreter: {data['interpreter']}"
