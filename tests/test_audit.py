@@ -1224,6 +1224,11 @@ def test_the_guide_falls_back_on_the_committed_result(monkeypatch: pytest.Monkey
     recorded = (ROOT / "tests" / "audit_eval" / "rounds").glob("round*.json")
     assert {row[0] for row in rounds} == {p.stem.removeprefix("round") for p in recorded}
     assert len(cortex_tables._corpus_rows(data["corpora"])) == len(data["corpora"])
+    every = data["any_severity"]
+    sentence = cortex_tables._any_severity_paragraph(data["recall"], every).astext()
+    assert "(--show-info)" in sentence
+    assert f"The other {every['without_finding']} have no finding" in sentence
+    assert len(every["hidden"]) + every["without_finding"] == len(data["recall"]["missed"])
     by_rule = {row[0].astext(): row for row in cortex_tables._first_pass_rule_rows()}
     assert "sqlite-missing-commit" in by_rule
     shown, true, false = (int(by_rule["sqlite-missing-commit"][i]) for i in (2, 3, 4))

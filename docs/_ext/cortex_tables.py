@@ -147,19 +147,22 @@ def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
 _CORPUS_HEADERS = ["Corpus", "Version", "Added", "Shown", "True", "False", "Info", "Precision"]
 
 
-def _any_severity_sentence(recall: dict[str, Any], every: dict[str, Any]) -> str:
+def _any_severity_paragraph(recall: dict[str, Any], every: dict[str, Any]) -> nodes.paragraph:
     """What showing the ``info`` findings too would change, from the evaluation's
     ``any_severity`` record."""
-    hidden = len(every["hidden"])
     labelled = every["true"] + every["false"]
-    return (
-        f"With the info findings shown too (--show-info), {hidden} of the "
-        f"{len(recall['missed'])} missed defects would be reported: recall "
-        f"{every['found']}/{recall['defects']} = {_precision(every['recall'])}, at a "
-        f"precision of {every['true']}/{labelled} = {_precision(every['precision'])}. "
-        f"The other {every['without_finding']} have no finding of their rule at their "
-        "line at any severity: no rule, however its evidence were weighed, reports them."
+    paragraph = nodes.paragraph()
+    paragraph += nodes.Text("With the info findings shown too (")
+    paragraph += nodes.literal(text="--show-info")
+    paragraph += nodes.Text(
+        f"), {len(every['hidden'])} of the {len(recall['missed'])} missed defects would be "
+        f"reported: recall {every['found']}/{recall['defects']} = "
+        f"{_precision(every['recall'])}, at a precision of {every['true']}/{labelled} = "
+        f"{_precision(every['precision'])}. The other {every['without_finding']} have no "
+        "finding of their rule at their line at any severity: no rule, however its "
+        "evidence were weighed, reports them."
     )
+    return paragraph
 
 
 class AuditEvalTable(SphinxDirective):
@@ -198,7 +201,7 @@ class AuditEvalTable(SphinxDirective):
         out.append(nodes.paragraph(text=text))
         every = data.get("any_severity")
         if every:  # results recorded before this was measured do not have it
-            out.append(nodes.paragraph(text=_any_severity_sentence(recall, every)))
+            out.append(_any_severity_paragraph(recall, every))
         out.append(
             nodes.paragraph(
                 text=f"Interpreter: {data['interpreter']}"
