@@ -1107,6 +1107,14 @@ def test_the_evaluation_scores_shown_hidden_and_unseen_defects_apart(tmp_path: P
     tally = result.by_corpus["sample"]
     assert (tally.true, tally.false, tally.info) == (1, 1, 1)
     assert (result.defects, result.found_defects) == (3, 1)
+    assert (tally.defects, tally.found) == (3, 1)
+    by_rule = {rule: (t.defects, t.found) for rule, t in result.by_rule.items()}
+    assert by_rule == {
+        "singleton-global": (1, 1),
+        "file-in-place-write": (1, 0),
+        "shared-rmw": (1, 0),
+    }
+    assert result.pooled()["all"].recall == pytest.approx(1 / 3)
     assert [m.line for m in result.missed] == [26, 4]
     assert [m.line for m in result.missed_as_info] == [26]
     assert (result.info_true, result.info_false) == (1, 0)

@@ -260,6 +260,10 @@ class Tally:
     unlabelled: int = 0
     info: int = 0
     """Findings at ``info`` severity (hidden by default, not counted)."""
+    defects: int = 0
+    """Defects labelled true (for a rule: labelled with that rule)."""
+    found: int = 0
+    """Of those, reported at default severity."""
 
     def add(self, outcome: Outcome) -> None:
         """Count one finding of that outcome."""
@@ -276,9 +280,14 @@ class Tally:
         labelled = self.true + self.false
         return self.true / labelled if labelled else None
 
+    @property
+    def recall(self) -> float | None:
+        """Found / labelled true defects; None when none is labelled."""
+        return self.found / self.defects if self.defects else None
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready counts."""
-        precision = self.precision
+        precision, recall = self.precision, self.recall
         return {
             "shown": self.shown,
             "true": self.true,
@@ -286,6 +295,9 @@ class Tally:
             "unlabelled": self.unlabelled,
             "info": self.info,
             "precision": None if precision is None else round(precision, 3),
+            "defects": self.defects,
+            "found": self.found,
+            "recall": None if recall is None else round(recall, 3),
         }
 
 
@@ -322,17 +334,25 @@ class Evaluation:
 
     def pooled(self) -> dict[str, Tally]:
         """Counts summed over the third-party packages the rules were first revised
-        against, those added in later rounds, and every corpus."""
-        groups: dict[str, Tally] = {"first": Tally(), "later rounds": Tally(), "all": Tally()}
+        against, the standard library with upstream Cortex and the reproductions, the
+        packages added in later rounds, and every corpus."""
+        groups: dict[str, Tally] = {
+            "first": Tally(),
+            "stdlib, upstream, repro": Tally(),
+            "later rounds": Tally(),
+            "all": Tally(),
+        }
         for corpus in self.corpora:
             t = self.by_corpus[corpus.name]
             keys = ["all"]
             if corpus.held_out:
                 keys.append("later rounds")
-            elif corpus.version not in {"in repository"} and corpus.name not in {
+            elif corpus.version == "in repository" or corpus.name in {
                 "cpython-stdlib",
                 "upstream-cortex",
             }:
+                keys.append("stdlib, upstream, repro")
+            else:
                 keys.append("first")
             for key in keys:
                 g = groups[key]
@@ -340,6 +360,8 @@ class Evaluation:
                 g.false += t.false
                 g.unlabelled += t.unlabelled
                 g.info += t.info
+                g.defects += t.defects
+                g.found += t.found
         return groups
 
     @property
@@ -513,9 +535,14 @@ def _score_defects(
     for label in labels:
         if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
             continue
+        counts = (result.by_corpus[corpus.name], result.by_rule.setdefault(label.rule, Tally()))
         result.defects += 1
+        for count in counts:
+            count.defects += 1
         if _label_shown(label, findings, corpus, sources):
             result.found_defects += 1
+            for count in counts:
+                count.found += 1
             continue
         result.missed.append(label)
         if _label_shown(label, findings, corpus, sources, lowest=Severity.INFO):
@@ -549,27 +576,32 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _recall_columns(tally: Tally) -> str:
+    return f" {tally.defects:>7} {tally.found:>5} {_percent(tally.recall):>6}"
+
+
 def format_tables(result: Evaluation) -> str:
     """Precision per corpus, per rule and recall, as plain-text tables."""
-    out = [f"{'corpus':<24} {'version':<14} shown true false unlab info precision"]
+    columns = "shown true false unlab info precision defects found recall"
+    out = [f"{'corpus':<24} {'version':<14} {columns}"]
     for corpus in result.corpora:
         t = result.by_corpus[corpus.name]
         name = corpus.name + (f" (round {corpus.round})" if corpus.round else "")
         out.append(
             f"{name:<24} {corpus.version:<14} {t.shown:>5} {t.true:>4} {t.false:>5} "
-            f"{t.unlabelled:>5} {t.info:>4} {_percent(t.precision):>9}"
+            f"{t.unlabelled:>5} {t.info:>4} {_percent(t.precision):>9}{_recall_columns(t)}"
         )
     for group, t in result.pooled().items():
         out.append(
             f"{'= ' + group:<24} {'':<14} {t.shown:>5} {t.true:>4} {t.false:>5} "
-            f"{t.unlabelled:>5} {t.info:>4} {_percent(t.precision):>9}"
+            f"{t.unlabelled:>5} {t.info:>4} {_percent(t.precision):>9}{_recall_columns(t)}"
         )
     out.append("")
-    out.append(f"{'rule':<26} shown true false unlab info precision")
+    out.append(f"{'rule':<26} {columns}")
     for rule_id, t in sorted(result.by_rule.items()):
         out.append(
             f"{rule_id:<26} {t.shown:>5} {t.true:>4} {t.false:>5} {t.unlabelled:>5} "
-            f"{t.info:>4} {_percent(t.precision):>9}"
+            f"{t.info:>4} {_percent(t.precision):>9}{_recall_columns(t)}"
         )
     out.append("")
     out.append(

@@ -147,6 +147,17 @@ def _corpus_rows(corpora: list[dict[str, Any]]) -> list[list[nodes.Node | str]]:
 _CORPUS_HEADERS = ["Corpus", "Version", "Added", "Shown", "True", "False", "Info", "Precision"]
 
 
+_RECALL_HEADERS = ["Defects", "Found", "Recall"]
+
+
+def _recall_cells(tally: dict[str, Any]) -> list[nodes.Node | str]:
+    """Defects labelled true, those shown, and the recall; blank in results recorded
+    before they were counted per corpus and per rule."""
+    if "defects" not in tally:
+        return ["", "", ""]
+    return [str(tally["defects"]), str(tally["found"]), _precision(tally["recall"])]
+
+
 def _any_severity_paragraph(recall: dict[str, Any], every: dict[str, Any]) -> nodes.paragraph:
     """What showing the ``info`` findings too would change, from the evaluation's
     ``any_severity`` record."""
@@ -173,11 +184,20 @@ class AuditEvalTable(SphinxDirective):
         out: list[nodes.Node] = [nodes.paragraph(text=source)]
         out.append(_table(_CORPUS_HEADERS, _corpus_rows(data["corpora"])))
         pooled = [
-            [name, str(t["shown"]), str(t["true"]), str(t["false"]), _precision(t["precision"])]
+            [
+                name,
+                str(t["shown"]),
+                str(t["true"]),
+                str(t["false"]),
+                _precision(t["precision"]),
+                *_recall_cells(t),
+            ]
             for name, t in data["pooled"].items()
         ]
         out.append(nodes.rubric(text="Pooled"))
-        out.append(_table(["Corpora", "Shown", "True", "False", "Precision"], pooled))
+        out.append(
+            _table(["Corpora", "Shown", "True", "False", "Precision", *_RECALL_HEADERS], pooled)
+        )
         rules = [
             [
                 _literal(rule_id),
@@ -186,11 +206,14 @@ class AuditEvalTable(SphinxDirective):
                 str(t["false"]),
                 str(t["info"]),
                 _precision(t["precision"]),
+                *_recall_cells(t),
             ]
             for rule_id, t in data["rules"].items()
         ]
         out.append(nodes.rubric(text="Per rule, every corpus"))
-        out.append(_table(["Rule", "Shown", "True", "False", "Info", "Precision"], rules))
+        out.append(
+            _table(["Rule", "Shown", "True", "False", "Info", "Precision", *_RECALL_HEADERS], rules)
+        )
         recall = data["recall"]
         text = (
             f"Recall on the {recall['defects']} defects labelled true: {recall['found']} "
