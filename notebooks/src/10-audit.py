@@ -117,7 +117,7 @@ print("samples scored imperfectly:", score.mistakes() or "none")
 # the network, so this notebook reads the result committed by the last run; the guide's
 # audit page recomputes it when the corpora are present. Packages added in a later round
 # were fetched after a revision of the rules; the guide explains why only each round's
-# first score is unbiased.
+# first score is unbiased, and the recall of the pooled groups shows the difference.
 
 # %%
 from cortex.audit.evaluate import RESULT_FILE
@@ -132,9 +132,16 @@ for corpus in result["corpora"]:
             f"true {corpus['true']:>3}  precision {corpus['precision']}"
         )
 for group, tally in result["pooled"].items():
-    print(f"pooled: {group:<20} shown {tally['shown']:>3}  precision {tally['precision']}")
-recall = result["recall"]
+    print(
+        f"pooled: {group:<24} shown {tally['shown']:>3}  precision {tally['precision']}  "
+        f"recall {tally['found']}/{tally['defects']}"
+    )
+recall, every = result["recall"], result["any_severity"]
 print(f"recall on labelled true defects: {recall['found']}/{recall['defects']}")
+print(
+    f"with --show-info: recall {every['found']}/{recall['defects']}, precision "
+    f"{every['precision']}; {every['without_finding']} missed defects have no finding"
+)
 
 # %% [markdown]
 # ## What it costs
