@@ -311,10 +311,6 @@ class Evaluation:
     by_rule: dict[str, Tally] = field(default_factory=dict)
     by_corpus_rule: dict[tuple[str, str], Tally] = field(default_factory=dict)
     """``(corpus, rule)`` -> counts: which rules a round's new packages drew, by rule."""
-    defects: int = 0
-    """Defects labelled true in the corpora that were audited."""
-    found_defects: int = 0
-    """Of those, reported at default severity."""
     missed: list[Label] = field(default_factory=list)
     unlabelled: list[tuple[str, str, Finding, str]] = field(default_factory=list)
     """``(corpus, relative path, finding, code)`` of shown findings nobody has labelled."""
@@ -363,6 +359,16 @@ class Evaluation:
                 g.defects += t.defects
                 g.found += t.found
         return groups
+
+    @property
+    def defects(self) -> int:
+        """Defects labelled true in the corpora that were audited."""
+        return sum(t.defects for t in self.by_corpus.values())
+
+    @property
+    def found_defects(self) -> int:
+        """Of those, reported at default severity."""
+        return sum(t.found for t in self.by_corpus.values())
 
     @property
     def recall(self) -> float | None:
@@ -536,11 +542,9 @@ def _score_defects(
         if label.corpus != corpus.name or not label.verdict or label.rule in DIAGNOSTICS:
             continue
         counts = (result.by_corpus[corpus.name], result.by_rule.setdefault(label.rule, Tally()))
-        result.defects += 1
         for count in counts:
             count.defects += 1
         if _label_shown(label, findings, corpus, sources):
-            result.found_defects += 1
             for count in counts:
                 count.found += 1
             continue
