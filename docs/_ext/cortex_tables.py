@@ -151,10 +151,7 @@ _RECALL_HEADERS = ["Defects", "Found", "Recall"]
 
 
 def _recall_cells(tally: dict[str, Any]) -> list[nodes.Node | str]:
-    """Defects labelled true, those shown, and the recall; blank in results recorded
-    before they were counted per corpus and per rule."""
-    if "defects" not in tally:
-        return ["", "", ""]
+    """Defects labelled true, those shown, and the recall."""
     return [str(tally["defects"]), str(tally["found"]), _precision(tally["recall"])]
 
 
@@ -222,9 +219,7 @@ class AuditEvalTable(SphinxDirective):
         if recall["missed"]:
             text += " Missed: " + "; ".join(recall["missed"]) + "."
         out.append(nodes.paragraph(text=text))
-        every = data.get("any_severity")
-        if every:  # results recorded before this was measured do not have it
-            out.append(_any_severity_paragraph(recall, every))
+        out.append(_any_severity_paragraph(recall, data["any_severity"]))
         out.append(
             nodes.paragraph(
                 text=f"Interpreter: {data['interpreter']}"
